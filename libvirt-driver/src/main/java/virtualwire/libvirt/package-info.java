@@ -1,0 +1,2 @@
+/** libvirt adapter: domains, live migration and lifecycle events (filled in by the libvirt issue). */
+package virtualwire.libvirt;
