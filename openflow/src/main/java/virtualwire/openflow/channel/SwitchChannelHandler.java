@@ -1,0 +1,265 @@
+package virtualwire.openflow.channel;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.projectfloodlight.openflow.protocol.OFEchoReply;
+import org.projectfloodlight.openflow.protocol.OFEchoRequest;
+import org.projectfloodlight.openflow.protocol.OFErrorMsg;
+import org.projectfloodlight.openflow.protocol.OFFactories;
+import org.projectfloodlight.openflow.protocol.OFFactory;
+import org.projectfloodlight.openflow.protocol.OFFeaturesReply;
+import org.projectfloodlight.openflow.protocol.OFHello;
+import org.projectfloodlight.openflow.protocol.OFHelloElem;
+import org.projectfloodlight.openflow.protocol.OFHelloElemVersionbitmap;
+import org.projectfloodlight.openflow.protocol.OFHelloFailedCode;
+import org.projectfloodlight.openflow.protocol.OFMessage;
+import org.projectfloodlight.openflow.protocol.OFPortDescStatsReply;
+import org.projectfloodlight.openflow.protocol.OFStatsReplyFlags;
+import org.projectfloodlight.openflow.protocol.OFVersion;
+import org.projectfloodlight.openflow.types.DatapathId;
+import org.projectfloodlight.openflow.types.OFErrorCauseData;
+import org.projectfloodlight.openflow.types.U32;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import virtualwire.openflow.switches.SwitchPort;
+import virtualwire.openflow.switches.SwitchRegistry;
+
+/**
+ * One switch connection: the OpenFlow 1.3 handshake as a small state machine (one object per state; entering
+ * a state sends its request; an unexpected message is an explicit failure), then keepalive and dispatch.
+ * <pre>WaitHello -> WaitFeatures -> WaitPortDesc -> Active</pre>
+ * Runs entirely on the channel's event loop.
+ */
+final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> {
+    private static final Logger log = LoggerFactory.getLogger(SwitchChannelHandler.class);
+    static final OFFactory OF13 = OFFactories.getFactory(OFVersion.OF_13);
+
+    private final SwitchRegistry registry;
+    private final OpenFlowConfig config;
+    private ChannelHandlerContext ctx;
+    private State state;
+    private ScheduledFuture<?> handshakeTimer;
+    private long handshakeXid = 0xfff0_0000L;   // out of the range the connection's requests start from
+    private boolean echoOutstanding;
+    private String failure;
+    private SwitchConnection connection;
+
+    SwitchChannelHandler(SwitchRegistry registry, OpenFlowConfig config) {
+        this.registry = registry;
+        this.config = config;
+    }
+
+    /** The current state's name, for tests and logs. */
+    String stateName() {
+        return state == null ? "None" : state.getClass().getSimpleName();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        handshakeTimer = ctx.executor().schedule(
+                () -> fail("no handshake within " + config.handshakeTimeout().toMillis() + " ms (stuck in " + stateName() + ")"),
+                config.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        transition(new WaitHello());
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, OFMessage msg) {
+        echoOutstanding = false;
+        if (msg instanceof OFEchoRequest echo) {
+            ctx.writeAndFlush(OF13.buildEchoReply().setXid(echo.getXid()).setData(echo.getData()).build());
+        } else if (!(msg instanceof OFEchoReply)) {
+            state.process(msg);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent idle && idle.state() == IdleState.READER_IDLE) {
+            if (echoOutstanding) {
+                fail("no echo reply within " + config.echoInterval().toMillis() + " ms");
+            } else {
+                echoOutstanding = true;
+                ctx.writeAndFlush(OF13.buildEchoRequest().setXid(nextHandshakeXid()).setData(new byte[0]).build());
+            }
+        } else {
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (connection != null && ctx.channel().isWritable()) connection.drain();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (handshakeTimer != null) handshakeTimer.cancel(false);
+        if (connection != null) {
+            log.info("switch {} disconnected from {}: {}", connection.dpid(), ctx.channel().remoteAddress(),
+                    connection.closeReason());
+            connection.closed();
+        } else if (failure == null) {
+            log.info("connection from {} closed during the handshake ({})", ctx.channel().remoteAddress(), stateName());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.warn("{}: {}", describe(), cause.toString());
+        fail(cause.toString());
+    }
+
+    private void fail(String reason) {
+        if (failure != null) return;
+        failure = reason;
+        if (connection != null) {
+            connection.setCloseReason(reason);
+        } else {
+            log.warn("handshake with {} failed in {}: {}", ctx.channel().remoteAddress(), stateName(), reason);
+        }
+        ctx.close();
+    }
+
+    private void transition(State next) {
+        state = next;
+        next.enter();
+    }
+
+    private long nextHandshakeXid() {
+        return handshakeXid++;
+    }
+
+    private String describe() {
+        return connection != null ? connection.toString() : "connection from " + ctx.channel().remoteAddress();
+    }
+
+    /** A handshake state: entering sends its request; process handles the next message. */
+    private abstract class State {
+        void enter() {}
+
+        abstract void process(OFMessage msg);
+
+        void unexpected(OFMessage msg) {
+            if (msg instanceof OFErrorMsg err) fail("switch sent error " + err.getErrType() + ": " + err);
+            else fail("unexpected " + msg.getType() + " in " + getClass().getSimpleName());
+        }
+    }
+
+    private final class WaitHello extends State {
+        @Override
+        void enter() {
+            OFHelloElem bitmap = OF13.buildHelloElemVersionbitmap()
+                    .setBitmaps(List.of(U32.of(1L << OFVersion.OF_13.getWireVersion()))).build();
+            ctx.writeAndFlush(OF13.buildHello().setXid(nextHandshakeXid()).setElements(List.of(bitmap)).build());
+        }
+
+        @Override
+        void process(OFMessage msg) {
+            if (!(msg instanceof OFHello hello)) {
+                unexpected(msg);
+            } else if (speaksOf13(hello)) {
+                transition(new WaitFeatures());
+            } else {
+                refuse(hello.getVersion());
+            }
+        }
+
+        /** With a version bitmap the switch lists what it speaks; without one it speaks up to its header's version. */
+        private boolean speaksOf13(OFHello hello) {
+            int wire = OFVersion.OF_13.getWireVersion();
+            if (hello.getVersion().getWireVersion() < wire) return false;   // HELLO elements exist from 1.3 on
+            for (OFHelloElem e : hello.getElements()) {
+                if (e instanceof OFHelloElemVersionbitmap vb && !vb.getBitmaps().isEmpty()) {
+                    return (vb.getBitmaps().get(0).getValue() & (1L << wire)) != 0;
+                }
+            }
+            return true;
+        }
+
+        private void refuse(OFVersion offered) {
+            String reason = "VirtualWire speaks OpenFlow 1.3 only; the switch offered " + offered;
+            OFFactory theirs = OFFactories.getFactory(offered);
+            OFMessage error = theirs.errorMsgs().buildHelloFailedErrorMsg().setXid(nextHandshakeXid())
+                    .setCode(OFHelloFailedCode.INCOMPATIBLE)
+                    .setData(OFErrorCauseData.of(reason.getBytes(StandardCharsets.US_ASCII), offered)).build();
+            failure = reason;
+            log.warn("handshake with {} failed: {}", ctx.channel().remoteAddress(), reason);
+            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private final class WaitFeatures extends State {
+        @Override
+        void enter() {
+            ctx.writeAndFlush(OF13.buildFeaturesRequest().setXid(nextHandshakeXid()).build());
+        }
+
+        @Override
+        void process(OFMessage msg) {
+            if (msg instanceof OFFeaturesReply features) transition(new WaitPortDesc(features.getDatapathId()));
+            else unexpected(msg);
+        }
+    }
+
+    private final class WaitPortDesc extends State {
+        private final DatapathId dpid;
+        private final List<SwitchPort> ports = new ArrayList<>();
+
+        WaitPortDesc(DatapathId dpid) {
+            this.dpid = dpid;
+        }
+
+        @Override
+        void enter() {
+            // Full packets to the controller if it ever asks for them; fragments handled normally.
+            ctx.write(OF13.buildSetConfig().setXid(nextHandshakeXid()).setMissSendLen(0xffff).build());
+            ctx.writeAndFlush(OF13.buildPortDescStatsRequest().setXid(nextHandshakeXid()).build());
+        }
+
+        @Override
+        void process(OFMessage msg) {
+            if (msg instanceof OFPortDescStatsReply reply) {
+                reply.getEntries().forEach(d -> ports.add(SwitchPort.of(d)));
+                if (!reply.getFlags().contains(OFStatsReplyFlags.REPLY_MORE)) transition(new Active(dpid, ports));
+            } else if (msg.getType() == org.projectfloodlight.openflow.protocol.OFType.PORT_STATUS) {
+                // The port description that follows is newer than this change.
+                log.debug("port status during the handshake with {}", dpid);
+            } else {
+                unexpected(msg);
+            }
+        }
+    }
+
+    private final class Active extends State {
+        private final DatapathId dpid;
+        private final List<SwitchPort> ports;
+
+        Active(DatapathId dpid, List<SwitchPort> ports) {
+            this.dpid = dpid;
+            this.ports = ports;
+        }
+
+        @Override
+        void enter() {
+            handshakeTimer.cancel(false);
+            connection = new SwitchConnection(ctx.channel(), dpid, OF13, ports, registry, config.requestTimeout());
+            log.info("switch {} connected from {} ({} ports)", dpid, ctx.channel().remoteAddress(), ports.size());
+            registry.connected(connection);
+        }
+
+        @Override
+        void process(OFMessage msg) {
+            connection.received(msg);
+        }
+    }
+}

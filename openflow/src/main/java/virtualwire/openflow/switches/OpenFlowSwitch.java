@@ -1,0 +1,38 @@
+package virtualwire.openflow.switches;
+
+import java.net.SocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.projectfloodlight.openflow.types.DatapathId;
+import virtualwire.openflow.flow.FlowMod;
+import virtualwire.openflow.flow.FlowStats;
+
+/** A connected OpenFlow 1.3 switch. Every returned future completes, fails or times out: none can hang. */
+public interface OpenFlowSwitch {
+
+    DatapathId dpid();
+
+    SocketAddress address();
+
+    boolean isConnected();
+
+    /** The switch's ports by port number, as last reported (PORT_DESC at connect, then PORT_STATUS). */
+    Map<Integer, SwitchPort> ports();
+
+    /**
+     * Sends the flow-mods in order, closed by one barrier. Completes when the barrier reply arrives; fails with
+     * a {@link virtualwire.openflow.request.FlowBatchException} naming each flow-mod the switch rejected.
+     */
+    CompletableFuture<Void> apply(List<FlowMod> batch);
+
+    CompletableFuture<Void> barrier();
+
+    /** All flows in all tables whose cookie matches {@code cookie} under {@code cookieMask} (0/0: every flow). */
+    CompletableFuture<List<FlowStats>> flowStats(long cookie, long cookieMask);
+
+    CompletableFuture<List<SwitchPort>> portDescriptions();
+
+    /** Closes the connection; pending requests fail with the reason. */
+    void disconnect(String reason);
+}

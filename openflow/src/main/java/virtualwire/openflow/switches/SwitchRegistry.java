@@ -1,0 +1,65 @@
+package virtualwire.openflow.switches;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.projectfloodlight.openflow.types.DatapathId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The switches that completed the handshake, by datapath id, and the listeners that follow them. */
+public final class SwitchRegistry {
+    private static final Logger log = LoggerFactory.getLogger(SwitchRegistry.class);
+
+    private final Map<DatapathId, OpenFlowSwitch> switches = new ConcurrentHashMap<>();
+    private final List<SwitchListener> listeners = new CopyOnWriteArrayList<>();
+
+    public void addListener(SwitchListener listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(SwitchListener listener) {
+        listeners.remove(listener);
+    }
+
+    public Optional<OpenFlowSwitch> get(DatapathId dpid) {
+        return Optional.ofNullable(switches.get(dpid));
+    }
+
+    public Collection<OpenFlowSwitch> all() {
+        return List.copyOf(switches.values());
+    }
+
+    /** A switch finished its handshake. A live connection with the same datapath id is replaced and closed. */
+    public void connected(OpenFlowSwitch sw) {
+        OpenFlowSwitch old = switches.put(sw.dpid(), sw);
+        if (old != null) {
+            log.warn("switch {} reconnected from {}: replacing its connection from {}", sw.dpid(), sw.address(), old.address());
+            old.disconnect("replaced by a new connection from " + sw.address());
+            fire(l -> l.switchDisconnected(old));
+        }
+        fire(l -> l.switchConnected(sw));
+    }
+
+    /** A connection closed; only the registered connection for its datapath id produces the event. */
+    public void disconnected(OpenFlowSwitch sw) {
+        if (switches.remove(sw.dpid(), sw)) fire(l -> l.switchDisconnected(sw));
+    }
+
+    public void portChanged(OpenFlowSwitch sw, PortChange change) {
+        if (switches.get(sw.dpid()) == sw) fire(l -> l.portChanged(sw, change));
+    }
+
+    private void fire(java.util.function.Consumer<SwitchListener> event) {
+        for (SwitchListener l : listeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                log.error("switch listener {} failed", l, e);
+            }
+        }
+    }
+}
