@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests need on Debian 12 (as root) and starts Open vSwitch if it is not running.
+# Userspace datapath only: no kernel module is needed or loaded.
+set -euo pipefail
+need=()
+command -v ovs-vsctl >/dev/null || need+=(openvswitch-switch)
+command -v ping >/dev/null || need+=(iputils-ping)
+command -v ethtool >/dev/null || need+=(ethtool)
+command -v mn >/dev/null || need+=(mininet)
+python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+command -v mvn >/dev/null || need+=(maven)
+command -v ip >/dev/null || need+=(iproute2)
+if ((${#need[@]})); then
+  echo "ensure-ovs: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if ! ovs-vsctl --timeout=3 show >/dev/null 2>&1; then
+  echo "ensure-ovs: starting Open vSwitch" >&2
+  /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >/dev/null
+fi
+ovs-vsctl --timeout=5 show >/dev/null

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# VirtualWire launcher: builds the runnable jar when it is missing or stale, then runs a subcommand.
+#   ./vw controller [--openflow-port 6653]   run the controller
+#   ./vw test                                install what the tests need, then run every test
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+jar="$root/controller-app/target/virtualwire.jar"
+
+build_if_stale() {
+  if [[ ! -f "$jar" ]] || [[ -n "$(find "$root" -path "$root/*/target" -prune -o \( -path '*/src/*' -o -name pom.xml \) -newer "$jar" -print -quit)" ]]; then
+    echo "vw: building the controller (mvn package)..." >&2
+    (cd "$root" && mvn -q -B -DskipTests package) >&2
+  fi
+}
+
+cmd="${1:-help}"
+case "$cmd" in
+  test)
+    shift
+    exec "$root/scripts/test.sh" "$@"
+    ;;
+  help|-h|--help)
+    build_if_stale
+    exec java -jar "$jar" --help
+    ;;
+  *)
+    build_if_stale
+    exec java -jar "$jar" "$@"
+    ;;
+esac
