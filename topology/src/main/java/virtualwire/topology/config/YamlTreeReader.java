@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,11 @@ final class YamlTreeReader {
     private static YamlNode readValue(JsonParser parser) throws IOException {
         Location at = location(parser.currentTokenLocation());
         JsonToken token = parser.currentToken();
+        if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
+            // Jackson hands an alias over as its anchor's name, a string: that would mislead every later check.
+            throw new JsonParseException(parser, "aliases (*" + parser.getText() + ") are not supported",
+                    parser.currentTokenLocation());
+        }
         if (token == JsonToken.START_OBJECT) {
             List<YamlNode.Mapping.Entry> entries = new ArrayList<>();
             while (parser.nextToken() == JsonToken.FIELD_NAME) {

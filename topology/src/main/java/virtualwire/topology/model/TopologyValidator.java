@@ -96,10 +96,12 @@ public final class TopologyValidator {
             for (int j = 0; j < vm.nics().size(); j++) {
                 Nic nic = vm.nics().get(j);
                 String nicAt = at + ".nics[" + j + "]";
-                checkName(nicAt + ".name", "NIC", nic.name(), nicsByName, nic);
+                boolean nameIsNew = checkName(nicAt + ".name", "NIC", nic.name(), nicsByName, nic);
                 nic.ip().filter(ip -> Ipv4Syntax.cidr(ip).isEmpty())
                         .ifPresent(ip -> report(nicAt + ".ip", "invalid CIDR \"" + ip + "\"; expected a.b.c.d/n"));
-                checkPortName(nicAt + ".port", vm, nic, portOwners);
+                if (nameIsNew) { // a repeated NIC name would also repeat its default port name: say it once
+                    checkPortName(nicAt + ".port", vm, nic, portOwners);
+                }
             }
         }
     }
@@ -185,13 +187,16 @@ public final class TopologyValidator {
         }
     }
 
-    private <T> void checkName(String field, String kind, String name, Map<String, T> seen, T element) {
+    /** @return whether the name was not seen before */
+    private <T> boolean checkName(String field, String kind, String name, Map<String, T> seen, T element) {
         if (!NAME.matcher(name).matches()) {
             report(field, "invalid " + kind + " name \"" + name + "\"; " + NAME_RULE);
         }
         if (seen.putIfAbsent(name, element) != null) {
             report(field, "duplicate " + kind + " name \"" + name + "\"");
+            return false;
         }
+        return true;
     }
 
     private void reportUnknown(String field, String kind, String name, List<String> known) {
