@@ -36,10 +36,6 @@ final class DocumentErrors {
         report(field, locations.getOrDefault(placed, new Location(1, 1)), message);
     }
 
-    boolean isEmpty() {
-        return errors.isEmpty();
-    }
-
     /** In file order, so the first error printed is the first one in the file. */
     List<TopologyError> sorted() {
         return errors.stream()
