@@ -2,6 +2,7 @@ package virtualwire.topology.config;
 
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -9,6 +10,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.stream.Collectors;
 import virtualwire.topology.model.Cloud;
 import virtualwire.topology.model.Hypervisor;
 import virtualwire.topology.model.Ipv4Syntax;
@@ -55,13 +58,14 @@ final class TopologyDocumentReader {
         }
         MappingFields top = new MappingFields(mapping, "", TOP_KEYS, errors);
         List<Cloud> clouds = new ArrayList<>();
-        readEach(top, "clouds", (fields, path) -> cloud(fields).map(c -> add(clouds, c, "clouds", path)));
+        readEach(top, "clouds", CLOUD_KEYS, "cloud", (fields, path) -> cloud(fields).map(c -> add(clouds, c, "clouds", path)));
         List<Hypervisor> hypervisors = new ArrayList<>();
-        readEach(top, "hypervisors", (fields, path) -> hypervisor(fields).map(h -> add(hypervisors, h, "hypervisors", path)));
+        readEach(top, "hypervisors", HYPERVISOR_KEYS, "hypervisor",
+                (fields, path) -> hypervisor(fields).map(h -> add(hypervisors, h, "hypervisors", path)));
         List<Vm> vms = new ArrayList<>();
-        readEach(top, "vms", (fields, path) -> vm(fields, path, vms.size()).map(v -> add(vms, v, "vms", path)));
+        readEach(top, "vms", VM_KEYS, "vm", (fields, path) -> vm(fields, vms.size()).map(v -> add(vms, v, "vms", path)));
         List<WireSpec> wires = new ArrayList<>();
-        readEach(top, "wires", (fields, path) -> wire(fields).map(w -> add(wires, w, "wires", path)));
+        readEach(top, "wires", WIRE_KEYS, "wire", (fields, path) -> wire(fields).map(w -> add(wires, w, "wires", path)));
         return new Topology(clouds, hypervisors, vms, wires);
     }
 
@@ -80,42 +84,27 @@ final class TopologyDocumentReader {
         Optional<?> read(MappingFields fields, String path);
     }
 
-    private void readEach(MappingFields parent, String key, ElementReader reader) {
+    /** Reads each element of a section; remembers the ones left out, by {@link Violation#element} kind and name. */
+    private void readEach(MappingFields parent, String key, List<String> keys, String kind, ElementReader reader) {
+        forEachMap(parent, key, keys, (fields, path) -> {
+            if (reader.read(fields, path).isEmpty()) {
+                fields.textIfAny("name").ifPresent(name -> leftOut.add(Violation.element(kind, name)));
+            }
+        });
+    }
+
+    private void forEachMap(MappingFields parent, String key, List<String> keys, BiConsumer<MappingFields, String> action) {
         List<YamlNode> items = parent.list(key);
         for (int i = 0; i < items.size(); i++) {
             String path = parent.child(key) + "[" + i + "]";
             YamlNode item = items.get(i);
             errors.place(path, item.location());
-            if (!(item instanceof YamlNode.Mapping mapping)) {
+            if (item instanceof YamlNode.Mapping mapping) {
+                action.accept(new MappingFields(mapping, path, keys, errors), path);
+            } else {
                 errors.report(path, item.location(), "expected a map, found " + item.description());
-                continue;
-            }
-            MappingFields fields = new MappingFields(mapping, path, keysOf(key), errors);
-            if (reader.read(fields, path).isEmpty()) {
-                fields.textIfAny("name").ifPresent(name -> leftOut.add(Violation.element(kindOf(key), name)));
             }
         }
-    }
-
-    private static List<String> keysOf(String section) {
-        return switch (section) {
-            case "clouds" -> CLOUD_KEYS;
-            case "hypervisors" -> HYPERVISOR_KEYS;
-            case "vms" -> VM_KEYS;
-            case "nics" -> NIC_KEYS;
-            default -> WIRE_KEYS;
-        };
-    }
-
-    /** The kind word {@link Violation#unresolved} uses. */
-    private static String kindOf(String section) {
-        return switch (section) {
-            case "clouds" -> "cloud";
-            case "hypervisors" -> "hypervisor";
-            case "vms" -> "vm";
-            case "nics" -> "nic";
-            default -> "wire";
-        };
     }
 
     private <T> T add(List<T> list, T element, String section, String filePath) {
@@ -142,26 +131,13 @@ final class TopologyDocumentReader {
         return Optional.of(new Hypervisor(name.get(), cloud.get(), datapathId.get(), tunnelIp.get(), libvirtUri));
     }
 
-    private Optional<Vm> vm(MappingFields fields, String path, int modelIndex) {
+    private Optional<Vm> vm(MappingFields fields, int modelIndex) {
         Optional<String> name = fields.requiredText("name");
         Optional<String> hypervisor = fields.requiredText("hypervisor");
-        Optional<VmKind> kind = fields.optionalText("kind").map(text -> VmKind.fromYamlName(text).or(() -> {
-            errors.report(fields.child("kind"), fields.optional("kind").get().location(),
-                    "invalid kind \"" + text + "\"; expected one of vm, switch, router, firewall");
-            return Optional.empty();
-        })).orElse(Optional.of(VmKind.VM));
+        Optional<VmKind> kind = kind(fields);
         Optional<String> gateway = fields.optionalText("gateway");
         List<Nic> nics = new ArrayList<>();
-        List<YamlNode> items = fields.list("nics");
-        for (int i = 0; i < items.size(); i++) {
-            String nicPath = fields.child("nics") + "[" + i + "]";
-            YamlNode item = items.get(i);
-            errors.place(nicPath, item.location());
-            if (!(item instanceof YamlNode.Mapping mapping)) {
-                errors.report(nicPath, item.location(), "expected a map, found " + item.description());
-                continue;
-            }
-            MappingFields nicFields = new MappingFields(mapping, nicPath, NIC_KEYS, errors);
+        forEachMap(fields, "nics", NIC_KEYS, (nicFields, nicPath) -> {
             Optional<Nic> nic = nic(nicFields, name);
             if (nic.isPresent()) {
                 filePaths.put("vms[" + modelIndex + "].nics[" + nics.size() + "]", nicPath);
@@ -170,11 +146,25 @@ final class TopologyDocumentReader {
                 nicFields.textIfAny("name").ifPresent(n ->
                         leftOut.add(Violation.element("nic", new NicRef(name.get(), n).toString())));
             }
-        }
+        });
         if (name.isEmpty() || hypervisor.isEmpty() || kind.isEmpty()) {
             return Optional.empty();
         }
         return Optional.of(new Vm(name.get(), hypervisor.get(), kind.get(), nics, gateway));
+    }
+
+    private Optional<VmKind> kind(MappingFields fields) {
+        if (fields.optional("kind").isEmpty()) {
+            return Optional.of(VmKind.VM);
+        }
+        Optional<String> text = fields.optionalText("kind");
+        Optional<VmKind> kind = text.flatMap(VmKind::fromYamlName);
+        if (text.isPresent() && kind.isEmpty()) {
+            errors.report(fields.child("kind"), fields.optional("kind").get().location(),
+                    "invalid kind \"" + text.get() + "\"; expected one of "
+                            + Arrays.stream(VmKind.values()).map(VmKind::yamlName).collect(Collectors.joining(", ")));
+        }
+        return kind;
     }
 
     private Optional<Nic> nic(MappingFields fields, Optional<String> vmName) {
