@@ -1,0 +1,124 @@
+package virtualwire.topology.compile;
+
+import static org.junit.Assert.assertEquals;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.Test;
+import org.projectfloodlight.openflow.types.DatapathId;
+import virtualwire.topology.config.TopologyLoader;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+
+/** Golden tables: a fabric snapshot and the exact rules (as ovs-ofctl-like text) each switch must get. */
+public class WireCompilerTest {
+    private static final String FABRIC = """
+            clouds:
+              - name: c1
+                underlay: 10.10.0.0/24
+            hypervisors:
+              - {name: hv1, cloud: c1, datapath-id: "0x1", tunnel-ip: 10.10.0.1}
+              - {name: hv2, cloud: c1, datapath-id: "0x2", tunnel-ip: 10.10.0.2}
+            vms:
+              - {name: a, hypervisor: hv1, nics: [{name: eth0, mac: "02:00:00:00:00:0a"}]}
+              - {name: b, hypervisor: hv1, nics: [{name: eth0, mac: "02:00:00:00:00:0b"}]}
+              - {name: c, hypervisor: hv2, nics: [{name: eth0, mac: "02:00:00:00:00:0c"}]}
+              - {name: d, hypervisor: hv2, nics: [{name: eth0, mac: "02:00:00:00:00:0d"}]}
+            wires:
+              - {name: ab, ends: [a:eth0, b:eth0], key: 7}
+              - {name: cd, ends: [c:eth0, d:eth0], key: 8}
+            """;
+    private static final DatapathId HV1 = DatapathId.of(1);
+    private static final DatapathId HV2 = DatapathId.of(2);
+    private static final DatapathId STRANGER = DatapathId.of(99);
+
+    private static Topology topology(String yaml) throws Exception {
+        return TopologyLoader.parse("test.yaml", yaml);
+    }
+
+    private static NicRef nic(String s) {
+        return NicRef.parse(s);
+    }
+
+    private record Case(String name, String yaml, Map<NicRef, NicLocation> nics, Map<DatapathId, Integer> tunnels,
+                        Map<DatapathId, List<String>> expected, Map<String, String> statuses) {}
+
+    private static final String CROSSED = FABRIC.replace("ends: [a:eth0, b:eth0]", "ends: [a:eth0, c:eth0]")
+            .replace("ends: [c:eth0, d:eth0]", "ends: [b:eth0, d:eth0]");
+
+    private static final List<Case> CASES = List.of(
+            new Case("same hypervisor: port to port, both directions", FABRIC,
+                    Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("b:eth0"), new NicLocation(HV1, 2)),
+                    Map.of(HV1, 9),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=output:2",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=2 actions=output:1")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
+            new Case("two hypervisors: encapsulate with the wire's key towards the peer, decapsulate from it", CROSSED,
+                    Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("c:eth0"), new NicLocation(HV2, 3)),
+                    Map.of(HV1, 9, HV2, 10),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.2 actions=output:1"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=3 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:3")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
+            new Case("a NIC found on another hypervisor is wired there (migration)", FABRIC,
+                    Map.of(nic("a:eth0"), new NicLocation(HV2, 5), nic("b:eth0"), new NicLocation(HV1, 2)),
+                    Map.of(HV1, 9, HV2, 10),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=2 actions=set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.2 actions=output:2"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=5 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:5")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
+            new Case("cross-hypervisor wire waits for the tunnel port", CROSSED,
+                    Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("c:eth0"), new NicLocation(HV2, 3)),
+                    Map.of(HV1, 9),
+                    Map.of(),
+                    Map.of("ab", "PENDING: hypervisor hv2 has no tunnel port yet", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
+            new Case("a NIC on a switch that is no hypervisor of the topology is not wired", FABRIC,
+                    Map.of(nic("a:eth0"), new NicLocation(STRANGER, 1), nic("b:eth0"), new NicLocation(HV1, 2)),
+                    Map.of(HV1, 9),
+                    Map.of(),
+                    Map.of("ab", "PENDING: a:eth0 is on switch 00:00:00:00:00:00:00:63, which is no hypervisor of the topology",
+                           "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
+            new Case("nothing attached: no rules at all", FABRIC, Map.of(), Map.of(), Map.of(),
+                    Map.of("ab", "PENDING: a:eth0 is not attached (its port a-eth0 is on no connected switch)",
+                           "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")));
+
+    @Test
+    public void goldenTable() throws Exception {
+        for (Case c : CASES) {
+            Topology t = topology(c.yaml);
+            CompiledFabric out = WireCompiler.compile(new FabricSnapshot(t, Map.of("ab", 7L, "cd", 8L), c.nics, c.tunnels));
+            Map<DatapathId, List<String>> actual = new TreeMap<>();
+            out.flows().forEach((dpid, rules) -> actual.put(dpid, rules.stream().map(Object::toString).sorted().toList()));
+            Map<DatapathId, List<String>> expected = new TreeMap<>();
+            c.expected.forEach((dpid, rules) -> expected.put(dpid, rules.stream().sorted().toList()));
+            assertEquals(c.name, expected, actual);
+            Map<String, String> statuses = new TreeMap<>();
+            out.wires().forEach((name, s) -> statuses.put(name,
+                    s.state() == WireStatus.State.ACTIVE ? "ACTIVE" : "PENDING: " + s.reason()));
+            assertEquals(c.name, new TreeMap<>(c.statuses), statuses);
+        }
+    }
+
+    @Test
+    public void sameInputSameOutput() throws Exception {
+        Topology t = topology(FABRIC);
+        FabricSnapshot s = new FabricSnapshot(t, Map.of("ab", 7L, "cd", 8L),
+                Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("b:eth0"), new NicLocation(HV1, 2)), Map.of());
+        assertEquals(WireCompiler.compile(s), WireCompiler.compile(s));
+    }
+
+    @Test
+    public void cookiesNameTheWireByItsKey() {
+        assertEquals(0x5657000000001389L, WireCookies.of(5001));
+        assertEquals(5001, WireCookies.tunnelKeyOf(0x5657000000001389L).getAsLong());
+        assertEquals(false, WireCookies.isOurs(0x1389L));
+    }
+}
