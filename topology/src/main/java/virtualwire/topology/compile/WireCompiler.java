@@ -60,7 +60,7 @@ public final class WireCompiler {
                 tunnelEnd(flows, cookie, key, a, s.tunnelPorts().get(a.dpid()), hypervisors.get(b.dpid()));
                 tunnelEnd(flows, cookie, key, b, s.tunnelPorts().get(b.dpid()), hypervisors.get(a.dpid()));
             }
-            statuses.put(w.name(), WireStatus.active(w.name(), key, Set.of(a.dpid(), b.dpid())));
+            statuses.put(w.name(), WireStatus.active(w.name(), key, new java.util.HashSet<>(List.of(a.dpid(), b.dpid()))));
         }
         return new CompiledFabric(flows, statuses);
     }
