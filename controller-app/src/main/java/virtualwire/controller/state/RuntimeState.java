@@ -1,0 +1,92 @@
+package virtualwire.controller.state;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+import virtualwire.topology.model.TopologyValidator;
+import virtualwire.topology.model.WireSpec;
+
+/**
+ * What changed at runtime on top of the topology file, plus every wire's tunnel key. Together with the file
+ * it reproduces the running wires after a restart or a crash.
+ *
+ * @param connected    wires connected at runtime, in order
+ * @param disconnected names of the file's wires disconnected at runtime
+ * @param tunnelKeys   the key of every wire, so keys stay stable across restarts
+ */
+public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnected, Map<String, Long> tunnelKeys) {
+
+    public record ConnectedWire(String name, String a, String b) {
+        WireSpec toSpec() {
+            return new WireSpec(name, NicRef.parse(a), NicRef.parse(b), OptionalInt.empty());
+        }
+    }
+
+    public RuntimeState {
+        connected = List.copyOf(connected);
+        disconnected = Set.copyOf(new LinkedHashSet<>(disconnected));
+        tunnelKeys = Map.copyOf(tunnelKeys);
+    }
+
+    public static RuntimeState empty() {
+        return new RuntimeState(List.of(), Set.of(), Map.of());
+    }
+
+    public RuntimeState withConnected(WireSpec w) {
+        List<ConnectedWire> more = new ArrayList<>(connected);
+        more.add(new ConnectedWire(w.name(), w.a().toString(), w.b().toString()));
+        return new RuntimeState(more, disconnected, tunnelKeys);
+    }
+
+    /** A runtime wire is simply forgotten; a file wire is remembered as disconnected. */
+    public RuntimeState withDisconnected(String wire) {
+        List<ConnectedWire> fewer = connected.stream().filter(c -> !c.name().equals(wire)).toList();
+        Set<String> gone = new LinkedHashSet<>(disconnected);
+        if (fewer.size() == connected.size()) gone.add(wire);
+        return new RuntimeState(fewer, gone, tunnelKeys);
+    }
+
+    public RuntimeState withTunnelKeys(Map<String, Long> keys) {
+        return new RuntimeState(connected, disconnected, keys);
+    }
+
+    /** The running fabric: the file, then the runtime changes replayed on it. */
+    public Combined applyTo(Topology file) {
+        List<String> warnings = new ArrayList<>();
+        Topology t = file;
+        Set<String> stillDisconnected = new LinkedHashSet<>();
+        for (String name : disconnected) {
+            if (t.wire(name).isPresent()) {
+                t = t.withoutWire(name);
+                stillDisconnected.add(name);
+            } else {
+                warnings.add("runtime disconnect of wire " + name + " dropped: the topology file no longer has it");
+            }
+        }
+        List<ConnectedWire> stillConnected = new ArrayList<>();
+        for (ConnectedWire c : connected) {
+            Topology next;
+            try {
+                next = t.withWire(c.toSpec());
+            } catch (IllegalArgumentException e) {
+                warnings.add("runtime wire " + c.name() + " dropped: " + e.getMessage());
+                continue;
+            }
+            var violations = TopologyValidator.validate(next);
+            if (violations.isEmpty()) {
+                t = next;
+                stillConnected.add(c);
+            } else {
+                warnings.add("runtime wire " + c.name() + " (" + c.a() + " - " + c.b() + ") dropped: " + violations.get(0));
+            }
+        }
+        return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys), warnings);
+    }
+
+    public record Combined(Topology topology, RuntimeState state, List<String> warnings) {}
+}

@@ -1,0 +1,79 @@
+package virtualwire.controller.wire;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.projectfloodlight.openflow.types.DatapathId;
+import virtualwire.openflow.switches.SwitchPort;
+import virtualwire.topology.compile.NicLocation;
+import virtualwire.topology.model.Hypervisor;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+
+/**
+ * Where NICs and tunnel ports are, learned from port names: PORT_DESC when a switch connects, PORT_STATUS
+ * afterwards. A port name identifies a NIC on whichever bridge reports it. What a switch reported stays
+ * known while it is disconnected (its flows keep forwarding in fail_mode=secure). Not thread-safe: used
+ * on the wire manager's executor only.
+ */
+public final class NicLocator {
+    /** The name of each hypervisor's flow-based VXLAN port. */
+    public static final String TUNNEL_PORT_NAME = "vxlan0";
+
+    private final Map<DatapathId, Map<Integer, String>> portsBySwitch = new HashMap<>();
+    private final Map<String, NicLocation> byPortName = new HashMap<>();
+    private final Set<DatapathId> reported = new HashSet<>();
+
+    /** A switch connected and described its ports: they replace whatever it reported before. */
+    public void switchPorts(DatapathId dpid, Collection<SwitchPort> ports) {
+        Map<Integer, String> old = portsBySwitch.remove(dpid);
+        if (old != null) old.forEach((number, name) -> forget(name, dpid, number));
+        reported.add(dpid);
+        for (SwitchPort p : ports) portAdded(dpid, p);
+    }
+
+    public void portAdded(DatapathId dpid, SwitchPort p) {
+        Map<Integer, String> ports = portsBySwitch.computeIfAbsent(dpid, d -> new HashMap<>());
+        String previous = ports.put(p.number(), p.name());
+        if (previous != null && !previous.equals(p.name())) forget(previous, dpid, p.number());
+        byPortName.put(p.name(), new NicLocation(dpid, p.number()));   // the latest report of a name wins
+    }
+
+    public void portRemoved(DatapathId dpid, SwitchPort p) {
+        Map<Integer, String> ports = portsBySwitch.get(dpid);
+        if (ports != null) ports.remove(p.number());
+        forget(p.name(), dpid, p.number());
+    }
+
+    private void forget(String name, DatapathId dpid, int number) {
+        byPortName.remove(name, new NicLocation(dpid, number));
+    }
+
+    /** Every NIC of the topology whose port is currently known somewhere. */
+    public Map<NicRef, NicLocation> nics(Topology topology) {
+        Map<NicRef, NicLocation> out = new HashMap<>();
+        topology.vms().forEach(vm -> vm.nics().forEach(nic -> {
+            NicLocation at = byPortName.get(nic.portName());
+            if (at != null) out.put(new NicRef(vm.name(), nic.name()), at);
+        }));
+        return out;
+    }
+
+    public Map<DatapathId, Integer> tunnelPorts() {
+        Map<DatapathId, Integer> out = new HashMap<>();
+        portsBySwitch.forEach((dpid, ports) -> ports.forEach((number, name) -> {
+            if (name.equals(TUNNEL_PORT_NAME)) out.put(dpid, number);
+        }));
+        return out;
+    }
+
+    /** True once every hypervisor of the topology has described its ports since the controller started. */
+    public boolean allReported(Topology topology) {
+        for (Hypervisor h : topology.hypervisors()) {
+            if (!reported.contains(h.datapathId())) return false;
+        }
+        return true;
+    }
+}

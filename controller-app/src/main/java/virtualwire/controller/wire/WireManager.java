@@ -1,0 +1,309 @@
+package virtualwire.controller.wire;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+import org.projectfloodlight.openflow.types.DatapathId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import virtualwire.controller.state.RuntimeState;
+import virtualwire.controller.state.StateStore;
+import virtualwire.openflow.flow.FlowMod;
+import virtualwire.openflow.flow.FlowRule;
+import virtualwire.openflow.flow.FlowStats;
+import virtualwire.openflow.switches.OpenFlowSwitch;
+import virtualwire.openflow.switches.PortChange;
+import virtualwire.openflow.switches.SwitchListener;
+import virtualwire.openflow.switches.SwitchPort;
+import virtualwire.openflow.switches.SwitchRegistry;
+import virtualwire.topology.compile.CompiledFabric;
+import virtualwire.topology.compile.FabricSnapshot;
+import virtualwire.topology.compile.TunnelKeys;
+import virtualwire.topology.compile.WireCompiler;
+import virtualwire.topology.compile.WireCookies;
+import virtualwire.topology.compile.WireStatus;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+import virtualwire.topology.model.TopologyValidator;
+import virtualwire.topology.model.WireSpec;
+
+/**
+ * Keeps every switch holding exactly the rules its wires need. All state lives on one serial executor:
+ * switch events, connect/disconnect and the periodic audit queue there, so nothing races.
+ * <ul>
+ * <li>A switch connects: its ports locate NICs, its table (our cookie space) is read back and only the
+ * difference is sent. An unchanged fabric after a controller restart costs zero flow-mods.</li>
+ * <li>Anything changes: recompile, push the difference to the switches it affects.</li>
+ * <li>Every audit interval: re-read every table and repair drift (rules deleted behind our back).</li>
+ * </ul>
+ * Until every hypervisor has reported its ports since start, a wire with an end not yet located keeps the
+ * rules it has: the data plane must not blink while the controller learns the fabric.
+ */
+public final class WireManager implements SwitchListener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WireManager.class);
+
+    private final SwitchRegistry registry;
+    private final StateStore store;
+    private final ScheduledExecutorService executor;
+    private final NicLocator locator = new NicLocator();
+    /** What each switch holds in our cookie space, as far as we know; absent until its table was read. */
+    private final Map<DatapathId, Set<FlowRule>> installed = new HashMap<>();
+    private final Map<DatapathId, CompletableFuture<Void>> firstSync = new HashMap<>();
+    private final AtomicLong flowModsSent = new AtomicLong();
+
+    private RuntimeState state;
+    private Map<String, Long> keys;
+    private volatile Topology topology;
+    private volatile CompiledFabric compiled;
+    private Predicate<FlowRule> keep = r -> false;
+
+    private WireManager(Topology topology, RuntimeState state, StateStore store, SwitchRegistry registry) {
+        this.topology = topology;
+        this.state = state;
+        this.keys = state.tunnelKeys();
+        this.store = store;
+        this.registry = registry;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "wire-manager");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Combines the topology file with the runtime state in {@code store}, then follows the registry's switches.
+     * @param auditInterval how often every switch's table is re-read and repaired
+     */
+    public static WireManager start(Topology file, StateStore store, SwitchRegistry registry, Duration auditInterval)
+            throws IOException {
+        RuntimeState saved = store.load();
+        RuntimeState.Combined combined = saved.applyTo(file);
+        combined.warnings().forEach(w -> log.warn("{}", w));
+        RuntimeState state = combined.state().withTunnelKeys(TunnelKeys.assign(combined.topology().wires(), saved.tunnelKeys()));
+        if (!state.equals(saved)) store.save(state);
+        WireManager m = new WireManager(combined.topology(), state, store, registry);
+        m.executor.execute(m::recompile);
+        registry.addListener(m);
+        registry.all().forEach(m::switchConnected);
+        long period = auditInterval.toMillis();
+        m.executor.scheduleWithFixedDelay(m::audit, period, period, TimeUnit.MILLISECONDS);
+        log.info("wire manager started: {} wires, {} hypervisors, state in {}; audit every {} s",
+                combined.topology().wires().size(), combined.topology().hypervisors().size(), store.file(), period / 1000.0);
+        return m;
+    }
+
+    public Topology topology() { return topology; }
+
+    public Map<String, WireStatus> wireStatuses() { return compiled == null ? Map.of() : compiled.wires(); }
+
+    public Optional<WireStatus> wireStatus(String name) { return Optional.ofNullable(wireStatuses().get(name)); }
+
+    /** Flow-mods sent since start (reconcile, changes, audit repairs). */
+    public long flowModsSent() { return flowModsSent.get(); }
+
+    // ---- switch events (network threads) -> executor
+
+    @Override
+    public void switchConnected(OpenFlowSwitch sw) {
+        Collection<SwitchPort> ports = sw.ports().values();
+        executor.execute(() -> onConnected(sw, ports));
+    }
+
+    @Override
+    public void switchDisconnected(OpenFlowSwitch sw) {
+        executor.execute(() -> {
+            installed.remove(sw.dpid());
+            firstSync.remove(sw.dpid());
+        });
+    }
+
+    @Override
+    public void portChanged(OpenFlowSwitch sw, PortChange change) {
+        executor.execute(() -> {
+            if (change.kind() == PortChange.Kind.REMOVED) locator.portRemoved(sw.dpid(), change.port());
+            else locator.portAdded(sw.dpid(), change.port());
+            recompile();
+            syncAll();
+        });
+    }
+
+    private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
+        locator.switchPorts(sw.dpid(), ports);
+        recompile();
+        CompletableFuture<Void> done = readTable(sw).thenCompose(actual -> {
+            Sync sync = sync(sw);
+            log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent", sw.dpid(),
+                    hypervisorName(sw.dpid()), actual.size(), sync.flowMods());
+            return sync.confirmed();
+        });
+        firstSync.put(sw.dpid(), done);
+        syncAll();   // other switches may now know where their peers' NICs are
+    }
+
+    // ---- runtime changes
+
+    /** Connects two NICs; completes when every affected connected switch has confirmed its rules. */
+    public CompletableFuture<WireStatus> connect(NicRef a, NicRef b, Optional<String> name) {
+        return onExecutor(() -> {
+            WireSpec wire = new WireSpec(name.orElse(WireSpec.defaultName(a, b)), a, b, OptionalInt.empty());
+            checkConnect(wire);
+            Topology next = topology.withWire(wire);
+            var violations = TopologyValidator.validate(next);
+            if (!violations.isEmpty()) throw new WireRequestException(WireRequestException.Kind.INVALID, violations.get(0).toString());
+            Map<String, Long> nextKeys = TunnelKeys.assign(next.wires(), keys);
+            commit(next, state.withConnected(wire).withTunnelKeys(nextKeys));
+            log.info("connect {}: {} - {} (tunnel key {})", wire.name(), a, b, nextKeys.get(wire.name()));
+            return applyAndReport(wire.name());
+        });
+    }
+
+    /** Disconnects a wire; completes when every switch it was on has confirmed the removal. */
+    public CompletableFuture<WireStatus> disconnect(String name) {
+        return onExecutor(() -> {
+            if (topology.wire(name).isEmpty()) {
+                throw new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no wire named " + name);
+            }
+            WireStatus before = compiled.wires().get(name);
+            Topology next = topology.withoutWire(name);
+            Map<String, Long> nextKeys = new HashMap<>(keys);
+            nextKeys.remove(name);
+            commit(next, state.withDisconnected(name).withTunnelKeys(nextKeys));
+            log.info("disconnect {}", name);
+            return syncAll().thenApply(v -> before);
+        });
+    }
+
+    private void checkConnect(WireSpec w) {
+        for (NicRef nic : List.of(w.a(), w.b())) {
+            if (topology.vm(nic.vm()).isEmpty()) throw new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no VM named " + nic.vm());
+            if (topology.nic(nic).isEmpty()) throw new WireRequestException(WireRequestException.Kind.NOT_FOUND, "VM " + nic.vm() + " has no NIC " + nic.nic());
+            topology.wireOf(nic).ifPresent(existing -> {
+                throw new WireRequestException(WireRequestException.Kind.CONFLICT,
+                        nic + " is already on wire " + existing.name() + " (" + existing.a() + " - " + existing.b() + ")");
+            });
+        }
+        if (w.a().equals(w.b())) throw new WireRequestException(WireRequestException.Kind.INVALID, "a wire cannot connect " + w.a() + " to itself");
+        if (topology.wire(w.name()).isPresent()) throw new WireRequestException(WireRequestException.Kind.CONFLICT, "a wire named " + w.name() + " already exists");
+    }
+
+    /** Durable first: a change is on disk before any switch hears of it; if the write fails, nothing changed. */
+    private void commit(Topology next, RuntimeState nextState) {
+        try {
+            store.save(nextState);
+        } catch (IOException e) {
+            throw new WireRequestException("cannot record the change in " + store.file() + ": " + e.getMessage(), e);
+        }
+        topology = next;
+        state = nextState;
+        keys = nextState.tunnelKeys();
+        recompile();
+    }
+
+    private CompletableFuture<WireStatus> applyAndReport(String wire) {
+        return syncAll().thenApply(v -> compiled.wires().get(wire));
+    }
+
+    // ---- reconciliation (executor only)
+
+    private void recompile() {
+        Topology t = topology;
+        CompiledFabric c = WireCompiler.compile(new FabricSnapshot(t, keys, locator.nics(t), locator.tunnelPorts()));
+        if (locator.allReported(t)) {
+            keep = r -> false;
+        } else {
+            Set<Long> pendingKeys = new HashSet<>();
+            c.wires().values().stream().filter(s -> s.state() == WireStatus.State.PENDING).forEach(s -> pendingKeys.add(s.tunnelKey()));
+            keep = r -> WireCookies.tunnelKeyOf(r.cookie()).stream().anyMatch(pendingKeys::contains);
+        }
+        compiled = c;
+    }
+
+    /** One switch's sync: how many flow-mods it took, and when the switch confirmed them. */
+    private record Sync(int flowMods, CompletableFuture<Void> confirmed) {
+        static final Sync NOTHING = new Sync(0, CompletableFuture.completedFuture(null));
+    }
+
+    /** Sends one switch the difference between what it has and what it should have. */
+    private Sync sync(OpenFlowSwitch sw) {
+        Set<FlowRule> have = installed.get(sw.dpid());
+        if (have == null || !sw.isConnected()) return Sync.NOTHING;
+        Set<FlowRule> desired = compiled.flowsOf(sw.dpid());
+        List<FlowMod> mods = Reconciler.diff(desired, have, keep);
+        if (mods.isEmpty()) return Sync.NOTHING;
+        // The switch processes one connection's messages in order, so later diffs build on this one at once.
+        installed.put(sw.dpid(), Reconciler.after(desired, have, keep));
+        flowModsSent.addAndGet(mods.size());
+        log.debug("switch {}: sending {} flow-mods", sw.dpid(), mods.size());
+        return new Sync(mods.size(), sw.apply(mods).whenCompleteAsync((v, e) -> {
+            if (e != null) {
+                log.error("switch {} ({}): flow programming failed, its table will be re-read: {}", sw.dpid(),
+                        hypervisorName(sw.dpid()), e.getMessage());
+                installed.remove(sw.dpid());
+            }
+        }, executor));
+    }
+
+    /** Syncs every switch; completes when all of them confirmed (a switch still being read counts too). */
+    private CompletableFuture<Void> syncAll() {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (OpenFlowSwitch sw : registry.all()) {
+            if (installed.containsKey(sw.dpid())) all.add(sync(sw).confirmed());
+            else if (firstSync.containsKey(sw.dpid())) all.add(firstSync.get(sw.dpid()));
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    private CompletableFuture<Set<FlowRule>> readTable(OpenFlowSwitch sw) {
+        return sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK).thenApplyAsync(stats -> {
+            Set<FlowRule> actual = new HashSet<>();
+            for (FlowStats s : stats) actual.add(s.rule());
+            installed.put(sw.dpid(), actual);
+            return actual;
+        }, executor);
+    }
+
+    /** Re-reads every table and repairs what differs (e.g. a flow deleted with ovs-ofctl). */
+    private void audit() {
+        for (OpenFlowSwitch sw : registry.all()) {
+            if (!installed.containsKey(sw.dpid()) && firstSync.containsKey(sw.dpid()) && !firstSync.get(sw.dpid()).isDone()) continue;
+            readTable(sw).thenAccept(actual -> {
+                int repairs = sync(sw).flowMods();
+                if (repairs > 0) {
+                    log.warn("audit: switch {} ({}) had drifted from its wires; {} flow-mods sent to repair it",
+                            sw.dpid(), hypervisorName(sw.dpid()), repairs);
+                }
+            }).exceptionally(e -> {
+                log.warn("audit of switch {} failed: {}", sw.dpid(), e.getMessage());
+                return null;
+            });
+        }
+    }
+
+    private String hypervisorName(DatapathId dpid) {
+        return topology.hypervisorByDpid(dpid).map(h -> h.name()).orElse("not in the topology");
+    }
+
+    private <T> CompletableFuture<T> onExecutor(java.util.function.Supplier<CompletableFuture<T>> work) {
+        return CompletableFuture.supplyAsync(work, executor).thenCompose(f -> f);
+    }
+
+    @Override
+    public void close() {
+        registry.removeListener(this);
+        executor.shutdownNow();
+    }
+}
