@@ -22,6 +22,7 @@ import org.projectfloodlight.openflow.protocol.OFHelloElemVersionbitmap;
 import org.projectfloodlight.openflow.protocol.OFHelloFailedCode;
 import org.projectfloodlight.openflow.protocol.OFMessage;
 import org.projectfloodlight.openflow.protocol.OFPortDescStatsReply;
+import org.projectfloodlight.openflow.protocol.OFPortStatus;
 import org.projectfloodlight.openflow.protocol.OFStatsReplyFlags;
 import org.projectfloodlight.openflow.protocol.OFVersion;
 import org.projectfloodlight.openflow.types.DatapathId;
@@ -76,6 +77,9 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
         echoOutstanding = false;
         if (msg instanceof OFEchoRequest echo) {
             ctx.writeAndFlush(OF13.buildEchoReply().setXid(echo.getXid()).setData(echo.getData()).build());
+        } else if (msg instanceof OFPortStatus && connection == null) {
+            // Ports changing during the handshake: the port description that completes it is newer.
+            log.debug("{}: port status during the handshake ignored", describe());
         } else if (!(msg instanceof OFEchoReply)) {
             state.process(msg);
         }
@@ -231,9 +235,6 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
             if (msg instanceof OFPortDescStatsReply reply) {
                 reply.getEntries().forEach(d -> ports.add(SwitchPort.of(d)));
                 if (!reply.getFlags().contains(OFStatsReplyFlags.REPLY_MORE)) transition(new Active(dpid, ports));
-            } else if (msg.getType() == org.projectfloodlight.openflow.protocol.OFType.PORT_STATUS) {
-                // The port description that follows is newer than this change.
-                log.debug("port status during the handshake with {}", dpid);
             } else {
                 unexpected(msg);
             }

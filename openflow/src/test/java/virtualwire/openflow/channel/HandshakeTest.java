@@ -169,4 +169,19 @@ public class HandshakeTest {
         assertEquals(List.of("connected 00:00:00:00:00:00:00:09", "disconnected 00:00:00:00:00:00:00:09"), events);
         assertTrue(registry.all().isEmpty());
     }
+
+    @Test
+    public void portStatusDuringTheHandshakeIsIgnoredNotFatal() {
+        EmbeddedSwitch sw = new EmbeddedSwitch(registry);
+        sw.received();
+        sw.send(OF13.buildHello().build());
+        var status = OF13.buildPortStatus().setReason(org.projectfloodlight.openflow.protocol.OFPortReason.ADD)
+                .setDesc(EmbeddedSwitch.port(3, "late")).build();
+        sw.send(status);                                           // in WaitFeatures
+        sw.send(OF13.buildFeaturesReply().setDatapathId(DatapathId.of(3)).build());
+        sw.send(status);                                           // in WaitPortDesc
+        sw.send(OF13.buildPortDescStatsReply().setEntries(List.of(EmbeddedSwitch.port(3, "late"))).build());
+        assertEquals("Active", sw.handler.stateName());
+        assertEquals("late", registry.get(DatapathId.of(3)).orElseThrow().ports().get(3).name());
+    }
 }

@@ -32,6 +32,11 @@ public final class OvsBridge implements AutoCloseable {
 
     /** A namespace with one NIC (veth) whose peer is a port of this bridge; returns the port name. */
     public String addNamespace(String suffix, String cidr) {
+        return addNamespace(suffix, cidr, null);
+    }
+
+    /** As {@link #addNamespace(String, String)}, with the NIC's MAC address set (null: random). */
+    public String addNamespace(String suffix, String cidr, String mac) {
         String ns = name + "-" + suffix;
         String port = name + suffix;     // the bridge-side veth, also the OpenFlow port name
         namespaces.add(ns);
@@ -39,6 +44,7 @@ public final class OvsBridge implements AutoCloseable {
         Shell.run("ip", "netns", "add", ns);
         Shell.run("ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns);
         Shell.run("ip", "link", "set", port, "up");
+        if (mac != null) Shell.run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "address", mac);
         Shell.run("ip", "netns", "exec", ns, "ip", "addr", "add", cidr, "dev", "eth0");
         Shell.run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up");
         Shell.run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
@@ -55,6 +61,11 @@ public final class OvsBridge implements AutoCloseable {
     /** One ping with a one-second deadline from a namespace. */
     public boolean ping(String fromSuffix, String ip) {
         return Shell.exec("ip", "netns", "exec", namespace(fromSuffix), "ping", "-c", "1", "-W", "1", ip).ok();
+    }
+
+    /** Deletes one flow behind the controller's back, as an operator with ovs-ofctl would. */
+    public void deleteFlowStrict(String match) {
+        Shell.run("ovs-ofctl", "-O", "OpenFlow13", "--strict", "del-flows", name, match);
     }
 
     public int ofport(String portName) {
