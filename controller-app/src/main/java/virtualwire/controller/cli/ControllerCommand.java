@@ -11,6 +11,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import virtualwire.controller.api.ApiRoutes;
+import virtualwire.controller.api.ApiServer;
+import virtualwire.controller.api.FabricViews;
+import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.state.StateStore;
 import virtualwire.controller.wire.WireManager;
 import virtualwire.openflow.channel.OpenFlowConfig;
@@ -27,8 +31,13 @@ public final class ControllerCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Option(names = "--topology", paramLabel = "FILE", description = "Topology file (YAML) loaded at startup.")
+    @Option(names = "--topology", paramLabel = "FILE",
+            description = "Topology file (YAML) loaded at startup; a reload through the API is saved there. "
+                    + "Default: STATE_DIR/topology.yaml, created from the bundled two-cloud example.")
     Path topologyFile;
+
+    @Option(names = "--api", paramLabel = "HOST:PORT", description = "JSON API address (default: ${DEFAULT-VALUE}).")
+    String api = "127.0.0.1:8080";
 
     @Option(names = "--openflow-port", paramLabel = "PORT", description = "OpenFlow listening port (default: ${DEFAULT-VALUE}).")
     int openflowPort = OpenFlowConfig.DEFAULT_PORT;
@@ -46,35 +55,72 @@ public final class ControllerCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--openflow-port: " + openflowPort + " is not a TCP port (0-65535)");
         }
         if (auditSeconds < 1) throw new IllegalArgumentException("--audit-interval: must be at least 1 second");
-        Topology topology = Topology.empty();
-        if (topologyFile != null) {
-            if (!Files.isReadable(topologyFile)) throw new IllegalArgumentException("--topology: cannot read " + topologyFile);
-            try {
-                topology = TopologyLoader.load(topologyFile);
-            } catch (TopologyException e) {
-                e.errors().forEach(err -> spec.commandLine().getErr().println(err));
-                spec.commandLine().getErr().println("vw controller: " + e.errors().size() + " error(s) in " + topologyFile + "; nothing started");
-                return 2;
-            }
+        HostPort apiAddress = HostPort.parse("--api", api);
+        if (topologyFile == null) topologyFile = defaultTopology();
+        if (!Files.isReadable(topologyFile)) throw new IllegalArgumentException("--topology: cannot read " + topologyFile);
+        Topology topology;
+        try {
+            topology = TopologyLoader.load(topologyFile);
+        } catch (TopologyException e) {
+            e.errors().forEach(err -> spec.commandLine().getErr().println(err));
+            spec.commandLine().getErr().println("vw controller: " + e.errors().size() + " error(s) in " + topologyFile + "; nothing started");
+            return 2;
         }
+        log.info("topology {}: {} hypervisors, {} VMs, {} wires", topologyFile, topology.hypervisors().size(),
+                topology.vms().size(), topology.wires().size());
         SwitchRegistry registry = new SwitchRegistry();
         WireManager wires = WireManager.start(topology, new StateStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
         OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
+        ApiServer apiServer = new ApiServer(new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile));
+        Runnable stop = () -> {
+            apiServer.close();
+            server.close();
+            wires.close();
+        };
         try {
             server.start();
         } catch (Exception e) {
-            server.close();
-            wires.close();
+            stop.run();
             throw new IllegalStateException("cannot listen on OpenFlow port " + openflowPort + ": " + e.getMessage(), e);
+        }
+        try {
+            apiServer.start(apiAddress.host(), apiAddress.port());
+        } catch (Exception e) {
+            stop.run();
+            throw new IllegalStateException("cannot serve the API on " + api + ": " + e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("shutting down");
-            server.close();
-            wires.close();
+            stop.run();
             stopped.countDown();
         }, "shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** Without --topology the controller owns STATE_DIR/topology.yaml, first copied from the bundled example. */
+    private Path defaultTopology() throws java.io.IOException {
+        Path file = stateDir.resolve("topology.yaml");
+        if (!Files.exists(file)) {
+            try (var in = ControllerCommand.class.getResourceAsStream("/examples/two-clouds.yaml")) {
+                DurableFile.write(file, in.readAllBytes());
+            }
+            log.info("no --topology: starting with the bundled example, copied to {}", file);
+        }
+        return file;
+    }
+
+    record HostPort(String host, int port) {
+        static HostPort parse(String option, String text) {
+            int colon = text.lastIndexOf(':');
+            try {
+                int port = Integer.parseInt(text.substring(colon + 1));
+                if (colon < 1 || port < 0 || port > 65535) throw new NumberFormatException();
+                return new HostPort(text.substring(0, colon), port);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + ": expected HOST:PORT, got \"" + text + "\"");
+            }
+        }
     }
 }

@@ -32,6 +32,7 @@ import virtualwire.openflow.switches.SwitchPort;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.CompiledFabric;
 import virtualwire.topology.compile.FabricSnapshot;
+import virtualwire.topology.compile.NicLocation;
 import virtualwire.topology.compile.TunnelKeys;
 import virtualwire.topology.compile.WireCompiler;
 import virtualwire.topology.compile.WireCookies;
@@ -69,6 +70,7 @@ public final class WireManager implements SwitchListener, AutoCloseable {
     private Map<String, Long> keys;
     private volatile Topology topology;
     private volatile CompiledFabric compiled;
+    private volatile Map<NicRef, NicLocation> nicLocations = Map.of();
     private Predicate<FlowRule> keep = r -> false;
 
     private WireManager(Topology topology, RuntimeState state, StateStore store, SwitchRegistry registry) {
@@ -107,6 +109,9 @@ public final class WireManager implements SwitchListener, AutoCloseable {
     }
 
     public Topology topology() { return topology; }
+
+    /** Where each located NIC is now. */
+    public Map<NicRef, NicLocation> nicLocations() { return nicLocations; }
 
     public Map<String, WireStatus> wireStatuses() { return compiled == null ? Map.of() : compiled.wires(); }
 
@@ -187,6 +192,42 @@ public final class WireManager implements SwitchListener, AutoCloseable {
         });
     }
 
+    /** What a reload changed. */
+    public record ReloadResult(List<String> added, List<String> removed, List<String> warnings) {}
+
+    /**
+     * Replaces the topology file's content at runtime: the runtime changes are replayed on the new file (those
+     * that no longer apply are dropped, with a warning), and only the difference reaches the switches.
+     * @param persist writes the new file durably; called on the executor before anything else changes
+     */
+    public CompletableFuture<ReloadResult> reload(Topology file, IoAction persist) {
+        return onExecutor(() -> {
+            RuntimeState.Combined combined = state.applyTo(file);
+            Map<String, Long> nextKeys = TunnelKeys.assign(combined.topology().wires(), keys);
+            Set<String> before = new HashSet<>();
+            topology.wires().forEach(w -> before.add(w.name()));
+            Set<String> after = new HashSet<>();
+            combined.topology().wires().forEach(w -> after.add(w.name()));
+            try {
+                persist.run();
+            } catch (IOException e) {
+                throw new WireRequestException("cannot save the topology file: " + e.getMessage(), e);
+            }
+            commit(combined.topology(), combined.state().withTunnelKeys(nextKeys));
+            combined.warnings().forEach(w -> log.warn("reload: {}", w));
+            List<String> added = after.stream().filter(n -> !before.contains(n)).sorted().toList();
+            List<String> removed = before.stream().filter(n -> !after.contains(n)).sorted().toList();
+            log.info("topology reloaded: {} wires added {}, {} removed {}", added.size(), added, removed.size(), removed);
+            return syncAll().thenApply(v -> new ReloadResult(added, removed, combined.warnings()));
+        });
+    }
+
+    /** A step that writes to disk. */
+    @FunctionalInterface
+    public interface IoAction {
+        void run() throws IOException;
+    }
+
     private void checkConnect(WireSpec w) {
         for (NicRef nic : List.of(w.a(), w.b())) {
             if (topology.vm(nic.vm()).isEmpty()) throw new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no VM named " + nic.vm());
@@ -221,7 +262,8 @@ public final class WireManager implements SwitchListener, AutoCloseable {
 
     private void recompile() {
         Topology t = topology;
-        CompiledFabric c = WireCompiler.compile(new FabricSnapshot(t, keys, locator.nics(t), locator.tunnelPorts()));
+        nicLocations = Map.copyOf(locator.nics(t));
+        CompiledFabric c = WireCompiler.compile(new FabricSnapshot(t, keys, nicLocations, locator.tunnelPorts()));
         if (locator.allReported(t)) {
             keep = r -> false;
         } else {

@@ -1,0 +1,196 @@
+package virtualwire.controller.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import virtualwire.controller.state.DurableFile;
+import virtualwire.controller.wire.WireManager;
+import virtualwire.controller.wire.WireRequestException;
+import virtualwire.topology.config.TopologyError;
+import virtualwire.topology.config.TopologyException;
+import virtualwire.topology.config.TopologyLoader;
+import virtualwire.topology.config.TopologyWriter;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+import virtualwire.topology.model.WireSpec;
+
+/** The API's routes under /api/v1: parse and validate the request, call the wire manager, shape the answer. */
+public final class ApiRoutes {
+    public static final String PREFIX = "/api/v1/";
+    private static final ObjectMapper STRICT_JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    private static final Set<String> MIGRATION_NOTIFICATIONS = Set.of("prepare", "switchover", "complete", "abort");
+
+    record ConnectRequest(String a, String b, String name) {}
+    record MigrateRequest(String vm, String to) {}
+    record ReloadResponse(List<String> added, List<String> removed, List<String> warnings) {}
+
+    private final WireManager wires;
+    private final FabricViews views;
+    private final Path topologyFile;
+
+    /** @param topologyFile the controller's topology file: a reload is saved there, an empty reload re-reads it */
+    public ApiRoutes(WireManager wires, FabricViews views, Path topologyFile) {
+        this.wires = wires;
+        this.views = views;
+        this.topologyFile = topologyFile;
+    }
+
+    public CompletableFuture<ApiResponse> handle(String method, String path, String body) {
+        try {
+            return route(method, path, body);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private CompletableFuture<ApiResponse> route(String method, String path, String body) {
+        if (!path.startsWith(PREFIX)) throw new ApiException(404, "no such endpoint: " + path + " (the API is under " + PREFIX + ")");
+        List<String> p = List.of(path.substring(PREFIX.length()).split("/"));
+        String resource = p.get(0);
+        int n = p.size();
+        switch (resource) {
+            case "switches" -> { only(method, "GET", n == 1, path); return done(ApiResponse.ok(views.switches())); }
+            case "hypervisors" -> { only(method, "GET", n == 1, path); return done(ApiResponse.ok(views.hypervisors())); }
+            case "vms" -> { only(method, "GET", n == 1, path); return done(ApiResponse.ok(views.vms())); }
+            case "flows" -> { only(method, "GET", n == 2, path); return views.flows(p.get(1)).thenApply(ApiResponse::ok); }
+            case "wires" -> { return wires(method, p, body, path); }
+            case "topology" -> { return topology(method, p, body, path); }
+            case "migrations" -> { return migrations(method, p, body, path); }
+            default -> throw new ApiException(404, "no such endpoint: " + path);
+        }
+    }
+
+    private CompletableFuture<ApiResponse> wires(String method, List<String> p, String body, String path) {
+        if (p.size() == 1) {
+            if (method.equals("GET")) return views.wires().thenApply(ApiResponse::ok);
+            only(method, "POST", true, path);
+            ConnectRequest req = parse(body, ConnectRequest.class, "{\"a\": \"vm:nic\", \"b\": \"vm:nic\", \"name\": \"optional\"}");
+            NicRef a = nicRef("a", req.a());
+            NicRef b = nicRef("b", req.b());
+            return manager(wires.connect(a, b, Optional.ofNullable(req.name())))
+                    .thenApply(status -> ApiResponse.json(201, views.view(wires.topology().wire(status.wire()).orElseThrow(), new long[2])));
+        }
+        if (p.size() != 2) throw new ApiException(404, "no such endpoint: " + path);
+        String name = p.get(1);
+        if (method.equals("GET")) return views.wire(name).thenApply(ApiResponse::ok);
+        only(method, "DELETE", true, path);
+        Optional<WireSpec> spec = wires.topology().wire(name);
+        return manager(wires.disconnect(name)).thenApply(last -> ApiResponse.ok(views.removed(spec.orElseThrow(), last)));
+    }
+
+    private CompletableFuture<ApiResponse> topology(String method, List<String> p, String body, String path) {
+        if (p.size() == 2 && p.get(1).equals("validate")) {
+            only(method, "POST", true, path);
+            Topology t = load("request", body);
+            return done(ApiResponse.ok(Map.of("valid", true, "wires", t.wires().size(), "vms", t.vms().size(),
+                    "hypervisors", t.hypervisors().size())));
+        }
+        if (p.size() != 1) throw new ApiException(404, "no such endpoint: " + path);
+        if (method.equals("GET")) return done(ApiResponse.yaml(TopologyWriter.toYaml(wires.topology())));
+        only(method, "POST", true, path);
+        String yaml;
+        String source;
+        if (body.isBlank()) {   // an empty reload re-reads the controller's own file
+            try {
+                yaml = Files.readString(topologyFile);
+            } catch (IOException e) {
+                throw new ApiException(500, "cannot read " + topologyFile + ": " + e.getMessage());
+            }
+            source = topologyFile.toString();
+        } else {
+            yaml = body;
+            source = "request";
+        }
+        Topology t = load(source, yaml);
+        boolean fromBody = !body.isBlank();
+        return manager(wires.reload(t, () -> {
+            if (fromBody) DurableFile.write(topologyFile, yaml.getBytes(StandardCharsets.UTF_8));
+        })).thenApply(r -> ApiResponse.ok(new ReloadResponse(r.added(), r.removed(), r.warnings())));
+    }
+
+    private CompletableFuture<ApiResponse> migrations(String method, List<String> p, String body, String path) {
+        if (p.size() == 1) {
+            if (method.equals("GET")) return done(ApiResponse.ok(List.of()));
+            only(method, "POST", true, path);
+            MigrateRequest req = parse(body, MigrateRequest.class, "{\"vm\": \"name\", \"to\": \"hypervisor\"}");
+            if (req.vm() == null || req.to() == null) throw new ApiException(400, "both \"vm\" and \"to\" are required");
+            var vm = wires.topology().vm(req.vm()).orElseThrow(() -> new ApiException(404, "no VM named " + req.vm()));
+            wires.topology().hypervisor(req.to()).orElseThrow(() -> new ApiException(404, "no hypervisor named " + req.to()));
+            if (vm.hypervisor().equals(req.to())) throw new ApiException(409, "VM " + req.vm() + " is already on " + req.to());
+            throw new ApiException(501, "live migration is not implemented yet");
+        }
+        if (p.size() == 3) {
+            only(method, "POST", true, path);
+            if (!MIGRATION_NOTIFICATIONS.contains(p.get(2))) {
+                throw new ApiException(404, "unknown migration notification " + p.get(2) + "; one of " + MIGRATION_NOTIFICATIONS);
+            }
+            throw new ApiException(404, "no migration with id " + p.get(1));
+        }
+        throw new ApiException(404, "no such endpoint: " + path);
+    }
+
+    private static Topology load(String source, String yaml) {
+        try {
+            return TopologyLoader.parse(source, yaml);
+        } catch (TopologyException e) {
+            throw new ApiException(400, e.errors().size() + " error(s) in the topology",
+                    e.errors().stream().map(TopologyError::toString).toList());
+        }
+    }
+
+    private static NicRef nicRef(String field, String text) {
+        if (text == null) throw new ApiException(400, "\"" + field + "\" is required (\"vm:nic\")");
+        try {
+            return NicRef.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "\"" + field + "\": " + e.getMessage());
+        }
+    }
+
+    private static <T> T parse(String body, Class<T> type, String example) {
+        try {
+            T value = STRICT_JSON.readValue(body, type);
+            if (value == null) throw new ApiException(400, "empty body; expected " + example);
+            return value;
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "malformed JSON body (expected " + example + "): " + e.getOriginalMessage());
+        }
+    }
+
+    private static void only(String method, String allowed, boolean pathOk, String path) {
+        if (!pathOk) throw new ApiException(404, "no such endpoint: " + path);
+        if (!method.equals(allowed)) throw new ApiException(405, method + " not allowed on " + path + "; use " + allowed);
+    }
+
+    private static <T> CompletableFuture<T> manager(CompletableFuture<T> f) {
+        return f.exceptionallyCompose(e -> {
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof WireRequestException w) {
+                int status = switch (w.kind()) {
+                    case NOT_FOUND -> 404;
+                    case CONFLICT -> 409;
+                    case INVALID -> 400;
+                    case FAILED -> 500;
+                };
+                return CompletableFuture.failedFuture(new ApiException(status, w.getMessage()));
+            }
+            return CompletableFuture.failedFuture(cause);
+        });
+    }
+
+    private static CompletableFuture<ApiResponse> done(ApiResponse r) {
+        return CompletableFuture.completedFuture(r);
+    }
+}

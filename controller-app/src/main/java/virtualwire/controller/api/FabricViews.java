@@ -1,0 +1,157 @@
+package virtualwire.controller.api;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.projectfloodlight.openflow.types.DatapathId;
+import virtualwire.controller.wire.WireManager;
+import virtualwire.openflow.flow.FlowStats;
+import virtualwire.openflow.switches.OpenFlowSwitch;
+import virtualwire.openflow.switches.SwitchRegistry;
+import virtualwire.topology.compile.NicLocation;
+import virtualwire.topology.compile.WireCookies;
+import virtualwire.topology.compile.WireStatus;
+import virtualwire.topology.model.Hypervisor;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+import virtualwire.topology.model.WireSpec;
+
+/** The fabric as the API shows it: plain records that Jackson writes as JSON. */
+public final class FabricViews {
+    public record PortView(int number, String name, String mac, boolean linkUp) {}
+    public record SwitchView(String dpid, String hypervisor, boolean connected, String address, List<PortView> ports) {}
+    public record HypervisorView(String name, String cloud, String dpid, String tunnelIp, String libvirtUri, boolean connected) {}
+    public record AttachedView(String hypervisor, String dpid, int port) {}
+    public record NicView(String name, String mac, String port, String wire, AttachedView attached) {}
+    public record VmView(String name, String hypervisor, String kind, List<NicView> nics) {}
+    public record WireView(String name, String a, String b, long tunnelKey, String state, String reason,
+                           List<String> switches, long packets, long bytes) {}
+    public record FlowView(int table, int priority, String cookie, String wire, String match, String actions,
+                           long packets, long bytes) {}
+
+    private final WireManager wires;
+    private final SwitchRegistry registry;
+
+    public FabricViews(WireManager wires, SwitchRegistry registry) {
+        this.wires = wires;
+        this.registry = registry;
+    }
+
+    private String hypervisorOf(DatapathId dpid) {
+        return wires.topology().hypervisorByDpid(dpid).map(Hypervisor::name).orElse(null);
+    }
+
+    public List<SwitchView> switches() {
+        return registry.all().stream().sorted(Comparator.comparing(OpenFlowSwitch::dpid)).map(sw -> new SwitchView(
+                sw.dpid().toString(), hypervisorOf(sw.dpid()), sw.isConnected(), String.valueOf(sw.address()),
+                sw.ports().values().stream().sorted(Comparator.comparingInt(p -> p.number()))
+                        .map(p -> new PortView(p.number(), p.name(), p.hwAddr().toString(), p.linkUp())).toList()))
+                .toList();
+    }
+
+    public List<HypervisorView> hypervisors() {
+        return wires.topology().hypervisors().stream().map(h -> new HypervisorView(h.name(), h.cloud(),
+                h.datapathId().toString(), h.tunnelIp().toString(), h.libvirtUri().orElse(null),
+                registry.get(h.datapathId()).map(OpenFlowSwitch::isConnected).orElse(false))).toList();
+    }
+
+    public List<VmView> vms() {
+        Topology t = wires.topology();
+        Map<NicRef, NicLocation> at = wires.nicLocations();
+        return t.vms().stream().map(vm -> new VmView(vm.name(), vm.hypervisor(), vm.kind().yamlName(),
+                vm.nics().stream().map(nic -> {
+                    NicRef ref = new NicRef(vm.name(), nic.name());
+                    NicLocation loc = at.get(ref);
+                    return new NicView(nic.name(), nic.mac().toString(), nic.portName(),
+                            t.wireOf(ref).map(WireSpec::name).orElse(null),
+                            loc == null ? null : new AttachedView(hypervisorOf(loc.dpid()), loc.dpid().toString(), loc.port()));
+                }).toList())).toList();
+    }
+
+    /** Every wire with its state and its packet and byte counters (traffic entering the wire at either end). */
+    public CompletableFuture<List<WireView>> wires() {
+        return counters().thenApply(counters -> wires.topology().wires().stream()
+                .map(w -> view(w, counters.getOrDefault(wires.wireStatus(w.name()).map(WireStatus::tunnelKey).orElse(-1L), new long[2])))
+                .toList());
+    }
+
+    public CompletableFuture<WireView> wire(String name) {
+        WireSpec w = wires.topology().wire(name).orElseThrow(() -> new ApiException(404, "no wire named " + name));
+        return counters().thenApply(c -> view(w, c.getOrDefault(
+                wires.wireStatus(name).map(WireStatus::tunnelKey).orElse(-1L), new long[2])));
+    }
+
+    /** The view of a wire that no longer exists (after a disconnect). */
+    public WireView removed(WireSpec w, WireStatus last) {
+        return new WireView(w.name(), w.a().toString(), w.b().toString(), last == null ? 0 : last.tunnelKey(),
+                "removed", "", List.of(), 0, 0);
+    }
+
+    public WireView view(WireSpec w, long[] counters) {
+        WireStatus s = wires.wireStatus(w.name()).orElse(null);
+        String state;
+        String reason;
+        List<String> switches = new ArrayList<>();
+        if (s == null) {
+            state = "pending";
+            reason = "not compiled yet";
+        } else if (s.state() == WireStatus.State.PENDING) {
+            state = "pending";
+            reason = s.reason();
+        } else {
+            List<String> down = new ArrayList<>();
+            for (DatapathId d : s.switches()) {
+                String name = hypervisorOf(d);
+                switches.add(name);
+                if (registry.get(d).map(sw -> !sw.isConnected()).orElse(true)) down.add(name);
+            }
+            state = down.isEmpty() ? "active" : "partial";
+            reason = down.isEmpty() ? "" : "switch of " + String.join(", ", down)
+                    + " not connected: its rules stay as they were until it reconnects";
+        }
+        switches.sort(null);
+        return new WireView(w.name(), w.a().toString(), w.b().toString(), s == null ? 0 : s.tunnelKey(), state, reason,
+                switches, counters[0], counters[1]);
+    }
+
+    /** Packets and bytes per tunnel key, summed over the rules that take traffic in from a NIC. */
+    private CompletableFuture<Map<Long, long[]>> counters() {
+        List<CompletableFuture<List<FlowStats>>> reads = registry.all().stream()
+                .map(sw -> sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK)
+                        .completeOnTimeout(List.of(), 3, TimeUnit.SECONDS)
+                        .exceptionally(e -> List.of()))
+                .toList();
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            Map<Long, long[]> sums = new HashMap<>();
+            for (var r : reads) {
+                for (FlowStats s : r.join()) {
+                    if (s.rule().match().tunnelId() != null) continue;   // decapsulation: counted at the sender
+                    long[] c = sums.computeIfAbsent(WireCookies.tunnelKeyOf(s.rule().cookie()).orElse(-1), k -> new long[2]);
+                    c[0] += s.packetCount();
+                    c[1] += s.byteCount();
+                }
+            }
+            return sums;
+        });
+    }
+
+    /** VirtualWire's rules on one hypervisor's switch (our cookie space), each with the wire that owns it. */
+    public CompletableFuture<List<FlowView>> flows(String hypervisor) {
+        Hypervisor h = wires.topology().hypervisor(hypervisor)
+                .orElseThrow(() -> new ApiException(404, "no hypervisor named " + hypervisor));
+        OpenFlowSwitch sw = registry.get(h.datapathId())
+                .orElseThrow(() -> new ApiException(409, "the switch of hypervisor " + hypervisor + " is not connected"));
+        Map<Long, String> wireByKey = new HashMap<>();
+        wires.wireStatuses().values().forEach(s -> wireByKey.put(s.tunnelKey(), s.wire()));
+        return sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK).thenApply(stats -> stats.stream().map(s -> new FlowView(s.rule().tableId(),
+                s.rule().priority(), String.format("0x%x", s.rule().cookie()),
+                WireCookies.tunnelKeyOf(s.rule().cookie()).stream().mapToObj(wireByKey::get).findFirst().orElse(null),
+                s.rule().match().toString(),
+                s.rule().actions().isEmpty() ? "drop" : String.join(",", s.rule().actions().stream().map(Object::toString).toList()),
+                s.packetCount(), s.byteCount())).toList());
+    }
+}
