@@ -65,6 +65,7 @@ public final class WireManager implements SwitchListener, AutoCloseable {
     private final Map<DatapathId, Set<FlowRule>> installed = new HashMap<>();
     private final Map<DatapathId, CompletableFuture<Void>> firstSync = new HashMap<>();
     private final AtomicLong flowModsSent = new AtomicLong();
+    private final Set<DatapathId> reconciled = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private RuntimeState state;
     private Map<String, Long> keys;
@@ -117,6 +118,9 @@ public final class WireManager implements SwitchListener, AutoCloseable {
 
     public Optional<WireStatus> wireStatus(String name) { return Optional.ofNullable(wireStatuses().get(name)); }
 
+    /** True once the switch's table was read and reconciled after it connected (until it disconnects). */
+    public boolean isReconciled(DatapathId dpid) { return reconciled.contains(dpid); }
+
     /** Flow-mods sent since start (reconcile, changes, audit repairs). */
     public long flowModsSent() { return flowModsSent.get(); }
 
@@ -133,6 +137,7 @@ public final class WireManager implements SwitchListener, AutoCloseable {
         executor.execute(() -> {
             installed.remove(sw.dpid());
             firstSync.remove(sw.dpid());
+            reconciled.remove(sw.dpid());
         });
     }
 
@@ -154,7 +159,9 @@ public final class WireManager implements SwitchListener, AutoCloseable {
             log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent", sw.dpid(),
                     hypervisorName(sw.dpid()), actual.size(), sync.flowMods());
             return sync.confirmed();
-        });
+        }).thenRunAsync(() -> {
+            if (registry.get(sw.dpid()).orElse(null) == sw) reconciled.add(sw.dpid());
+        }, executor);
         firstSync.put(sw.dpid(), done);
         syncAll();   // other switches may now know where their peers' NICs are
     }

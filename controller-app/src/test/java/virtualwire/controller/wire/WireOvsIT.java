@@ -32,76 +32,22 @@ import virtualwire.topology.model.Topology;
  * wire, tenants reusing IP and MAC stay apart, runtime connect/disconnect, restart, audit.
  */
 public class WireOvsIT {
-    private static final Duration DEADLINE = Duration.ofSeconds(20);
-    /** a1/a2 and b1/b2 use the same IPs and MACs: two tenants. c1, c2 start unwired. */
-    private static final String[][] VMS = {
-            {"a1", "10.77.0.1/24", "02:77:00:00:00:01"}, {"a2", "10.77.0.2/24", "02:77:00:00:00:02"},
-            {"b1", "10.77.0.1/24", "02:77:00:00:00:01"}, {"b2", "10.77.0.2/24", "02:77:00:00:00:02"},
-            {"c1", "10.77.0.3/24", "02:77:00:00:00:03"}, {"c2", "10.77.0.4/24", "02:77:00:00:00:04"}};
+    private static final Duration DEADLINE = SingleBridgeFabric.DEADLINE;
 
+    private SingleBridgeFabric fabric;
     private OvsBridge bridge;
-    private Path stateDir;
-    private Topology topology;
-    private SwitchRegistry registry;
-    private OpenFlowServer server;
     private WireManager manager;
 
     @Before
     public void setUp() throws Exception {
-        stateDir = Files.createTempDirectory("vw-state");
-        startController();
-        bridge = new OvsBridge(port);
-        StringBuilder yaml = new StringBuilder("""
-                clouds: [{name: lab, underlay: 10.250.0.0/24}]
-                hypervisors:
-                  - {name: hv1, cloud: lab, datapath-id: "%016x", tunnel-ip: 10.250.0.1}
-                vms:
-                """.formatted(bridge.dpid));
-        for (String[] vm : VMS) {
-            String port = bridge.addNamespace(vm[0], vm[1], vm[2]);
-            yaml.append("  - {name: %s, hypervisor: hv1, nics: [{name: eth0, mac: \"%s\", port: %s}]}\n".formatted(vm[0], vm[2], port));
-        }
-        yaml.append("wires:\n  - {name: wa, ends: [a1:eth0, a2:eth0]}\n  - {name: wb, ends: [b1:eth0, b2:eth0]}\n");
-        topology = TopologyLoader.parse("it.yaml", yaml.toString());
-        startManager();
-        awaitActive("wa");
-        awaitActive("wb");
-        Conditions.await("both wires' rules on the bridge", DEADLINE, () -> bridge.dumpFlows().size() == 4);
-    }
-
-    private int port;
-
-    private void startController() throws Exception {
-        registry = new SwitchRegistry();
-        server = new OpenFlowServer(OpenFlowConfig.defaults().withBindAddress("127.0.0.1").withPort(0), registry);
-        port = server.start();
-    }
-
-    private void startManager() throws Exception {
-        manager = WireManager.start(topology, new StateStore(stateDir), registry, Duration.ofSeconds(1));
-    }
-
-    private void stopController() {
-        if (manager != null) manager.close();
-        if (server != null) server.close();
-        manager = null;
-        server = null;
+        fabric = new SingleBridgeFabric();
+        bridge = fabric.bridge;
+        manager = fabric.manager;
     }
 
     @After
     public void tearDown() throws Exception {
-        stopController();
-        if (bridge != null) bridge.close();
-        if (stateDir != null) {
-            try (var files = Files.walk(stateDir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    private void awaitActive(String wire) {
-        Conditions.await("wire " + wire + " active", DEADLINE, () -> manager.wireStatus(wire)
-                .map(s -> s.state() == WireStatus.State.ACTIVE).orElse(false));
+        if (fabric != null) fabric.close();
     }
 
     private boolean ping(String from, String ip) {
@@ -155,8 +101,8 @@ public class WireOvsIT {
 
     @Test
     public void rejectedRequestsChangeNothing() throws Exception {
-        List<String> flows = rules();
-        String state = Files.readString(stateDir.resolve("state.json"));
+        List<String> flows = bridge.rules();
+        String state = Files.readString(fabric.stateDir.resolve("state.json"));
         expectRejected(WireRequestException.Kind.CONFLICT, "a1:eth0 is already on wire wa",
                 () -> manager.connect(NicRef.parse("a1:eth0"), NicRef.parse("c1:eth0"), Optional.empty()).get());
         expectRejected(WireRequestException.Kind.NOT_FOUND, "no VM named zz",
@@ -168,8 +114,8 @@ public class WireOvsIT {
         expectRejected(WireRequestException.Kind.CONFLICT, "a wire named wa already exists",
                 () -> manager.connect(NicRef.parse("c1:eth0"), NicRef.parse("c2:eth0"), Optional.of("wa")).get());
         expectRejected(WireRequestException.Kind.NOT_FOUND, "no wire named nope", () -> manager.disconnect("nope").get());
-        assertEquals(flows, rules());
-        assertEquals(state, Files.readString(stateDir.resolve("state.json")));
+        assertEquals(flows, bridge.rules());
+        assertEquals(state, Files.readString(fabric.stateDir.resolve("state.json")));
         assertEquals(2, manager.topology().wires().size());
     }
 
@@ -189,18 +135,14 @@ public class WireOvsIT {
     @Test
     public void restartWithAnUnchangedFabricSendsZeroFlowModsAndKeepsRuntimeWires() throws Exception {
         manager.connect(NicRef.parse("c1:eth0"), NicRef.parse("c2:eth0"), Optional.of("wc")).get(10, TimeUnit.SECONDS);
-        List<String> before = rules();
-        stopController();
-
-        startController();
-        startManager();
-        bridge.setController(port);
+        List<String> before = bridge.rules();
+        fabric.restartController();
+        manager = fabric.manager;
         Conditions.await("switch reconnected and reconciled", DEADLINE,
-                () -> registry.get(DatapathId.of(bridge.dpid)).isPresent()
-                        && manager.wireStatus("wc").map(s -> s.state() == WireStatus.State.ACTIVE).orElse(false));
-        manager.disconnect("no-such-wire").handle((v, e) -> null).get(10, TimeUnit.SECONDS);   // queue behind the reconcile
+                () -> manager.isReconciled(DatapathId.of(bridge.dpid)));
+        assertEquals(WireStatus.State.ACTIVE, manager.wireStatus("wc").orElseThrow().state());
         assertEquals(0, manager.flowModsSent());
-        assertEquals(before, rules());
+        assertEquals(before, bridge.rules());
         assertTrue(ping("c1", "10.77.0.4"));
     }
 
@@ -211,12 +153,5 @@ public class WireOvsIT {
         assertEquals(3, bridge.dumpFlows().size());
         Conditions.await("audit (1 s here) restores the flow", DEADLINE, () -> bridge.dumpFlows().size() == 4);
         assertTrue(bridge.dumpFlows().stream().anyMatch(l -> l.contains(victim)));
-    }
-
-    /** The bridge's rules without their counters, sorted: what must not change. */
-    private List<String> rules() {
-        return bridge.dumpFlows().stream()
-                .map(f -> f.replaceAll("duration=[^,]*, ", "").replaceAll("n_packets=\\d+, n_bytes=\\d+, ", ""))
-                .sorted().toList();
     }
 }

@@ -78,6 +78,13 @@ public final class OvsBridge implements AutoCloseable {
                 .filter(l -> l.contains("actions=")).map(String::trim).toList();
     }
 
+    /** The bridge's rules without durations and counters, sorted: what a controller change may alter. */
+    public List<String> rules() {
+        return dumpFlows().stream()
+                .map(f -> f.replaceAll("duration=[^,]*, ", "").replaceAll("n_packets=\\d+, n_bytes=\\d+, ", ""))
+                .sorted().toList();
+    }
+
     public boolean isConnected() {
         return Shell.exec("ovs-vsctl", "--timeout=10", "get", "controller", name, "is_connected").out().trim().equals("true");
     }
