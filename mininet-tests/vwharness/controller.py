@@ -1,0 +1,114 @@
+"""The VirtualWire controller as the harness runs it: a real `java -jar` process on loopback ports of its own,
+driven through its JSON API. Stopped by the pid it was started with, never by name."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+JAR = os.path.join(ROOT, "controller-app", "target", "virtualwire.jar")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ApiError(Exception):
+    def __init__(self, status, message):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+class Controller:
+    """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
+
+    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None):
+        if not os.path.exists(JAR):
+            raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
+        self.topology_file = topology_file
+        self.openflow_port = openflow_port or free_port()
+        self.api_port = free_port()
+        self.audit_interval = audit_interval
+        self._own_state = state_dir is None
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="vw-ctl-")
+        self.log_path = os.path.join(self.state_dir, "controller.log")
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
+             "--openflow-port", str(self.openflow_port), "--api", f"127.0.0.1:{self.api_port}",
+             "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self.wait_until(self._api_up, 30, "the controller's API to answer")
+        return self
+
+    def _api_up(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"controller exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            self.api("GET", "hypervisors")
+            return True
+        except (OSError, ApiError):
+            return False
+
+    def kill9(self):
+        """A crash: SIGKILL by pid, nothing flushed, nothing cleaned."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def close(self):
+        self.stop()
+        if self._own_state:
+            subprocess.run(["rm", "-rf", self.state_dir], check=False)
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def api(self, method, path, body=None):
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1/{path}", data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                text = r.read().decode()
+                return json.loads(text) if r.headers.get_content_type() == "application/json" else text
+        except urllib.error.HTTPError as e:
+            raise ApiError(e.code, json.loads(e.read().decode()).get("error")) from None
+
+    def wait_fabric_ready(self, timeout=30):
+        """Every hypervisor connected and every wire active."""
+        self.wait_until(lambda: all(h["connected"] for h in self.api("GET", "hypervisors")), timeout,
+                        "all hypervisors connected")
+        self.wait_until(lambda: all(w["state"] == "active" for w in self.api("GET", "wires")), timeout,
+                        "all wires active")
+
+    @staticmethod
+    def wait_until(predicate, timeout, what, interval=0.05):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            time.sleep(interval)   # poll interval, not a guess at how long the condition takes
