@@ -1,0 +1,4 @@
+"""Test fixture: emulated nested hypervisors (private OVS per namespace) and VMs from a topology file."""
+from .fabric import Fabric, Hypervisor, Vm
+from .probes import udp_echo_server, udp_stream
+from .topology import TopologyError, load as load_topology
