@@ -5,16 +5,19 @@ Run (as root, serialised with other OVS tests):
 """
 import functools
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 import unittest
 
-from vwharness import Fabric, udp_echo_server, udp_stream
+from vwharness import Fabric, add_topology_wires, add_wire, del_wire, udp_echo_server, udp_stream
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TWO_HV = os.path.join(HERE, "topologies", "two-hypervisors.yaml")
 TWO_CLOUDS = os.path.join(HERE, "topologies", "two-clouds.yaml")
+EXAMPLE = os.path.join(HERE, "..", "topology", "examples", "two-clouds.yaml")  # the loader's own example
 ECHO_PORT = 7001
 
 
@@ -28,24 +31,6 @@ def dumps_flows_on_failure(test):
             print(f"\n--- flows at failure of {test.__name__} ---\n{self.fabric.dump_all_flows()}", file=sys.stderr)
             raise
     return wrapper
-
-
-def add_wire(fabric, key, end1, end2):
-    """Realise a cross-hypervisor wire as the design notes do; every flow's cookie is the key.
-    end = (hypervisor, port)."""
-    for (hv, port), (peer_hv, _) in ((end1, end2), (end2, end1)):
-        h = fabric.hypervisor(hv)
-        nic, vxlan = h.ofport(port), h.ofport(h.TUNNEL_PORT)
-        peer_ip = fabric.hypervisor(peer_hv).spec.tunnel_ip
-        h.ofctl("add-flow", h.BRIDGE, f"cookie={key},in_port={nic},actions=set_field:{key}->tun_id,"
-                                      f"set_field:{peer_ip}->tun_dst,output:{vxlan}")
-        h.ofctl("add-flow", h.BRIDGE, f"cookie={key},in_port={vxlan},tun_id={key},actions=output:{nic}")
-
-
-def del_wire(fabric, key, *hypervisors):
-    for hv in hypervisors:
-        h = fabric.hypervisor(hv)
-        h.ofctl("del-flows", h.BRIDGE, f"cookie={key}/-1")
 
 
 class FabricTestCase(unittest.TestCase):
@@ -63,8 +48,8 @@ class FabricTestCase(unittest.TestCase):
 
 
 class TwoHypervisorsTest(FabricTestCase):
-    A = (("hv1", "a1-eth0"), ("hv2", "a2-eth0"))
-    B = (("hv1", "b1-eth0"), ("hv2", "b2-eth0"))
+    A = ("a1:eth0", "a2:eth0")
+    B = ("b1:eth0", "b2:eth0")
 
     @dumps_flows_on_failure
     def test_no_flows_no_traffic(self):
@@ -90,7 +75,7 @@ class TwoHypervisorsTest(FabricTestCase):
         self.assertGreaterEqual(udp_stream(self.fabric.vm("a1"), "10.0.0.2", ECHO_PORT, 50, 0.002), 48)
         self.assertEqual(udp_stream(self.fabric.vm("b1"), "10.0.0.2", ECHO_PORT, 50, 0.002), 0)
         # Removing wire b leaves wire a untouched.
-        del_wire(self.fabric, 102, "hv1", "hv2")
+        del_wire(self.fabric, 102)
         self.assertFalse(self.fabric.vm("b1").ping("10.0.0.2"))
         self.assertTrue(self.fabric.vm("a1").ping("10.0.0.2"))
         self.assertGreaterEqual(udp_stream(self.fabric.vm("a1"), "10.0.0.2", ECHO_PORT, 50, 0.002), 48)
@@ -114,14 +99,27 @@ class TwoHypervisorsTest(FabricTestCase):
 
 
 class ControllerTargetTest(unittest.TestCase):
-    def test_controller_configured_out_of_band(self):
-        with Fabric.from_file(TWO_HV, controller_port=6699) as fabric:
+    def test_every_hypervisor_connects_to_a_root_namespace_listener(self):
+        # A stand-in controller: accepting the TCP connections proves reachability (no OpenFlow spoken).
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("0.0.0.0", 0))
+        listener.listen(8)
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        with listener, Fabric.from_file(TWO_CLOUDS, controller_port=port) as fabric:
             hv = fabric.hypervisor("hv1")
             self.assertEqual(hv.vsctl("get", "controller", "br-int", "target").strip(),
-                             f'"tcp:{hv.controller_ip}:6699"')
+                             f'"tcp:{hv.controller_ip}:{port}"')
             self.assertEqual(hv.vsctl("get", "controller", "br-int", "connection_mode").strip(), "out-of-band")
-            # The root-side management address answers from inside the hypervisor namespace.
-            self.assertEqual(hv.run(["ping", "-c1", "-W1", hv.controller_ip], check=False).returncode, 0)
+            expected = {h.mgmt_ip: name for name, h in fabric.hypervisors.items()}
+            peers = {}
+            while len(peers) < len(expected):
+                conn, (ip, _) = listener.accept()
+                peers[ip] = conn
+            self.assertEqual(set(peers), set(expected))
+            for conn in peers.values():
+                conn.close()
 
 
 class TeardownTest(unittest.TestCase):
@@ -154,12 +152,60 @@ class TeardownTest(unittest.TestCase):
         self.assertFalse(os.path.exists(fabric.workdir))
 
 
+class SignalTest(unittest.TestCase):
+    """SIGTERM or Ctrl-C while the fabric is up must still tear it all down."""
+    CHILD = (f"import sys, time; sys.path.insert(0, {HERE!r})\n"
+             "from vwharness import Fabric\n"
+             f"with Fabric.from_file({TWO_HV!r}, controller_port=None) as f:\n"
+             "    print(f.run_id, f.workdir, *f.daemon_pids(), flush=True)\n"
+             "    try:\n"
+             "        time.sleep(60)\n"
+             "    except KeyboardInterrupt:\n"
+             "        pass\n")
+
+    def _interrupt(self, sig):
+        links_before = _root_links()
+        child = subprocess.Popen(["/usr/bin/python3", "-c", self.CHILD], stdout=subprocess.PIPE, text=True)
+        try:
+            run_id, workdir, *pids = child.stdout.readline().split()
+            child.send_signal(sig)
+            child.wait(30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.stdout.close()
+        self.assertNotEqual(run_id, "")
+        self.assertEqual([p for p in pids if _alive(p)], [], "OVS daemons still running")
+        self.assertEqual(_cmdlines_containing(run_id), [], "mininet shells still running")
+        self.assertEqual(_root_links(), links_before)
+        self.assertFalse(os.path.exists(workdir))
+
+    def test_sigterm(self):
+        self._interrupt(signal.SIGTERM)
+
+    def test_ctrl_c(self):
+        self._interrupt(signal.SIGINT)
+
+
+class ExampleTopologyTest(FabricTestCase):
+    """The loader's example: switch and router appliances, three hypervisors, two clouds."""
+    topology = EXAMPLE
+
+    @dumps_flows_on_failure
+    def test_web_reaches_app_and_db_through_switch_router_and_internet(self):
+        add_topology_wires(self.fabric)
+        self.wait_ping("web1", "10.0.2.1")  # web1 -> sw1 -> r1 (hv2) -> app1 (hv3, aws)
+        self.wait_ping("web2", "10.0.3.1")
+        udp_echo_server(self.fabric.vm("db1"), ECHO_PORT)
+        self.assertGreaterEqual(udp_stream(self.fabric.vm("web1"), "10.0.3.1", ECHO_PORT, 200, 0.001), 195)
+
+
 class TwoCloudsTest(FabricTestCase):
     topology = TWO_CLOUDS
 
     @dumps_flows_on_failure
     def test_wire_crosses_the_internet(self):
-        add_wire(self.fabric, 201, ("hv1", "a1-eth0"), ("hv3", "a3-eth0"))
+        add_wire(self.fabric, 201, "a1:eth0", "a3:eth0")
         self.wait_ping("a1", "10.0.0.3")
         udp_echo_server(self.fabric.vm("a3"), ECHO_PORT)
         before = _rx_packets(self.fabric.internet, "c1")
@@ -175,6 +221,18 @@ def _alive(pid):
 
 def _rx_packets(node, ifname):
     return int(node.run(["cat", f"/sys/class/net/{ifname}/statistics/rx_packets"]).stdout)
+
+
+def _cmdlines_containing(text):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read() and _alive(pid):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
 
 
 def _root_links():

@@ -317,6 +317,8 @@ class Fabric:
     def _hypervisor(self, index, spec, seg, mgmt_net):
         hv = Hypervisor(self, spec, self._node(Node, spec.name), f"{self.workdir}/{spec.name}")
         self.hypervisors[spec.name] = hv
+        # The hypervisor's kernel must not talk on OVS ports (IPv6 DAD/MLD would leak into VMs' wires).
+        hv.sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
         self._attach_to_segment(seg, hv.node, "ul0", f"h{index}")
         hv.sh(f"ip link set ul0 mtu {UNDERLAY_MTU} up && ip link set lo up")
         # Management veth to the root namespace, where the controller listens.
@@ -328,7 +330,7 @@ class Fabric:
         subprocess.run(["ip", "addr", "add", f"{root_ip}/30", "dev", root_if], check=True)
         subprocess.run(["ip", "link", "set", root_if, "up"], check=True)
         hv.sh(f"ip addr add {hv_ip}/30 dev mgmt0 && ip link set mgmt0 up")
-        hv.controller_ip = str(root_ip)
+        hv.controller_ip, hv.mgmt_ip = str(root_ip), str(hv_ip)  # root side, hypervisor side
         self._undo.append((f"stop OVS of {spec.name}", hv.stop_ovs))
         hv.start_ovs()
 

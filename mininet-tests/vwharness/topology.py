@@ -54,10 +54,18 @@ class Vm:
 
 
 @dataclass
+class Wire:
+    name: str
+    ends: List[str]  # two "vm:nic"
+    key: Optional[int] = None
+
+
+@dataclass
 class Topology:
     clouds: List[Cloud]
     hypervisors: List[Hypervisor]
     vms: List[Vm]
+    wires: List[Wire] = field(default_factory=list)  # not built by the fabric: the controller's job
 
 
 def parse_dpid(value) -> str:
@@ -102,7 +110,9 @@ def load(path) -> Topology:
             nics.append(Nic(n["name"], parse_mac(n["mac"]), port, ip))
         gateway = ipaddress.IPv4Address(v["gateway"]) if v.get("gateway") else None
         vms.append(Vm(v["name"], v["hypervisor"], v.get("kind", "vm"), gateway, nics))
-    topo = Topology(clouds, hypervisors, vms)
+    wires = [Wire(w.get("name") or "-".join(e.replace(":", ".") for e in w["ends"]), list(w["ends"]), w.get("key"))
+             for w in doc.get("wires") or []]
+    topo = Topology(clouds, hypervisors, vms, wires)
     _check(topo)
     return topo
 
