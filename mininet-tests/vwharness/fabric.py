@@ -205,6 +205,7 @@ class Fabric:
             return
         self._closed = True
         start = time.monotonic()
+        self._ignore_signals()  # a second Ctrl-C must not cut the teardown short
         errors = []
         for proc in reversed(self._procs):  # probes first; daemons are stopped in order by their undo
             if proc not in self._daemon_procs():
@@ -258,6 +259,12 @@ class Fabric:
 
         for sig in (signal.SIGTERM, signal.SIGHUP):
             self._old_signals[sig] = signal.signal(sig, raise_exit)
+
+    def _ignore_signals(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                old = signal.signal(sig, signal.SIG_IGN)
+                self._old_signals.setdefault(sig, old)
 
     def _restore_signal_handlers(self):
         for sig, handler in self._old_signals.items():
