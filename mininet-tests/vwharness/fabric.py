@@ -1,0 +1,423 @@
+"""Emulates VirtualWire's nested hypervisors with Mininet namespaces and private Open vSwitch instances.
+
+Layout (one run, every name carries the run's random suffix where it is visible outside a namespace):
+
+  root netns: controller (0.0.0.0:port), one management veth per hypervisor (169.254.X.Y/30)
+  hypervisor netns: own ovsdb-server + ovs-vswitchd (userspace datapath);
+      br-phy  (netdev, standalone) : underlay veth ul0, tunnel IP on br-phy's internal port
+      br-int  (netdev, OpenFlow13, fail_mode=secure): vxlan0 (flow-based) + one port per VM NIC
+  cloud segment netns: Linux bridge br0 joining its hypervisors' underlay veths (MTU 1600)
+  internet netns (2+ clouds): routes between clouds; its leg in a cloud is that cloud's router
+  VM netns (Mininet Host): one veth per NIC, named after the NIC; the peer end is the NIC's port
+"""
+import atexit
+import ipaddress
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from mininet.link import Link
+from mininet.node import Host, Node
+
+from . import topology as topo_mod
+
+UNDERLAY_MTU = 1600  # VXLAN adds 50 bytes; a 1500-byte VM frame must still fit
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+
+
+def _random_mac():
+    return "02:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(5))
+
+
+def _netns_inode(pid):
+    return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+
+def _alive(pid):
+    """True while pid runs; a zombie waiting for its reaper counts as dead."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _stop_process(proc, timeout=5):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe:
+            pipe.close()
+
+
+class _NsNode:
+    """What hypervisors and VMs share: a Mininet node plus commands run in its namespace by mnexec."""
+
+    def __init__(self, fabric, name, node):
+        self.fabric, self.name, self.node = fabric, name, node
+
+    @property
+    def pid(self):
+        return self.node.pid
+
+    def cmd(self, *args):
+        """Mininet-style: run a shell command line in the node's shell, return its output."""
+        return self.node.cmd(*args)
+
+    def run(self, argv, check=True, timeout=15, env=None, input=None):
+        """Run argv in the namespace; returns CompletedProcess (text). Raises on failure if check."""
+        res = subprocess.run(["mnexec", "-a", str(self.pid)] + list(argv), env=env, input=input,
+                             capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"{self.name}: {' '.join(argv)} -> rc {res.returncode}: {res.stderr.strip()}")
+        return res
+
+    def sh(self, script, **kw):
+        """Run a shell script (set -e) in the namespace: one process for many small commands."""
+        return self.run(["sh", "-ec", script], **kw)
+
+    def spawn(self, argv, **popen_kw):
+        """Start a background process in the namespace; the fabric stops it at teardown."""
+        popen_kw.setdefault("stdout", subprocess.PIPE)
+        popen_kw.setdefault("stderr", subprocess.DEVNULL)
+        proc = subprocess.Popen(["mnexec", "-a", str(self.pid)] + list(argv), text=True,
+                                start_new_session=True, **popen_kw)  # Ctrl-C reaches us, not it
+        self.fabric._procs.append(proc)
+        return proc
+
+
+class Vm(_NsNode):
+    def __init__(self, fabric, spec, node):
+        super().__init__(fabric, spec.name, node)
+        self.spec = spec
+
+    def ping(self, ip, count=1, timeout=1) -> bool:
+        return self.run(["ping", "-n", "-q", "-c", str(count), "-W", str(timeout), str(ip)],
+                        check=False, timeout=count * timeout + 5).returncode == 0
+
+
+class Hypervisor(_NsNode):
+    """A namespace running its own ovsdb-server and ovs-vswitchd (userspace datapath)."""
+
+    BRIDGE = "br-int"
+    TUNNEL_PORT = "vxlan0"
+
+    def __init__(self, fabric, spec, node, workdir):
+        super().__init__(fabric, spec.name, node)
+        self.spec = spec
+        self.workdir = workdir
+        self.env = dict(os.environ, OVS_RUNDIR=f"{workdir}/run", OVS_DBDIR=f"{workdir}/db",
+                        OVS_LOGDIR=f"{workdir}/log", OVS_SYSCONFDIR=f"{workdir}/etc")
+        self.daemons = []  # Popen of ovsdb-server, ovs-vswitchd (children: we reap them ourselves)
+
+    def start_ovs(self):
+        for d in ("run", "db", "log", "etc"):
+            os.makedirs(f"{self.workdir}/{d}", exist_ok=True)
+        db, run, log = f"{self.workdir}/db/conf.db", f"{self.workdir}/run", f"{self.workdir}/log"
+        subprocess.run(["ovsdb-tool", "create", db, OVS_SCHEMA], check=True, capture_output=True)
+        self._daemon(["ovsdb-server", db, f"--remote=punix:{run}/db.sock", f"--pidfile={run}/ovsdb-server.pid",
+                      f"--log-file={log}/ovsdb-server.log", "-vconsole:off"])
+        sock = f"{run}/db.sock"
+        self.fabric.wait_until(lambda: os.path.exists(sock), 10, f"{self.name}: ovsdb-server socket")
+        self.vsctl("--no-wait", "init")
+        self._daemon(["ovs-vswitchd", f"unix:{sock}", f"--pidfile={run}/ovs-vswitchd.pid",
+                      f"--log-file={log}/ovs-vswitchd.log", "-vconsole:off"])
+
+    def _daemon(self, argv):
+        with open(f"{self.workdir}/log/{argv[0]}.stderr", "w") as err:
+            # env: without OVS_RUNDIR vswitchd would put its bridge sockets in the root OVS's /run dir.
+            self.daemons.append(self.spawn(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=err))
+
+    def stop_ovs(self):
+        for proc in reversed(self.daemons):  # vswitchd first, then its database
+            _stop_process(proc)
+
+    def vsctl(self, *args, timeout=15):
+        return self.run(["ovs-vsctl", f"--timeout={timeout}"] + list(args), env=self.env,
+                        timeout=timeout + 5).stdout
+
+    def ofctl(self, *args, timeout=15):
+        """ovs-ofctl -O OpenFlow13; the bridge name is the caller's first argument after the command."""
+        return self.run(["ovs-ofctl", "-O", "OpenFlow13", f"--timeout={timeout}"] + list(args),
+                        env=self.env, timeout=timeout + 5).stdout
+
+    def appctl(self, *args):
+        return self.run(["ovs-appctl"] + list(args), env=self.env).stdout
+
+    def dump_flows(self, bridge=BRIDGE):
+        return self.ofctl("--names", "dump-flows", bridge)
+
+    def ofport(self, port):
+        return int(self.vsctl("get", "Interface", port, "ofport").strip())
+
+
+class Fabric:
+    """Builds the emulated fabric on __enter__ and removes every trace of it on __exit__."""
+
+    def __init__(self, topology, controller_port=6653):
+        """controller_port=None: no controller configured (tests that install flows by hand)."""
+        self.topology = topology
+        self.controller_port = controller_port
+        self.run_id = secrets.token_hex(3)
+        self.hypervisors, self.vms = {}, {}
+        self.setup_seconds = self.teardown_seconds = None
+        self._procs = []  # every Popen we started in a namespace
+        self._undo = []  # LIFO of (what, fn) that tears down what was built
+        self._netns = set()  # inodes of the namespaces we created, to prove they are gone
+        self._closed = False
+        self._old_signals = {}
+
+    @classmethod
+    def from_file(cls, path, controller_port=6653):
+        return cls(topo_mod.load(path), controller_port)
+
+    # ---- lifecycle ----
+
+    def __enter__(self):
+        self._install_signal_handlers()
+        atexit.register(self.close)
+        start = time.monotonic()
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        self.setup_seconds = time.monotonic() - start
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Tear everything down (idempotent); reports, but survives, individual failures."""
+        if self._closed:
+            return
+        self._closed = True
+        start = time.monotonic()
+        self._ignore_signals()  # a second Ctrl-C must not cut the teardown short
+        errors = []
+        for proc in reversed(self._procs):  # probes first; daemons are stopped in order by their undo
+            if proc not in self._daemon_procs():
+                self._guard(errors, "stop process", lambda p=proc: _stop_process(p))
+        while self._undo:
+            what, fn = self._undo.pop()
+            self._guard(errors, what, fn)
+        self._guard(errors, "kill stragglers", self._kill_stragglers)
+        self.teardown_seconds = time.monotonic() - start
+        atexit.unregister(self.close)
+        self._restore_signal_handlers()
+        if errors:
+            raise RuntimeError("fabric teardown incomplete: " + "; ".join(errors))
+
+    @staticmethod
+    def _guard(errors, what, fn):
+        try:
+            fn()
+        except Exception as e:  # keep tearing down the rest
+            errors.append(f"{what}: {e}")
+
+    def _daemon_procs(self):
+        return [p for hv in self.hypervisors.values() for p in hv.daemons]
+
+    def _kill_stragglers(self):
+        """Processes left in our namespaces (e.g. a test's `cmd('x &')`) would keep them alive.
+        Only our own namespaces are searched, so everything found was started by this run."""
+        for pid in self.processes_in_our_namespaces():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def processes_in_our_namespaces(self):
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if _netns_inode(entry) in self._netns and _alive(entry):
+                        found.append(int(entry))
+                except (FileNotFoundError, ProcessLookupError, PermissionError):
+                    pass
+        return found
+
+    def _install_signal_handlers(self):
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def raise_exit(signum, _frame):
+            raise SystemExit(128 + signum)  # unwinds through __exit__/finally, so teardown runs
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            self._old_signals[sig] = signal.signal(sig, raise_exit)
+
+    def _ignore_signals(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                old = signal.signal(sig, signal.SIG_IGN)
+                self._old_signals.setdefault(sig, old)
+
+    def _restore_signal_handlers(self):
+        for sig, handler in self._old_signals.items():
+            signal.signal(sig, handler)
+        self._old_signals.clear()
+
+    # ---- building ----
+
+    def _node(self, cls, name):
+        node = cls(f"{name}.{self.run_id}")  # the suffix shows in `ps`: mininet:hv1.ab12cd
+        self._undo.append((f"terminate {name}", node.terminate))
+        self._netns.add(_netns_inode(node.pid))
+        return node
+
+    def _build(self):
+        t = self.topology
+        self.workdir = tempfile.mkdtemp(prefix=f"vw-{self.run_id}-")
+        self._undo.append(("remove workdir", lambda: shutil.rmtree(self.workdir, ignore_errors=True)))
+        segments = {c.name: self._segment(c) for c in t.clouds}
+        if len(t.clouds) > 1:
+            self._internet(segments)
+        mgmt = self._mgmt_subnets(len(t.hypervisors))
+        for i, spec in enumerate(t.hypervisors):
+            self._hypervisor(i, spec, segments[spec.cloud], next(mgmt))
+        for spec in t.vms:
+            self._vm(spec)
+        for hv in self.hypervisors.values():
+            self._configure_ovs(hv)
+
+    def _segment(self, cloud):
+        seg = _NsNode(self, f"seg-{cloud.name}", self._node(Node, f"seg-{cloud.name}"))
+        seg.sh(f"ip link add br0 mtu {UNDERLAY_MTU} type bridge && ip link set br0 up")
+        return seg
+
+    def _attach_to_segment(self, seg, node, ifname, seg_ifname):
+        Link(node, seg.node, intfName1=ifname, intfName2=seg_ifname)
+        seg.sh(f"ip link set {seg_ifname} mtu {UNDERLAY_MTU} master br0 up")
+
+    def _internet(self, segments):
+        inet = _NsNode(self, "internet", self._node(Node, "internet"))
+        self.internet = inet
+        inet.sh("sysctl -qw net.ipv4.ip_forward=1")
+        for i, cloud in enumerate(self.topology.clouds):
+            ifname = f"c{i}"
+            self._attach_to_segment(segments[cloud.name], inet.node, ifname, "inet0")
+            inet.sh(f"ip link set {ifname} mtu {UNDERLAY_MTU} up && "
+                    f"ip addr add {cloud.router_ip}/{cloud.underlay.prefixlen} dev {ifname}")
+
+    def _mgmt_subnets(self, count):
+        """/30s in a random 169.254.X.0/24 that the root namespace does not use yet (not .0 or .169,
+        the usual link-local and metadata ranges)."""
+        used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+        third = random.choice([x for x in range(1, 255) if x != 169 and f"169.254.{x}." not in used])
+        assert count <= 64, "one /24 of management /30s"
+        return iter(ipaddress.IPv4Network(f"169.254.{third}.0/24").subnets(new_prefix=30))
+
+    def _hypervisor(self, index, spec, seg, mgmt_net):
+        hv = Hypervisor(self, spec, self._node(Node, spec.name), f"{self.workdir}/{spec.name}")
+        self.hypervisors[spec.name] = hv
+        # The hypervisor's kernel must not talk on OVS ports (IPv6 DAD/MLD would leak into VMs' wires).
+        hv.sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+        self._attach_to_segment(seg, hv.node, "ul0", f"h{index}")
+        hv.sh(f"ip link set ul0 mtu {UNDERLAY_MTU} up && ip link set lo up")
+        # Management veth to the root namespace, where the controller listens.
+        root_if, (root_ip, hv_ip) = f"vwm{self.run_id}{index:02d}", list(mgmt_net.hosts())
+        subprocess.run(["ip", "link", "add", root_if, "type", "veth", "peer", "name", "mgmt0",
+                        "netns", str(hv.pid)], check=True, capture_output=True)
+        self._undo.append((f"delete {root_if}",
+                           lambda: subprocess.run(["ip", "link", "del", root_if], capture_output=True)))
+        subprocess.run(["ip", "addr", "add", f"{root_ip}/30", "dev", root_if], check=True)
+        subprocess.run(["ip", "link", "set", root_if, "up"], check=True)
+        hv.sh(f"ip addr add {hv_ip}/30 dev mgmt0 && ip link set mgmt0 up")
+        hv.controller_ip, hv.mgmt_ip = str(root_ip), str(hv_ip)  # root side, hypervisor side
+        self._undo.append((f"stop OVS of {spec.name}", hv.stop_ovs))
+        hv.start_ovs()
+
+    def _vm(self, spec):
+        vm = Vm(self, spec, self._node(Host, spec.name))
+        self.vms[spec.name] = vm
+        hv = self.hypervisors[spec.hypervisor]
+        script = ["ip link set lo up"]
+        for nic in spec.nics:
+            params = {"ip": str(nic.ip)} if nic.ip else {}
+            Link(vm.node, hv.node, intfName1=nic.name, intfName2=nic.port, addr1=nic.mac,
+                 addr2=_random_mac(), params1=params)
+            # Userspace tunnels do not fill in offloaded checksums: UDP/TCP would arrive corrupt.
+            script.append(f"ethtool -K {nic.name} tx off >/dev/null")
+        if spec.gateway:
+            script.append(f"ip route add default via {spec.gateway}")
+        if spec.kind == "switch":
+            bridge = "br0" if "br0" not in [n.name for n in spec.nics] else "vmbr"
+            script.append(f"ip link add {bridge} type bridge && ip link set {bridge} up")
+            script += [f"ip link set {nic.name} master {bridge}" for nic in spec.nics]
+        elif spec.kind in ("router", "firewall"):
+            script.append("sysctl -qw net.ipv4.ip_forward=1")
+        vm.sh(" && ".join(script))
+
+    def _configure_ovs(self, hv):
+        spec, cloud = hv.spec, self._cloud(hv.spec.cloud)
+        args = ["--", "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
+                "--", "set", "interface", "br-phy", f"mtu_request={UNDERLAY_MTU}",
+                "--", "add-port", "br-phy", "ul0",
+                "--", "add-br", hv.BRIDGE, "--", "set", "bridge", hv.BRIDGE, "datapath_type=netdev",
+                "protocols=OpenFlow13", "fail_mode=secure", f"other-config:datapath-id={spec.dpid}",
+                "--", "add-port", hv.BRIDGE, hv.TUNNEL_PORT, "--", "set", "interface", hv.TUNNEL_PORT,
+                "type=vxlan", "options:remote_ip=flow", "options:key=flow", f"options:local_ip={spec.tunnel_ip}"]
+        for vm in self.vms.values():
+            if vm.spec.hypervisor == spec.name:
+                for nic in vm.spec.nics:
+                    args += ["--", "add-port", hv.BRIDGE, nic.port]
+        if self.controller_port is not None:
+            args += ["--", "set-controller", hv.BRIDGE, f"tcp:{hv.controller_ip}:{self.controller_port}",
+                     "--", "set", "controller", hv.BRIDGE, "connection-mode=out-of-band", "max_backoff=1000"]
+        hv.vsctl(*args)
+        script = [f"ip addr add {spec.tunnel_ip}/{cloud.underlay.prefixlen} dev br-phy", "ip link set br-phy up"]
+        script += [f"ip route add {c.underlay} via {cloud.router_ip} dev br-phy"
+                   for c in self.topology.clouds if c is not cloud]
+        hv.sh(" && ".join(script))
+
+    def _cloud(self, name):
+        return next(c for c in self.topology.clouds if c.name == name)
+
+    # ---- test API ----
+
+    def hypervisor(self, name) -> Hypervisor:
+        return self.hypervisors[name]
+
+    def vm(self, name) -> Vm:
+        return self.vms[name]
+
+    def ofport(self, hypervisor, port) -> int:
+        return self.hypervisors[hypervisor].ofport(port)
+
+    def daemon_pids(self):
+        return [p.pid for p in self._daemon_procs()]
+
+    @staticmethod
+    def wait_until(predicate, timeout, what, interval=0.02):
+        """Poll predicate until it is true; raise TimeoutError naming `what` after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(interval)
+
+    def dump_all_flows(self) -> str:
+        out = []
+        for hv in self.hypervisors.values():
+            try:
+                out.append(f"=== {hv.name} (dpid {hv.spec.dpid}) {hv.BRIDGE}\n{hv.dump_flows()}")
+            except Exception as e:
+                out.append(f"=== {hv.name}: cannot dump flows: {e}")
+        return "\n".join(out)
