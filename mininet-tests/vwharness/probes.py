@@ -55,3 +55,13 @@ def udp_stream(vm_from, ip, port, count=200, interval=0.001) -> int:
     res = vm_from.run([PYTHON, "-c", _STREAM, str(ip), str(port), str(count), str(interval)],
                       timeout=count * interval + 15)
     return int(res.stdout.strip())
+
+
+def udp_stream_start(vm_from, ip, port, count, interval=0.001):
+    """As udp_stream, in the background: returns the Popen; its stdout's last line is the echo count."""
+    return vm_from.spawn([PYTHON, "-c", _STREAM, str(ip), str(port), str(count), str(interval)])
+
+
+def udp_stream_result(proc, timeout):
+    out, _ = proc.communicate(timeout=timeout)
+    return int(out.strip().splitlines()[-1])
