@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # VirtualWire launcher: builds the runnable jar when it is missing or stale, then runs a subcommand.
 #   ./vw controller [--openflow-port 6653]   run the controller
+#   ./vw demo                                the bundled demo: emulated clouds, wires, traffic, a report
 #   ./vw test                                install what the tests need, then run every test
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +19,13 @@ case "$cmd" in
   test)
     shift
     exec "$root/scripts/test.sh" "$@"
+    ;;
+  demo)
+    shift
+    "$root/scripts/ensure-ovs.sh"
+    build_if_stale
+    cd "$root/mininet-tests"
+    exec /usr/bin/python3 demo.py "$@"
     ;;
   help|-h|--help)
     build_if_stale
