@@ -6,11 +6,11 @@ import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
 
 /**
- * Everything the wire compiler needs: the topology, each wire's tunnel key, where each NIC is now, and the
+ * Everything the wire compiler needs: the topology, each wire's tunnel key, where each NIC is wired, and the
  * OpenFlow port number of each switch's flow-based VXLAN port. A NIC or switch missing from the maps is not
  * attached.
  */
-public record FabricSnapshot(Topology topology, Map<String, Long> tunnelKeys, Map<NicRef, NicLocation> nics,
+public record FabricSnapshot(Topology topology, Map<String, Long> tunnelKeys, Map<NicRef, NicPlacement> nics,
                              Map<DatapathId, Integer> tunnelPorts) {
     public FabricSnapshot {
         tunnelKeys = Map.copyOf(tunnelKeys);

@@ -1,6 +1,8 @@
 package virtualwire.topology.compile;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +22,8 @@ import virtualwire.topology.model.WireSpec;
  * <li>Ends on two hypervisors: {@code in_port=A -> set tun_id=KEY, set tun_dst=peer, output:vxlan} and
  * {@code in_port=vxlan, tun_id=KEY, tun_src=peer -> output:A}, mirrored on the peer. Matching tun_src keeps
  * another tunnel endpoint from injecting into the wire.</li>
+ * <li>A NIC present at two locations (live migration) gets its rules at both; it accepts from, and the peer
+ * delivers to, each location the placement names, so bicast is one action list with two outputs.</li>
  * </ul>
  */
 public final class WireCompiler {
@@ -42,43 +46,73 @@ public final class WireCompiler {
             }
             String why = notReady(w.a(), s, hypervisors);
             if (why == null) why = notReady(w.b(), s, hypervisors);
-            NicLocation a = s.nics().get(w.a());
-            NicLocation b = s.nics().get(w.b());
-            if (why == null && !a.dpid().equals(b.dpid())) {
-                if (!s.tunnelPorts().containsKey(a.dpid())) why = noTunnelPort(hypervisors.get(a.dpid()));
-                else if (!s.tunnelPorts().containsKey(b.dpid())) why = noTunnelPort(hypervisors.get(b.dpid()));
-            }
+            if (why == null) why = missingTunnelPort(w, s, hypervisors);
             if (why != null) {
                 statuses.put(w.name(), WireStatus.pending(w.name(), key, why));
                 continue;
             }
+            NicPlacement a = s.nics().get(w.a());
+            NicPlacement b = s.nics().get(w.b());
             long cookie = WireCookies.of(key);
-            if (a.dpid().equals(b.dpid())) {
-                add(flows, a.dpid(), rule(cookie, FlowMatch.inPort(a.port()), FlowAction.output(b.port())));
-                add(flows, a.dpid(), rule(cookie, FlowMatch.inPort(b.port()), FlowAction.output(a.port())));
-            } else {
-                tunnelEnd(flows, cookie, key, a, s.tunnelPorts().get(a.dpid()), hypervisors.get(b.dpid()));
-                tunnelEnd(flows, cookie, key, b, s.tunnelPorts().get(b.dpid()), hypervisors.get(a.dpid()));
+            Set<DatapathId> switches = new HashSet<>();
+            for (NicPlacement[] end : new NicPlacement[][] {{a, b}, {b, a}}) {
+                for (NicLocation from : end[0].present()) {
+                    switches.add(from.dpid());
+                    add(flows, from.dpid(), rule(cookie, FlowMatch.inPort(from.port()),
+                            deliver(from, end[1].deliverTo(), key, s.tunnelPorts(), hypervisors)));
+                    for (NicLocation peer : end[1].present()) {
+                        if (peer.dpid().equals(from.dpid())) continue;
+                        int tunnel = s.tunnelPorts().get(from.dpid());
+                        add(flows, from.dpid(), rule(cookie,
+                                FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(hypervisors.get(peer.dpid()).tunnelIp()),
+                                List.of(FlowAction.output(from.port()))));
+                    }
+                }
             }
-            statuses.put(w.name(), WireStatus.active(w.name(), key, new java.util.HashSet<>(List.of(a.dpid(), b.dpid()))));
+            statuses.put(w.name(), WireStatus.active(w.name(), key, switches));
         }
         return new CompiledFabric(flows, statuses);
     }
 
-    /** The local end of a tunnelled wire: encapsulate towards the peer, decapsulate from it. */
-    private static void tunnelEnd(Map<DatapathId, Set<FlowRule>> flows, long cookie, long key, NicLocation nic,
-                                  int tunnelPort, Hypervisor peer) {
-        add(flows, nic.dpid(), rule(cookie, FlowMatch.inPort(nic.port()),
-                FlowAction.setTunnelId(key), FlowAction.setTunnelDst(peer.tunnelIp()), FlowAction.output(tunnelPort)));
-        add(flows, nic.dpid(), rule(cookie,
-                FlowMatch.inPort(tunnelPort).withTunnelId(key).withTunnelSrc(peer.tunnelIp()),
-                FlowAction.output(nic.port())));
+    /**
+     * What a packet entering the wire at {@code from} gets: a local output for a target on the same switch,
+     * else the wire's tunnel key, the target hypervisor's tunnel IP and the tunnel port, once per target.
+     */
+    private static List<FlowAction> deliver(NicLocation from, List<NicLocation> targets, long key,
+                                            Map<DatapathId, Integer> tunnelPorts, Map<DatapathId, Hypervisor> hypervisors) {
+        List<FlowAction> actions = new ArrayList<>();
+        for (NicLocation t : targets) {
+            if (t.dpid().equals(from.dpid())) actions.add(FlowAction.output(t.port()));
+        }
+        boolean keySet = false;
+        for (NicLocation t : targets) {
+            if (t.dpid().equals(from.dpid())) continue;
+            if (!keySet) actions.add(FlowAction.setTunnelId(key));
+            keySet = true;
+            actions.add(FlowAction.setTunnelDst(hypervisors.get(t.dpid()).tunnelIp()));
+            actions.add(FlowAction.output(tunnelPorts.get(from.dpid())));
+        }
+        return actions;
+    }
+
+    /** A wire whose ends sit on different switches needs a tunnel port on each switch it is present on. */
+    private static String missingTunnelPort(WireSpec w, FabricSnapshot s, Map<DatapathId, Hypervisor> hypervisors) {
+        Set<DatapathId> dpids = new HashSet<>();
+        s.nics().get(w.a()).present().forEach(l -> dpids.add(l.dpid()));
+        s.nics().get(w.b()).present().forEach(l -> dpids.add(l.dpid()));
+        if (dpids.size() < 2) return null;
+        for (DatapathId d : dpids) {
+            if (!s.tunnelPorts().containsKey(d)) return noTunnelPort(hypervisors.get(d));
+        }
+        return null;
     }
 
     private static String notReady(NicRef nic, FabricSnapshot s, Map<DatapathId, Hypervisor> hypervisors) {
-        NicLocation at = s.nics().get(nic);
-        if (at == null) return nic + " is not attached (its port " + portName(nic, s) + " is on no connected switch)";
-        if (!hypervisors.containsKey(at.dpid())) return nic + " is on switch " + at.dpid() + ", which is no hypervisor of the topology";
+        NicPlacement p = s.nics().get(nic);
+        if (p == null) return nic + " is not attached (its port " + portName(nic, s) + " is on no connected switch)";
+        for (NicLocation at : p.present()) {
+            if (!hypervisors.containsKey(at.dpid())) return nic + " is on switch " + at.dpid() + ", which is no hypervisor of the topology";
+        }
         return null;
     }
 
@@ -90,8 +124,8 @@ public final class WireCompiler {
         return "hypervisor " + h.name() + " has no tunnel port yet";
     }
 
-    private static FlowRule rule(long cookie, FlowMatch match, FlowAction... actions) {
-        return new FlowRule(TABLE, WIRE_PRIORITY, cookie, match, List.of(actions));
+    private static FlowRule rule(long cookie, FlowMatch match, List<FlowAction> actions) {
+        return new FlowRule(TABLE, WIRE_PRIORITY, cookie, match, actions);
     }
 
     private static void add(Map<DatapathId, Set<FlowRule>> flows, DatapathId dpid, FlowRule r) {

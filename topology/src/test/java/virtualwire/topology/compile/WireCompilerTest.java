@@ -20,6 +20,7 @@ public class WireCompilerTest {
             hypervisors:
               - {name: hv1, cloud: c1, datapath-id: "0x1", tunnel-ip: 10.10.0.1}
               - {name: hv2, cloud: c1, datapath-id: "0x2", tunnel-ip: 10.10.0.2}
+              - {name: hv3, cloud: c1, datapath-id: "0x3", tunnel-ip: 10.10.0.3}
             vms:
               - {name: a, hypervisor: hv1, nics: [{name: eth0, mac: "02:00:00:00:00:0a"}]}
               - {name: b, hypervisor: hv1, nics: [{name: eth0, mac: "02:00:00:00:00:0b"}]}
@@ -32,16 +33,27 @@ public class WireCompilerTest {
     private static final DatapathId HV1 = DatapathId.of(1);
     private static final DatapathId HV2 = DatapathId.of(2);
     private static final DatapathId STRANGER = DatapathId.of(99);
+    private static final DatapathId HV3 = DatapathId.of(3);
 
     private static Topology topology(String yaml) throws Exception {
         return TopologyLoader.parse("test.yaml", yaml);
+    }
+
+    private static NicPlacement at(DatapathId dpid, int port) {
+        return NicPlacement.at(new NicLocation(dpid, port));
+    }
+
+    private static NicPlacement migrating(DatapathId from, int fromPort, DatapathId to, int toPort, boolean bicast) {
+        NicLocation src = new NicLocation(from, fromPort);
+        NicLocation dst = new NicLocation(to, toPort);
+        return new NicPlacement(List.of(src, dst), bicast ? List.of(src, dst) : List.of(src));
     }
 
     private static NicRef nic(String s) {
         return NicRef.parse(s);
     }
 
-    private record Case(String name, String yaml, Map<NicRef, NicLocation> nics, Map<DatapathId, Integer> tunnels,
+    private record Case(String name, String yaml, Map<NicRef, NicPlacement> nics, Map<DatapathId, Integer> tunnels,
                         Map<DatapathId, List<String>> expected, Map<String, String> statuses) {}
 
     private static final String CROSSED = FABRIC.replace("ends: [a:eth0, b:eth0]", "ends: [a:eth0, c:eth0]")
@@ -49,14 +61,14 @@ public class WireCompilerTest {
 
     private static final List<Case> CASES = List.of(
             new Case("same hypervisor: port to port, both directions", FABRIC,
-                    Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("b:eth0"), new NicLocation(HV1, 2)),
+                    Map.of(nic("a:eth0"), at(HV1, 1), nic("b:eth0"), at(HV1, 2)),
                     Map.of(HV1, 9),
                     Map.of(HV1, List.of(
                             "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=output:2",
                             "table=0,priority=1000,cookie=0x5657000000000007,in_port=2 actions=output:1")),
                     Map.of("ab", "ACTIVE", "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
             new Case("two hypervisors: encapsulate with the wire's key towards the peer, decapsulate from it", CROSSED,
-                    Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("c:eth0"), new NicLocation(HV2, 3)),
+                    Map.of(nic("a:eth0"), at(HV1, 1), nic("c:eth0"), at(HV2, 3)),
                     Map.of(HV1, 9, HV2, 10),
                     Map.of(HV1, List.of(
                             "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
@@ -66,7 +78,7 @@ public class WireCompilerTest {
                             "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:3")),
                     Map.of("ab", "ACTIVE", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
             new Case("a NIC found on another hypervisor is wired there (migration)", FABRIC,
-                    Map.of(nic("a:eth0"), new NicLocation(HV2, 5), nic("b:eth0"), new NicLocation(HV1, 2)),
+                    Map.of(nic("a:eth0"), at(HV2, 5), nic("b:eth0"), at(HV1, 2)),
                     Map.of(HV1, 9, HV2, 10),
                     Map.of(HV1, List.of(
                             "table=0,priority=1000,cookie=0x5657000000000007,in_port=2 actions=set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
@@ -76,19 +88,55 @@ public class WireCompilerTest {
                             "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:5")),
                     Map.of("ab", "ACTIVE", "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
             new Case("cross-hypervisor wire waits for the tunnel port", CROSSED,
-                    Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("c:eth0"), new NicLocation(HV2, 3)),
+                    Map.of(nic("a:eth0"), at(HV1, 1), nic("c:eth0"), at(HV2, 3)),
                     Map.of(HV1, 9),
                     Map.of(),
                     Map.of("ab", "PENDING: hypervisor hv2 has no tunnel port yet", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
             new Case("a NIC on a switch that is no hypervisor of the topology is not wired", FABRIC,
-                    Map.of(nic("a:eth0"), new NicLocation(STRANGER, 1), nic("b:eth0"), new NicLocation(HV1, 2)),
+                    Map.of(nic("a:eth0"), at(STRANGER, 1), nic("b:eth0"), at(HV1, 2)),
                     Map.of(HV1, 9),
                     Map.of(),
                     Map.of("ab", "PENDING: a:eth0 is on switch 00:00:00:00:00:00:00:63, which is no hypervisor of the topology",
                            "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
             new Case("nothing attached: no rules at all", FABRIC, Map.of(), Map.of(), Map.of(),
                     Map.of("ab", "PENDING: a:eth0 is not attached (its port a-eth0 is on no connected switch)",
-                           "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")));
+                           "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
+            new Case("migration prepared: a gets its rules at hv2 too, b accepts from both, still sends to hv1", FABRIC,
+                    Map.of(nic("a:eth0"), migrating(HV1, 1, HV2, 5, false), nic("b:eth0"), at(HV1, 2)),
+                    Map.of(HV1, 9, HV2, 10),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=output:2",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=2 actions=output:1",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.2 actions=output:2"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=5 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:5")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
+            new Case("switchover: b bicasts to a's old port and over the tunnel to hv2 in one action list", FABRIC,
+                    Map.of(nic("a:eth0"), migrating(HV1, 1, HV2, 5, true), nic("b:eth0"), at(HV1, 2)),
+                    Map.of(HV1, 9, HV2, 10),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=output:2",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=2 actions=output:1,set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.2 actions=output:2"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=5 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:5")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: c:eth0 is not attached (its port c-eth0 is on no connected switch)")),
+            new Case("switchover of a VM whose peer is remote: two tunnel destinations", CROSSED,
+                    Map.of(nic("a:eth0"), migrating(HV1, 1, HV2, 5, true), nic("c:eth0"), at(HV3, 3)),
+                    Map.of(HV1, 9, HV2, 10, HV3, 11),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=set_field:7->tun_id,set_field:10.10.0.3->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.3 actions=output:1"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=5 actions=set_field:7->tun_id,set_field:10.10.0.3->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.3 actions=output:5"),
+                           HV3, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=3 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:11,set_field:10.10.0.2->tun_dst,output:11",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=11,tun_id=7,tun_src=10.10.0.1 actions=output:3",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=11,tun_id=7,tun_src=10.10.0.2 actions=output:3")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")));
 
     @Test
     public void goldenTable() throws Exception {
@@ -111,7 +159,7 @@ public class WireCompilerTest {
     public void sameInputSameOutput() throws Exception {
         Topology t = topology(FABRIC);
         FabricSnapshot s = new FabricSnapshot(t, Map.of("ab", 7L, "cd", 8L),
-                Map.of(nic("a:eth0"), new NicLocation(HV1, 1), nic("b:eth0"), new NicLocation(HV1, 2)), Map.of());
+                Map.of(nic("a:eth0"), at(HV1, 1), nic("b:eth0"), at(HV1, 2)), Map.of());
         assertEquals(WireCompiler.compile(s), WireCompiler.compile(s));
     }
 
