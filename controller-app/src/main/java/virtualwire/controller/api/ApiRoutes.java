@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import virtualwire.controller.migration.MigrationSignal;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.wire.WireManager;
 import virtualwire.controller.wire.WireRequestException;
@@ -122,21 +123,32 @@ public final class ApiRoutes {
 
     private CompletableFuture<ApiResponse> migrations(String method, List<String> p, String body, String path) {
         if (p.size() == 1) {
-            if (method.equals("GET")) return done(ApiResponse.ok(List.of()));
+            if (method.equals("GET")) return done(ApiResponse.ok(wires.migrations()));
             only(method, "POST", true, path);
             MigrateRequest req = parse(body, MigrateRequest.class, "{\"vm\": \"name\", \"to\": \"hypervisor\"}");
             if (req.vm() == null || req.to() == null) throw new ApiException(400, "both \"vm\" and \"to\" are required");
-            var vm = wires.topology().vm(req.vm()).orElseThrow(() -> new ApiException(404, "no VM named " + req.vm()));
-            wires.topology().hypervisor(req.to()).orElseThrow(() -> new ApiException(404, "no hypervisor named " + req.to()));
-            if (vm.hypervisor().equals(req.to())) throw new ApiException(409, "VM " + req.vm() + " is already on " + req.to());
-            throw new ApiException(501, "live migration is not implemented yet");
+            return manager(wires.migrate(req.vm(), req.to(), "api")).thenApply(m -> ApiResponse.json(202, m));
+        }
+        if (p.size() == 2) {
+            only(method, "GET", true, path);
+            return done(ApiResponse.ok(wires.migrations().stream().filter(m -> m.id().equals(p.get(1)) || m.vm().equals(p.get(1)))
+                    .findFirst().orElseThrow(() -> new ApiException(404, "no migration with id or VM " + p.get(1)))));
         }
         if (p.size() == 3) {
             only(method, "POST", true, path);
-            if (!MIGRATION_NOTIFICATIONS.contains(p.get(2))) {
-                throw new ApiException(404, "unknown migration notification " + p.get(2) + "; one of " + MIGRATION_NOTIFICATIONS);
+            MigrationSignal signal = switch (p.get(2)) {
+                case "prepare" -> null;
+                case "switchover" -> new MigrationSignal.Suspended("orchestrator");
+                case "complete" -> new MigrationSignal.Resumed("orchestrator");
+                case "abort" -> new MigrationSignal.Failed("aborted by the orchestrator", "orchestrator");
+                default -> throw new ApiException(404, "unknown migration notification " + p.get(2) + "; one of " + MIGRATION_NOTIFICATIONS);
+            };
+            if (signal == null) {   // prepare of a known migration: it is prepared as its ports appear
+                return done(ApiResponse.ok(wires.migrations().stream().filter(m -> m.id().equals(p.get(1)) || m.vm().equals(p.get(1)))
+                        .findFirst().orElseThrow(() -> new ApiException(404, "no migration with id or VM " + p.get(1)
+                                + " (start one with POST /api/v1/migrations)"))));
             }
-            throw new ApiException(404, "no migration with id " + p.get(1));
+            return manager(wires.signal(p.get(1), signal)).thenApply(ApiResponse::ok);
         }
         throw new ApiException(404, "no such endpoint: " + path);
     }

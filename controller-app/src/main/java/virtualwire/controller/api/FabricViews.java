@@ -8,11 +8,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.projectfloodlight.openflow.types.DatapathId;
+import virtualwire.controller.migration.Placements;
 import virtualwire.controller.wire.WireManager;
 import virtualwire.openflow.flow.FlowStats;
 import virtualwire.openflow.switches.OpenFlowSwitch;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.NicLocation;
+import virtualwire.topology.compile.NicPlacement;
 import virtualwire.topology.compile.WireCookies;
 import virtualwire.topology.compile.WireStatus;
 import virtualwire.topology.model.Hypervisor;
@@ -61,11 +63,11 @@ public final class FabricViews {
 
     public List<VmView> vms() {
         Topology t = wires.topology();
-        Map<NicRef, NicLocation> at = wires.nicLocations();
-        return t.vms().stream().map(vm -> new VmView(vm.name(), vm.hypervisor(), vm.kind().yamlName(),
+        Map<NicRef, NicPlacement> at = wires.placements();
+        return t.vms().stream().map(vm -> new VmView(vm.name(), Placements.currentHypervisor(t, vm.name(), at), vm.kind().yamlName(),
                 vm.nics().stream().map(nic -> {
                     NicRef ref = new NicRef(vm.name(), nic.name());
-                    NicLocation loc = at.get(ref);
+                    NicLocation loc = at.containsKey(ref) ? at.get(ref).current() : null;
                     return new NicView(nic.name(), nic.mac().toString(), nic.portName(),
                             t.wireOf(ref).map(WireSpec::name).orElse(null),
                             loc == null ? null : new AttachedView(hypervisorOf(loc.dpid()), loc.dpid().toString(), loc.port()));

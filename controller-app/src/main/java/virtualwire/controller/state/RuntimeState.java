@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
+import virtualwire.controller.migration.Migration;
 import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
 import virtualwire.topology.model.TopologyValidator;
@@ -18,8 +19,10 @@ import virtualwire.topology.model.WireSpec;
  * @param connected    wires connected at runtime, in order
  * @param disconnected names of the file's wires disconnected at runtime
  * @param tunnelKeys   the key of every wire, so keys stay stable across restarts
+ * @param migrations   live migrations under way, so a restarted controller finishes or aborts them
  */
-public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnected, Map<String, Long> tunnelKeys) {
+public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnected, Map<String, Long> tunnelKeys,
+                           List<Migration> migrations) {
 
     public record ConnectedWire(String name, String a, String b) {
         WireSpec toSpec() {
@@ -31,16 +34,21 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
         connected = List.copyOf(connected);
         disconnected = Set.copyOf(new LinkedHashSet<>(disconnected));
         tunnelKeys = Map.copyOf(tunnelKeys);
+        migrations = migrations == null ? List.of() : List.copyOf(migrations);
     }
 
     public static RuntimeState empty() {
-        return new RuntimeState(List.of(), Set.of(), Map.of());
+        return new RuntimeState(List.of(), Set.of(), Map.of(), List.of());
+    }
+
+    public RuntimeState withMigrations(List<Migration> active) {
+        return new RuntimeState(connected, disconnected, tunnelKeys, active);
     }
 
     public RuntimeState withConnected(WireSpec w) {
         List<ConnectedWire> more = new ArrayList<>(connected);
         more.add(new ConnectedWire(w.name(), w.a().toString(), w.b().toString()));
-        return new RuntimeState(more, disconnected, tunnelKeys);
+        return new RuntimeState(more, disconnected, tunnelKeys, migrations);
     }
 
     /** A runtime wire is simply forgotten; a file wire is remembered as disconnected. */
@@ -48,11 +56,11 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
         List<ConnectedWire> fewer = connected.stream().filter(c -> !c.name().equals(wire)).toList();
         Set<String> gone = new LinkedHashSet<>(disconnected);
         if (fewer.size() == connected.size()) gone.add(wire);
-        return new RuntimeState(fewer, gone, tunnelKeys);
+        return new RuntimeState(fewer, gone, tunnelKeys, migrations);
     }
 
     public RuntimeState withTunnelKeys(Map<String, Long> keys) {
-        return new RuntimeState(connected, disconnected, keys);
+        return new RuntimeState(connected, disconnected, keys, migrations);
     }
 
     /** The running fabric: the file, then the runtime changes replayed on it. */
@@ -85,7 +93,7 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
                 warnings.add("runtime wire " + c.name() + " (" + c.a() + " - " + c.b() + ") dropped: " + violations.get(0));
             }
         }
-        return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys), warnings);
+        return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys, migrations), warnings);
     }
 
     public record Combined(Topology topology, RuntimeState state, List<String> warnings) {}

@@ -1,6 +1,8 @@
 package virtualwire.controller.wire;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -23,7 +25,8 @@ public final class NicLocator {
     public static final String TUNNEL_PORT_NAME = "vxlan0";
 
     private final Map<DatapathId, Map<Integer, String>> portsBySwitch = new HashMap<>();
-    private final Map<String, NicLocation> byPortName = new HashMap<>();
+    /** Every location a port name is reported at, oldest first: during a migration a NIC's port is on two switches. */
+    private final Map<String, List<NicLocation>> byPortName = new HashMap<>();
     private final Set<DatapathId> reported = new HashSet<>();
 
     /** A switch connected and described its ports: they replace whatever it reported before. */
@@ -38,7 +41,10 @@ public final class NicLocator {
         Map<Integer, String> ports = portsBySwitch.computeIfAbsent(dpid, d -> new HashMap<>());
         String previous = ports.put(p.number(), p.name());
         if (previous != null && !previous.equals(p.name())) forget(previous, dpid, p.number());
-        byPortName.put(p.name(), new NicLocation(dpid, p.number()));   // the latest report of a name wins
+        List<NicLocation> at = byPortName.computeIfAbsent(p.name(), n -> new ArrayList<>());
+        NicLocation here = new NicLocation(dpid, p.number());
+        at.removeIf(l -> l.dpid().equals(dpid));
+        at.add(here);
     }
 
     public void portRemoved(DatapathId dpid, SwitchPort p) {
@@ -48,15 +54,18 @@ public final class NicLocator {
     }
 
     private void forget(String name, DatapathId dpid, int number) {
-        byPortName.remove(name, new NicLocation(dpid, number));
+        List<NicLocation> at = byPortName.get(name);
+        if (at == null) return;
+        at.remove(new NicLocation(dpid, number));
+        if (at.isEmpty()) byPortName.remove(name);
     }
 
-    /** Every NIC of the topology whose port is currently known somewhere. */
-    public Map<NicRef, NicLocation> nics(Topology topology) {
-        Map<NicRef, NicLocation> out = new HashMap<>();
+    /** Every NIC of the topology whose port is currently known, with all the places it is seen, oldest first. */
+    public Map<NicRef, List<NicLocation>> nics(Topology topology) {
+        Map<NicRef, List<NicLocation>> out = new HashMap<>();
         topology.vms().forEach(vm -> vm.nics().forEach(nic -> {
-            NicLocation at = byPortName.get(nic.portName());
-            if (at != null) out.put(new NicRef(vm.name(), nic.name()), at);
+            List<NicLocation> at = byPortName.get(nic.portName());
+            if (at != null) out.put(new NicRef(vm.name(), nic.name()), List.copyOf(at));
         }));
         return out;
     }
@@ -67,6 +76,10 @@ public final class NicLocator {
             if (name.equals(TUNNEL_PORT_NAME)) out.put(dpid, number);
         }));
         return out;
+    }
+
+    public Set<DatapathId> reported() {
+        return Set.copyOf(reported);
     }
 
     /** True once every hypervisor of the topology has described its ports since the controller started. */

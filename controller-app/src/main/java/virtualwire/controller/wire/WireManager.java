@@ -32,7 +32,12 @@ import virtualwire.openflow.switches.SwitchPort;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.CompiledFabric;
 import virtualwire.topology.compile.FabricSnapshot;
-import virtualwire.topology.compile.NicLocation;
+import virtualwire.controller.migration.Migration;
+import virtualwire.controller.migration.MigrationCoordinator;
+import virtualwire.controller.migration.MigrationPhase;
+import virtualwire.controller.migration.MigrationSignal;
+import virtualwire.controller.migration.Placements;
+import virtualwire.topology.compile.NicPlacement;
 import virtualwire.topology.compile.TunnelKeys;
 import virtualwire.topology.compile.WireCompiler;
 import virtualwire.topology.compile.WireCookies;
@@ -71,13 +76,17 @@ public final class WireManager implements SwitchListener, AutoCloseable {
     private Map<String, Long> keys;
     private volatile Topology topology;
     private volatile CompiledFabric compiled;
-    private volatile Map<NicRef, NicLocation> nicLocations = Map.of();
+    private volatile Map<NicRef, NicPlacement> placements = Map.of();
+    private volatile List<Migration> migrations = List.of();
+    private final MigrationCoordinator coordinator;
     private Predicate<FlowRule> keep = r -> false;
 
     private WireManager(Topology topology, RuntimeState state, StateStore store, SwitchRegistry registry) {
         this.topology = topology;
         this.state = state;
         this.keys = state.tunnelKeys();
+        this.coordinator = new MigrationCoordinator(state.migrations());
+        this.migrations = coordinator.all();
         this.store = store;
         this.registry = registry;
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -111,8 +120,11 @@ public final class WireManager implements SwitchListener, AutoCloseable {
 
     public Topology topology() { return topology; }
 
-    /** Where each located NIC is now. */
-    public Map<NicRef, NicLocation> nicLocations() { return nicLocations; }
+    /** Where each located NIC is wired now (two locations while its VM migrates). */
+    public Map<NicRef, NicPlacement> placements() { return placements; }
+
+    /** Live migrations under way, then the most recent ended ones. */
+    public List<Migration> migrations() { return migrations; }
 
     public Map<String, WireStatus> wireStatuses() { return compiled == null ? Map.of() : compiled.wires(); }
 
@@ -144,15 +156,24 @@ public final class WireManager implements SwitchListener, AutoCloseable {
     @Override
     public void portChanged(OpenFlowSwitch sw, PortChange change) {
         executor.execute(() -> {
-            if (change.kind() == PortChange.Kind.REMOVED) locator.portRemoved(sw.dpid(), change.port());
-            else locator.portAdded(sw.dpid(), change.port());
-            recompile();
-            syncAll();
+            boolean added = change.kind() != PortChange.Kind.REMOVED;
+            if (added) locator.portAdded(sw.dpid(), change.port());
+            else locator.portRemoved(sw.dpid(), change.port());
+            Topology t = topology;
+            var migration = t.nicByPortName(change.port().name()).flatMap(nic -> coordinator.portChanged(t, nic,
+                    sw.dpid(), added, locator.nics(t).getOrDefault(nic, List.of())));
+            if (migration.isPresent()) {
+                migrationChanged(migration.get());
+            } else {
+                recompile();
+                syncAll();
+            }
         });
     }
 
     private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
         locator.switchPorts(sw.dpid(), ports);
+        coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).forEach(m -> persistMigrations());
         recompile();
         CompletableFuture<Void> done = readTable(sw).thenCompose(actual -> {
             Sync sync = sync(sw);
@@ -235,6 +256,70 @@ public final class WireManager implements SwitchListener, AutoCloseable {
         void run() throws IOException;
     }
 
+    // ---- live migration
+
+    /** Starts a migration (console, API or orchestrator "prepare"); completes once it is recorded and programmed. */
+    public CompletableFuture<Migration> migrate(String vm, String toHypervisor, String origin) {
+        return onExecutor(() -> {
+            Topology t = topology;
+            if (t.vm(vm).isEmpty()) throw new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no VM named " + vm);
+            String from = Placements.currentHypervisor(t, vm, placements);
+            Migration m = coordinator.start(t, vm, from, toHypervisor, origin);
+            // Ports already at the destination count at once.
+            DatapathId dst = t.hypervisor(toHypervisor).orElseThrow().datapathId();
+            for (var entry : locator.nics(t).entrySet()) {
+                if (entry.getKey().vm().equals(vm) && entry.getValue().stream().anyMatch(l -> l.dpid().equals(dst))) {
+                    m = coordinator.signal(vm, new MigrationSignal.PortAppeared(entry.getKey().nic(), "openflow")).orElseThrow();
+                }
+            }
+            return migrationChanged(m);
+        });
+    }
+
+    /** Feeds a signal (orchestrator notification, libvirt event) to the migration with this id, or of this VM. */
+    public CompletableFuture<Migration> signal(String idOrVm, MigrationSignal signal) {
+        return onExecutor(() -> {
+            Migration m = coordinator.find(idOrVm).orElseThrow(() ->
+                    new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no migration with id or VM " + idOrVm));
+            Migration next = coordinator.signal(m.vm(), signal).orElseThrow();
+            return migrationChanged(next);
+        });
+    }
+
+    /**
+     * A migration moved: program the switches at once (bicast at the pause is on the way to the VM's resume),
+     * then keep its state; when the switches confirm, note it in the timeline.
+     */
+    private CompletableFuture<Migration> migrationChanged(Migration m) {
+        recompile();
+        long start = System.nanoTime();
+        MigrationPhase phase = m.phase();
+        CompletableFuture<Void> confirmed = syncAll();
+        persistMigrations();
+        return confirmed.thenApplyAsync(v -> {
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            Migration now = coordinator.signal(m.vm(), new MigrationSignal.FlowsConfirmed(phase, ms)).orElse(m);
+            if (now.phase() != phase) {
+                recompile();
+                persistMigrations();
+            }
+            migrations = coordinator.all();
+            return now;
+        }, executor);
+    }
+
+    private void persistMigrations() {
+        migrations = coordinator.all();
+        RuntimeState next = state.withMigrations(coordinator.active());
+        if (next.equals(state)) return;
+        try {
+            store.save(next);
+            state = next;
+        } catch (IOException e) {
+            log.error("cannot record migrations in {}: {}", store.file(), e.getMessage());
+        }
+    }
+
     private void checkConnect(WireSpec w) {
         for (NicRef nic : List.of(w.a(), w.b())) {
             if (topology.vm(nic.vm()).isEmpty()) throw new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no VM named " + nic.vm());
@@ -269,8 +354,8 @@ public final class WireManager implements SwitchListener, AutoCloseable {
 
     private void recompile() {
         Topology t = topology;
-        nicLocations = Map.copyOf(locator.nics(t));
-        CompiledFabric c = WireCompiler.compile(new FabricSnapshot(t, keys, nicLocations, locator.tunnelPorts()));
+        placements = Map.copyOf(Placements.of(t, locator.nics(t), coordinator.latestByVm()));
+        CompiledFabric c = WireCompiler.compile(new FabricSnapshot(t, keys, placements, locator.tunnelPorts()));
         if (locator.allReported(t)) {
             keep = r -> false;
         } else {

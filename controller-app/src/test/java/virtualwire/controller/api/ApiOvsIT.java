@@ -111,7 +111,7 @@ public class ApiOvsIT {
         assertError(call("PUT", "wires", "{}"), 405, "PUT not allowed");
         assertError(call("POST", "migrations", "{\"vm\": \"zz\", \"to\": \"hv1\"}"), 404, "no VM named zz");
         assertError(call("POST", "migrations", "{\"vm\": \"a1\", \"to\": \"hv1\"}"), 409, "already on hv1");
-        assertError(call("POST", "migrations/m1/switchover", ""), 404, "no migration with id m1");
+        assertError(call("POST", "migrations/m1/switchover", ""), 404, "no migration with id or VM m1");
         assertEquals(rules, fabric.bridge.rules());
     }
 

@@ -1,0 +1,92 @@
+package virtualwire.controller.migration;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * One live migration of one VM, as an immutable value; {@link #on} is the whole state machine. Signals that
+ * change nothing (duplicates, late arrivals) are still written to the timeline, marked as such.
+ *
+ * @param nics          the VM's NIC names
+ * @param atDestination the NICs whose port has appeared at the destination
+ * @param startedAt     wall-clock start, ms since the epoch; timeline entries count ms from it
+ */
+public record Migration(String id, String vm, String from, String to, MigrationPhase phase, Set<String> nics,
+                        Set<String> atDestination, long startedAt, List<TimelineEntry> timeline) {
+
+    /** One signal or programming step: when (ms after the start), from where, what, and the phase after it. */
+    public record TimelineEntry(double atMs, String origin, String event, MigrationPhase phase) {}
+
+    public Migration {
+        nics = Set.copyOf(nics);
+        atDestination = Set.copyOf(atDestination);
+        timeline = List.copyOf(timeline);
+    }
+
+    public static Migration requested(String id, String vm, String from, String to, Set<String> nics, String origin,
+                                      long nowNanos, long wallMillis) {
+        Migration m = new Migration(id, vm, from, to, MigrationPhase.REQUESTED, nics, Set.of(), wallMillis, List.of());
+        return m.record(0, origin, "migration of " + vm + " from " + from + " to " + to + " requested", MigrationPhase.REQUESTED);
+    }
+
+    /** The state machine: the migration after {@code s}, at {@code atMs} after its start. */
+    public Migration on(MigrationSignal s, double atMs) {
+        MigrationPhase next = phase;
+        Set<String> dest = atDestination;
+        String event;
+        if (phase.isTerminal()) {
+            return record(atMs, s.origin(), describe(s) + " (after the migration ended: ignored)", phase);
+        }
+        if (s instanceof MigrationSignal.PortAppeared p) {
+            Set<String> more = new TreeSet<>(atDestination);
+            more.add(p.nic());
+            dest = more;
+            if (phase == MigrationPhase.REQUESTED && dest.containsAll(nics)) next = MigrationPhase.PREPARED;
+            event = "port of " + vm + ":" + p.nic() + " appeared at " + to;
+        } else if (s instanceof MigrationSignal.PortRemoved p) {
+            if (p.atSource()) {
+                if (before(MigrationPhase.SWITCHED)) next = MigrationPhase.SWITCHED;   // the VM has left the source
+                event = "port of " + vm + ":" + p.nic() + " removed at " + from;
+            } else {
+                if (before(MigrationPhase.SWITCHED)) next = MigrationPhase.ABORTED;    // the destination gave up
+                Set<String> fewer = new TreeSet<>(atDestination);
+                fewer.remove(p.nic());
+                dest = fewer;
+                event = "port of " + vm + ":" + p.nic() + " removed at " + to;
+            }
+        } else if (s instanceof MigrationSignal.Suspended) {
+            if (before(MigrationPhase.SWITCHING)) next = MigrationPhase.SWITCHING;
+            event = vm + " paused at " + from;
+        } else if (s instanceof MigrationSignal.Resumed) {
+            if (before(MigrationPhase.SWITCHED)) next = MigrationPhase.SWITCHED;
+            event = vm + " running at " + to;
+        } else if (s instanceof MigrationSignal.Failed f) {
+            if (before(MigrationPhase.SWITCHED)) next = MigrationPhase.ABORTED;
+            event = "failed: " + f.reason() + (before(MigrationPhase.SWITCHED) ? "" : " (too late: the VM already runs at " + to + ")");
+        } else {
+            MigrationSignal.FlowsConfirmed c = (MigrationSignal.FlowsConfirmed) s;
+            if (phase == MigrationPhase.SWITCHED && c.phase() == MigrationPhase.SWITCHED) next = MigrationPhase.COMPLETED;
+            event = "switches confirmed the " + c.phase().name().toLowerCase() + " rules (" + c.millis() + " ms)";
+        }
+        if (next == phase && !(s instanceof MigrationSignal.FlowsConfirmed) && dest.equals(atDestination)) {
+            event += " (no change)";
+        }
+        return new Migration(id, vm, from, to, next, nics, dest, startedAt, timeline).record(atMs, s.origin(), event, next);
+    }
+
+    private boolean before(MigrationPhase p) {
+        return phase.ordinal() < p.ordinal();
+    }
+
+    private static String describe(MigrationSignal s) {
+        return s.getClass().getSimpleName();
+    }
+
+    private Migration record(double atMs, String origin, String event, MigrationPhase after) {
+        List<TimelineEntry> t = new ArrayList<>(timeline);
+        t.add(new TimelineEntry(Math.round(atMs * 100) / 100.0, origin, event, after));
+        return new Migration(id, vm, from, to, phase, nics, atDestination, startedAt, t);
+    }
+}
