@@ -2,6 +2,7 @@
 
 Run (as root): /usr/bin/python3 -m unittest discover -s mininet-tests -v   (needs the controller jar built)
 """
+import json
 import os
 import re
 import sys
@@ -32,12 +33,17 @@ class ControllerFabricTestCase(unittest.TestCase):
         outcome = super().run(result)
         failed = result and any(t is self for t, _ in result.failures + result.errors)
         if failed:
-            print(f"\n--- flows ---\n{self.fabric_flows}\n--- controller log ---\n{self.ctl_log}", file=sys.stderr)
+            print(f"\n--- flows ---\n{self.fabric_flows}\n--- migrations ---\n{self.ctl_migrations}"
+                  f"\n--- controller log ---\n{self.ctl_log}", file=sys.stderr)
         return outcome
 
     def tearDown(self):
         self.fabric_flows = self.fabric.dump_all_flows()
         self.ctl_log = self.ctl.log()
+        try:
+            self.ctl_migrations = json.dumps(self.ctl.api("GET", "migrations"), indent=1)
+        except Exception as e:   # the controller may be what failed
+            self.ctl_migrations = f"(cannot read: {e})"
 
     def wait_ping(self, src, ip, timeout=10):
         self.fabric.wait_until(lambda: self.fabric.vm(src).ping(ip), timeout, f"{src} pings {ip}")

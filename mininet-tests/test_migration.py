@@ -6,7 +6,7 @@ import threading
 import unittest
 
 from vwharness import Fabric, udp_echo_server
-from vwharness.controller import Controller
+from vwharness.controller import ApiError, Controller
 from vwharness.migration import EmulatedMigration, GapProbe
 from test_controller_wires import ControllerFabricTestCase
 
@@ -61,6 +61,82 @@ class MigrationTest(ControllerFabricTestCase):
         self.assertLess(added, MAX_ADDED_MS)
         self.assert_migrated("v2", "hv3")
         self.assertEqual(["hv1", "hv3"], self.ctl.api("GET", "wires/w2")["switches"])
+
+    def test_router_appliance_moves_all_three_wires_together(self):
+        # x1 reaches x2 and x3 through r1; r1 moves from onprem hv2 to aws hv3 with its three NICs.
+        self.wait_ping("x1", "10.3.3.1")
+        gap, pause, added = self.migrate_under_probe("r1", "hv3", "x1", "10.3.2.1")
+        self.assertLess(added, MAX_ADDED_MS)
+        m = self.assert_migrated("r1", "hv3")
+        self.assertEqual(["eth0", "eth1", "eth2"], sorted(m["atDestination"]))
+        for wire in ("r-x1", "r-x2", "r-x3"):
+            self.assertIn("hv3", self.ctl.api("GET", f"wires/{wire}")["switches"])
+        self.wait_ping("x1", "10.3.3.1")
+        self.wait_ping("x2", "10.3.3.1")
+
+    def test_two_vms_at_once(self):
+        self.wait_ping("p1", "10.1.0.2")
+        self.wait_ping("p2", "10.2.0.2")
+        self.echo("v1")
+        self.echo("v2")
+        probes = [GapProbe(self.fabric.vm("p1"), "10.1.0.2", ECHO_PORT, 2.5),
+                  GapProbe(self.fabric.vm("p2"), "10.2.0.2", ECHO_PORT, 2.5)]
+        migrations = [EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl),
+                      EmulatedMigration(self.fabric, "v2", "hv3", PAUSE_MS, self.ctl)]
+        threads = [threading.Thread(target=m.run) for m in migrations]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        for m, p in zip(migrations, probes):
+            sent, echoed, gap = p.result()
+            added = gap - m.paused_seconds * 1000
+            print(f"\n  {m.vm.name} -> {m.dest.name} (concurrently): gap {gap:.1f} ms, network-added {added:.1f} ms",
+                  file=sys.stderr, end=" ")
+            self.assertLess(added, MAX_ADDED_MS)
+        self.assert_migrated("v1", "hv1")
+        self.assert_migrated("v2", "hv3")
+
+    def test_second_migration_of_one_vm_is_refused(self):
+        self.ctl.api("POST", "migrations", {"vm": "v1", "to": "hv1"})
+        with self.assertRaises(ApiError) as e:
+            self.ctl.api("POST", "migrations", {"vm": "v1", "to": "hv3"})
+        self.assertEqual(409, e.exception.status)
+        self.assertIn("already migrating", str(e.exception))
+
+    def test_aborted_migration_loses_nothing(self):
+        self.wait_ping("p1", "10.1.0.2")
+        rules_before = self.rules()
+        self.echo("v1")
+        probe = GapProbe(self.fabric.vm("p1"), "10.1.0.2", ECHO_PORT, 1.5)
+        m = EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl)
+        m.prepare()
+        m.abort()
+        sent, echoed, gap = probe.result()
+        print(f"\n  aborted before the pause: {echoed}/{sent} echoed, largest gap {gap:.1f} ms", file=sys.stderr, end=" ")
+        self.assertEqual(sent, echoed, "an aborted migration that never paused the VM must lose nothing")
+        self.assertEqual("ABORTED", self.ctl.api("GET", "migrations/v1")["phase"])
+        self.fabric.wait_until(lambda: self.rules() == rules_before, 10, "the destination's rules and any bicast to go")
+
+    def test_controller_restarted_in_the_middle_of_a_migration(self):
+        self.wait_ping("p1", "10.1.0.2")
+        self.echo("v1")
+        m = EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl)
+        m.prepare()
+        self.ctl.kill9()                       # crash while PREPARED: the state directory has the migration
+        self.ctl.start()
+        self.assertEqual("PREPARED", self.ctl.api("GET", "migrations/v1")["phase"])
+        self.ctl.wait_fabric_ready()
+        probe = GapProbe(self.fabric.vm("p1"), "10.1.0.2", ECHO_PORT, 2.0)
+        m.pause()
+        m.resume()
+        m.cleanup()
+        sent, echoed, gap = probe.result()
+        added = gap - m.paused_seconds * 1000
+        print(f"\n  v1 -> hv1 across a controller restart: gap {gap:.1f} ms, network-added {added:.1f} ms",
+              file=sys.stderr, end=" ")
+        self.assertLess(added, MAX_ADDED_MS)
+        self.assert_migrated("v1", "hv1")
 
 
 def ip_owner(test, ip):

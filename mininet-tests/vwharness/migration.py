@@ -8,6 +8,7 @@ as QEMU does. Cleanup: the source ports go. The orchestrator signals (switchover
 resume) go to the controller's API when a controller is given, as libvirt's events would.
 """
 import os
+import select
 import signal
 import subprocess
 import time
@@ -128,6 +129,19 @@ class EmulatedMigration:
         self._note("RARP announces sent")
         self._notify("complete")
 
+    def abort(self):
+        """The migration fails after prepare (or during the pause): the VM goes on at the source."""
+        for i, nic in enumerate(self.vm.spec.nics):
+            self.dest.vsctl("--if-exists", "del-port", self.dest.BRIDGE, nic.port)
+            self.vm.run(["ip", "link", "del", f"mig{i}"], check=False)
+        self.vm.sh(" && ".join(f"ip link set {nic.name} up" for nic in self.vm.spec.nics))
+        for pid in self._stopped:
+            os.kill(pid, signal.SIGCONT)
+        if self._stopped:
+            self.paused_seconds = time.monotonic() - self._paused_at
+        self._note("migration aborted: the VM runs on at the source")
+        self._notify("abort")
+
     def cleanup(self):
         for i, nic in enumerate(self.vm.spec.nics):
             self.src.vsctl("--if-exists", "del-port", self.src.BRIDGE, nic.port)
@@ -142,6 +156,7 @@ ip, port, seconds, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]),
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setblocking(False)
 sent_at, echoed = [], set()
+ready = False
 start = time.monotonic()
 next_send, end = start, start + seconds
 while time.monotonic() < end + 0.5:
@@ -156,6 +171,9 @@ while time.monotonic() < end + 0.5:
                 echoed.add(struct.unpack("!I", s.recv(64)[:4])[0])
             except BlockingIOError:
                 break
+        if not ready:   # the path works: the caller may start the migration now
+            ready = True
+            print("ready", flush=True)
 got = sorted(echoed)
 # The largest gap: the time between the sending of consecutive echoed requests (what the outage swallowed).
 gap = max((sent_at[b] - sent_at[a] for a, b in zip(got, got[1:])), default=seconds)
@@ -166,12 +184,15 @@ print(f"{len(sent_at)} {len(got)} {gap * 1000:.3f}")
 class GapProbe:
     """A peer sending UDP at `rate_hz` to an echo server in the migrating VM; reports the largest gap."""
 
-    def __init__(self, vm_from, ip, port, seconds, rate_hz=1000):
+    def __init__(self, vm_from, ip, port, seconds, rate_hz=1000, timeout=10):
+        """Returns once the first echo has come back, so a migration started next happens under the probe."""
         self.proc = vm_from.spawn([PYTHON, "-c", _GAP_PROBE, str(ip), str(port), str(seconds), str(1.0 / rate_hz)])
         self.seconds = seconds
+        if not select.select([self.proc.stdout], [], [], timeout)[0] or self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"gap probe from {vm_from.name} to {ip}: no echo within {timeout} s")
 
     def result(self):
         """(sent, echoed, largest gap in ms)."""
         out, _ = self.proc.communicate(timeout=self.seconds + 30)
-        sent, echoed, gap = out.split()
+        sent, echoed, gap = out.split("\n")[-2].split() if out.endswith("\n") else out.split()
         return int(sent), int(echoed), float(gap)

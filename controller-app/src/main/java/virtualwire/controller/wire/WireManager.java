@@ -308,16 +308,18 @@ public final class WireManager implements SwitchListener, AutoCloseable {
         }, executor);
     }
 
+    /** Saves the migrations under way, then shows them: what the API reports has been recorded. */
     private void persistMigrations() {
-        migrations = coordinator.all();
         RuntimeState next = state.withMigrations(coordinator.active());
-        if (next.equals(state)) return;
-        try {
-            store.save(next);
-            state = next;
-        } catch (IOException e) {
-            log.error("cannot record migrations in {}: {}", store.file(), e.getMessage());
+        if (!next.equals(state)) {
+            try {
+                store.save(next);
+                state = next;
+            } catch (IOException e) {
+                log.error("cannot record migrations in {}: {}", store.file(), e.getMessage());
+            }
         }
+        migrations = coordinator.all();
     }
 
     private void checkConnect(WireSpec w) {
