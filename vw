@@ -2,6 +2,7 @@
 # VirtualWire launcher: builds the runnable jar when it is missing or stale, then runs a subcommand.
 #   ./vw controller [--openflow-port 6653]   run the controller
 #   ./vw demo                                the bundled demo: emulated clouds, wires, traffic, a report
+#   ./vw bench migration [--runs N]          emulated live migrations: network-added downtime vs MAC learning
 #   ./vw test                                install what the tests need, then run every test
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +20,22 @@ case "$cmd" in
   test)
     shift
     exec "$root/scripts/test.sh" "$@"
+    ;;
+  bench)
+    shift
+    case "${1:-}" in
+      migration)
+        shift
+        "$root/scripts/ensure-ovs.sh"
+        build_if_stale
+        cd "$root/mininet-tests"
+        exec /usr/bin/python3 bench_migration.py "$@"
+        ;;
+      *)
+        echo "vw bench: unknown benchmark '${1:-}'; available: migration" >&2
+        exit 2
+        ;;
+    esac
     ;;
   demo)
     shift
