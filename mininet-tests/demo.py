@@ -11,6 +11,7 @@ import time
 
 from vwharness import Fabric, udp_echo_server, udp_stream
 from vwharness.controller import JAR, ROOT, Controller
+from vwharness.migration import EmulatedMigration, GapProbe
 
 TOPOLOGY = os.path.join(ROOT, "topology", "examples", "two-clouds.yaml")
 ECHO_PORT = 7001
@@ -58,6 +59,20 @@ def main():
             got = udp_stream(fabric.vm("web1"), "10.0.2.1", ECHO_PORT, count=1000, interval=0.001)
             print(f"    UDP web1 -> app1, 1000 datagrams at 1 kHz: {got} echoed")
             report.append(f"UDP web1 -> app1 across clouds: {got}/1000 echoed")
+            step("live migration across clouds: app1 moves from aws hv3 to onprem hv2 while web1 probes it at 1 kHz")
+            probe = GapProbe(fabric.vm("web1"), "10.0.2.1", ECHO_PORT, seconds=2.0)
+            pause = EmulatedMigration(fabric, "app1", "hv2", pause_ms=150, controller=ctl).run() * 1000
+            sent, echoed, gap = probe.result()
+            fabric.wait_until(lambda: ctl.api("GET", "migrations/app1")["phase"] == "COMPLETED", 10, "migration completed")
+            print(console(ctl, "show migrations"))
+            for entry in ctl.api("GET", "migrations/app1")["timeline"]:
+                print(f"    {entry['atMs']:8.2f} ms  {entry['origin']:13s} {entry['event']}  [{entry['phase'].lower()}]")
+            print(f"    probe: {echoed}/{sent} echoed, largest gap {gap:.1f} ms, VM pause {pause:.1f} ms, "
+                  f"network-added {gap - pause:.1f} ms")
+            report.append(f"live migration app1 aws/hv3 -> onprem/hv2: probe gap {gap:.1f} ms, VM pause {pause:.1f} ms, "
+                          f"network-added downtime {gap - pause:.1f} ms")
+            fabric.wait_until(lambda: fabric.vm("web1").ping("10.0.2.1"), 10, "web1 -> app1 after the migration")
+            report.append("web1 -> app1 after the migration: ok")
             step("wire counters after the traffic")
             print(console(ctl, "show wires"))
     finally:
