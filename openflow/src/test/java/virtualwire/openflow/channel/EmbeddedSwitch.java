@@ -27,10 +27,15 @@ final class EmbeddedSwitch {
 
     EmbeddedSwitch(SwitchRegistry registry) {
         handler = new SwitchChannelHandler(registry, CONFIG);
-        channel = new EmbeddedChannel();
+        channel = new EmbeddedChannel(io.netty.channel.embedded.EmbeddedChannelId.INSTANCE, false, false,
+                new OpenFlowMessageEncoder(), handler);
         // Timers run on the test's clock alone: a slow, busy machine must not fire a timeout early.
         channel.freezeTime();
-        channel.pipeline().addLast(new OpenFlowMessageEncoder(), handler);
+        try {
+            channel.register();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** Messages the controller sent since the last call, decoded. */
