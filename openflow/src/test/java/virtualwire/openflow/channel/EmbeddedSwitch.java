@@ -27,7 +27,7 @@ final class EmbeddedSwitch {
 
     EmbeddedSwitch(SwitchRegistry registry) {
         handler = new SwitchChannelHandler(registry, CONFIG);
-        channel = new EmbeddedChannel(io.netty.channel.embedded.EmbeddedChannelId.INSTANCE, false, false,
+        channel = new EmbeddedChannel(io.netty.channel.DefaultChannelId.newInstance(), false, false,
                 new OpenFlowMessageEncoder(), handler);
         // Timers run on the test's clock alone: a slow, busy machine must not fire a timeout early.
         channel.freezeTime();
