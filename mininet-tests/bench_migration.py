@@ -15,7 +15,7 @@ import time
 
 from vwharness import Fabric, udp_echo_server
 from vwharness.controller import Controller
-from vwharness.migration import EmulatedMigration, GapProbe
+from vwharness.migration import EmulatedMigration, GapProbe, warm_underlay
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPOLOGY = os.path.join(HERE, "topologies", "bench-migration.yaml")
@@ -33,17 +33,6 @@ def mac_learning_baseline(fabric):
                  f"options:remote_ip={peer.spec.tunnel_ip}", "options:key=1", f"options:local_ip={hv.spec.tunnel_ip}")
         hv.ofctl("del-flows", hv.BRIDGE)
         hv.ofctl("add-flow", hv.BRIDGE, "actions=NORMAL")
-
-
-def warm_underlay(fabric):
-    """Every hypervisor resolves every other's tunnel address, as on a busy underlay: otherwise the first
-    packets over a tunnel not used before are dropped while OVS resolves the peer (and a RARP lost that way
-    would stall MAC learning until the old port goes)."""
-    for hv in fabric.hypervisors.values():
-        for peer in fabric.hypervisors.values():
-            if peer is not hv:
-                fabric.wait_until(lambda: hv.run(["ping", "-c", "1", "-W", "1", str(peer.spec.tunnel_ip)],
-                                                 check=False).returncode == 0, 10, f"{hv.name} reaches {peer.name}")
 
 
 def measure(fabric, runs, pause_ms, controller=None):

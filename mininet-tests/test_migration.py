@@ -7,7 +7,7 @@ import unittest
 
 from vwharness import Fabric, udp_echo_server
 from vwharness.controller import ApiError, Controller
-from vwharness.migration import EmulatedMigration, GapProbe
+from vwharness.migration import EmulatedMigration, GapProbe, warm_underlay
 from test_controller_wires import ControllerFabricTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,6 +19,10 @@ MAX_ADDED_MS = 40
 
 class MigrationTest(ControllerFabricTestCase):
     topology = os.path.join(HERE, "topologies", "migration.yaml")
+
+    def setUp(self):
+        super().setUp()
+        warm_underlay(self.fabric)
 
     def echo(self, vm):
         """A UDP echo server in vm (once per test): the probe's other end, paused with the VM."""

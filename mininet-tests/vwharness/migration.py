@@ -38,6 +38,16 @@ def _netns_inode(pid):
     return os.stat(f"/proc/{pid}/ns/net").st_ino
 
 
+def warm_underlay(fabric):
+    """Every hypervisor resolves every other's tunnel address, as on a busy underlay: otherwise the first
+    packets over a tunnel not used before are dropped while OVS resolves the next hop."""
+    for hv in fabric.hypervisors.values():
+        for peer in fabric.hypervisors.values():
+            if peer is not hv:
+                fabric.wait_until(lambda: hv.run(["ping", "-c", "1", "-W", "1", str(peer.spec.tunnel_ip)],
+                                                 check=False).returncode == 0, 10, f"{hv.name} reaches {peer.name}")
+
+
 class EmulatedMigration:
     def __init__(self, fabric, vm, to, pause_ms=150, controller=None):
         self.fabric, self.vm, self.dest = fabric, fabric.vm(vm), fabric.hypervisor(to)
