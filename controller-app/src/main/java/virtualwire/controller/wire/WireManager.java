@@ -21,6 +21,7 @@ import org.projectfloodlight.openflow.types.DatapathId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import virtualwire.controller.state.RuntimeState;
+import virtualwire.libvirt.DomainLifecycleListener;
 import virtualwire.controller.state.StateStore;
 import virtualwire.openflow.flow.FlowMod;
 import virtualwire.openflow.flow.FlowRule;
@@ -32,6 +33,7 @@ import virtualwire.openflow.switches.SwitchPort;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.CompiledFabric;
 import virtualwire.topology.compile.FabricSnapshot;
+import virtualwire.controller.migration.LibvirtSignals;
 import virtualwire.controller.migration.Migration;
 import virtualwire.controller.migration.MigrationCoordinator;
 import virtualwire.controller.migration.MigrationPhase;
@@ -59,7 +61,7 @@ import virtualwire.topology.model.WireSpec;
  * Until every hypervisor has reported its ports since start, a wire with an end not yet located keeps the
  * rules it has: the data plane must not blink while the controller learns the fabric.
  */
-public final class WireManager implements SwitchListener, AutoCloseable {
+public final class WireManager implements SwitchListener, DomainLifecycleListener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WireManager.class);
 
     private final SwitchRegistry registry;
@@ -284,6 +286,13 @@ public final class WireManager implements SwitchListener, AutoCloseable {
             Migration next = coordinator.signal(m.vm(), signal).orElseThrow();
             return migrationChanged(next);
         });
+    }
+
+    /** A libvirt lifecycle event: feeds the VM's migration, if it has one under way. */
+    @Override
+    public void onEvent(String hypervisor, String domain, Event event, String detail) {
+        LibvirtSignals.of(event, detail).ifPresent(s -> executor.execute(() ->
+                coordinator.signal(domain, s).ifPresent(this::migrationChanged)));
     }
 
     /**

@@ -1,2 +1,0 @@
-/** libvirt adapter: domains, live migration and lifecycle events (filled in by the libvirt issue). */
-package virtualwire.libvirt;
