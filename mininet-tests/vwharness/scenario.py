@@ -19,17 +19,17 @@ class ControllerFabricTestCase(unittest.TestCase):
         self.ctl = Controller(self.topology, audit_interval=60).start()
         self.addCleanup(self.ctl.close)
         self.fabric = Fabric.from_file(self.topology, controller_port=self.ctl.openflow_port)
-        # Cleanups run last-in first-out: the diagnostics are read before the fabric and controller go,
-        # also when setUp itself fails after this point.
+        # Cleanups run last-in first-out: the diagnostics are read before the fabric and the controller go,
+        # also when setUp itself fails after this point (close() is idempotent; a failed build closes itself).
+        self.addCleanup(self.fabric.close)
         self.addCleanup(self._collect_diagnostics)
         self.fabric.__enter__()
-        self.addCleanup(self.fabric.close)
         start = time.monotonic()
         self.ctl.wait_fabric_ready()
         self.ready_seconds = time.monotonic() - start
 
     def _collect_diagnostics(self):
-        flows = self.fabric.dump_all_flows() if not self.fabric._closed else "(fabric already closed)"
+        flows = self.fabric.dump_all_flows() if not self.fabric._closed else "(the fabric failed to build)"
         try:
             migrations = json.dumps(self.ctl.api("GET", "migrations"), indent=1)
             wires = json.dumps(self.ctl.api("GET", "wires"), indent=1)
