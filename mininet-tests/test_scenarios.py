@@ -120,6 +120,9 @@ class RuntimeChangesTest(ControllerFabricTestCase):
 
     def test_connect_and_disconnect_through_the_api(self):
         self.assertFalse(self.fabric.vm("c1").ping("10.0.5.2"), "c1 and c2 are on no wire yet")
+        # That failed ARP would make c1's kernel retry only after ~1 s: forget it, so the time to the first
+        # ping below is the wire's, not ARP's retransmit timer.
+        self.fabric.vm("c1").run(["ip", "neigh", "flush", "dev", "eth0"])
         start = time.monotonic()
         wire = self.ctl.api("POST", "wires", {"a": "c1:eth0", "b": "c2:eth0", "name": "wc"})
         t_api = time.monotonic() - start
