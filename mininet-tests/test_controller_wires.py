@@ -2,7 +2,6 @@
 
 Run (as root): /usr/bin/python3 -m unittest discover -s mininet-tests -v   (needs the controller jar built)
 """
-import json
 import os
 import re
 import sys
@@ -11,53 +10,15 @@ import unittest
 from vwharness import Fabric, udp_echo_server, udp_stream
 from vwharness.controller import ApiError, Controller
 from vwharness.probes import udp_stream_result, udp_stream_start
+from vwharness.scenario import ControllerFabricTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TWO_HV = os.path.join(HERE, "topologies", "two-hypervisors.yaml")
 ECHO_PORT = 7001
 
 
-class ControllerFabricTestCase(unittest.TestCase):
-    topology = TWO_HV
-
-    def setUp(self):
-        self.ctl = Controller(self.topology, audit_interval=60).start()
-        self.addCleanup(self.ctl.close)
-        self.fabric = Fabric.from_file(self.topology, controller_port=self.ctl.openflow_port)
-        self.fabric.__enter__()
-        self.addCleanup(self.fabric.close)
-        self.ctl.wait_fabric_ready()
-
-    def run(self, result=None):
-        # On failure, show every bridge's flows and the controller's log where CI prints them.
-        outcome = super().run(result)
-        failed = result and any(t is self for t, _ in result.failures + result.errors)
-        if failed:
-            print(f"\n--- flows ---\n{self.fabric_flows}\n--- migrations ---\n{self.ctl_migrations}"
-                  f"\n--- controller log ---\n{self.ctl_log}", file=sys.stderr)
-        return outcome
-
-    def tearDown(self):
-        self.fabric_flows = self.fabric.dump_all_flows()
-        self.ctl_log = self.ctl.log()
-        try:
-            self.ctl_migrations = json.dumps(self.ctl.api("GET", "migrations"), indent=1)
-        except Exception as e:   # the controller may be what failed
-            self.ctl_migrations = f"(cannot read: {e})"
-
-    def wait_ping(self, src, ip, timeout=10):
-        self.fabric.wait_until(lambda: self.fabric.vm(src).ping(ip), timeout, f"{src} pings {ip}")
-
-    def rules(self):
-        """Every bridge's rules without counters or durations: what a controller restart must not touch."""
-        out = {}
-        for name, hv in self.fabric.hypervisors.items():
-            out[name] = sorted(re.sub(r"duration=[^,]*, |n_packets=\d+, n_bytes=\d+, ", "", l)
-                               for l in hv.dump_flows().splitlines() if "actions=" in l)
-        return out
-
-
 class CrossHypervisorWiresTest(ControllerFabricTestCase):
+    topology = TWO_HV
 
     def test_wire_across_hypervisors_carries_ping_and_udp(self):
         self.wait_ping("a1", "10.0.0.2")

@@ -8,7 +8,7 @@ import unittest
 from vwharness import Fabric, udp_echo_server
 from vwharness.controller import ApiError, Controller
 from vwharness.migration import EmulatedMigration, GapProbe, warm_underlay
-from test_controller_wires import ControllerFabricTestCase
+from vwharness.scenario import ControllerFabricTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO_PORT = 7001

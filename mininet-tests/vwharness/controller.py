@@ -2,6 +2,7 @@
 driven through its JSON API. Stopped by the pid it was started with, never by name."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,12 +33,15 @@ class Controller:
     def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None):
         if not os.path.exists(JAR):
             raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
-        self.topology_file = topology_file
         self.openflow_port = openflow_port or free_port()
         self.api_port = free_port()
         self.audit_interval = audit_interval
         self._own_state = state_dir is None
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="vw-ctl-")
+        # A reload through the API is saved over the controller's topology file: give it a copy of its own,
+        # so a test never rewrites the checked-in file.
+        self.topology_file = os.path.join(self.state_dir, "topology-file.yaml")
+        shutil.copyfile(topology_file, self.topology_file)
         self.log_path = os.path.join(self.state_dir, "controller.log")
         self.proc = None
 

@@ -131,8 +131,27 @@ class Hypervisor(_NsNode):
         sock = f"{run}/db.sock"
         self.fabric.wait_until(lambda: os.path.exists(sock), 10, f"{self.name}: ovsdb-server socket")
         self.vsctl("--no-wait", "init")
-        self._daemon(["ovs-vswitchd", f"unix:{sock}", f"--pidfile={run}/ovs-vswitchd.pid",
+        self._start_vswitchd()
+
+    def _start_vswitchd(self):
+        run, log = f"{self.workdir}/run", f"{self.workdir}/log"
+        self._daemon(["ovs-vswitchd", f"unix:{run}/db.sock", f"--pidfile={run}/ovs-vswitchd.pid",
                       f"--log-file={log}/ovs-vswitchd.log", "-vconsole:off"])
+
+    def restart_vswitchd(self):
+        """Stops ovs-vswitchd (by its pid) and starts it again on the same database: bridges and ports come
+        back from ovsdb, flows do not (they live in vswitchd's memory). br-phy's internal port is a tap that
+        vswitchd recreates, so the tunnel IP and the routes via it are put back, as the host's network
+        configuration would. Returns the time (time.time()) at which the new vswitchd was started."""
+        old = self.daemons.pop()  # daemons is [ovsdb-server, ovs-vswitchd]
+        _stop_process(old)
+        self.fabric._procs.remove(old)
+        started = time.time()
+        self._start_vswitchd()
+        self.fabric.wait_until(lambda: self.run(["ip", "link", "show", "br-phy"], check=False).returncode == 0,
+                               10, f"{self.name}: br-phy back after the vswitchd restart")
+        self.fabric._configure_underlay_ip(self)
+        return started
 
     def _daemon(self, argv):
         with open(f"{self.workdir}/log/{argv[0]}.stderr", "w") as err:
@@ -280,18 +299,58 @@ class Fabric:
         return node
 
     def _build(self):
-        t = self.topology
         self.workdir = tempfile.mkdtemp(prefix=f"vw-{self.run_id}-")
         self._undo.append(("remove workdir", lambda: shutil.rmtree(self.workdir, ignore_errors=True)))
-        segments = {c.name: self._segment(c) for c in t.clouds}
-        if len(t.clouds) > 1:
-            self._internet(segments)
-        mgmt = self._mgmt_subnets(len(t.hypervisors))
-        for i, spec in enumerate(t.hypervisors):
-            self._hypervisor(i, spec, segments[spec.cloud], next(mgmt))
-        for spec in t.vms:
+        self.segments, self.internet, self._internet_legs = {}, None, 0
+        self._mgmt = self._mgmt_subnets()
+        t = self.topology
+        self._add(t.clouds, t.hypervisors, t.vms)
+
+    def grow(self, topology):
+        """Builds what `topology` has and the running fabric has not (clouds with their segment and internet
+        leg, hypervisors, VMs), leaving everything that runs alone; existing hypervisors get routes to new
+        clouds. Clouds, hypervisors and VMs already built must be unchanged. Returns the seconds it took."""
+        if isinstance(topology, str):
+            topology = topo_mod.load(topology)
+        start = time.monotonic()
+        old = self.topology
+        known = {("cloud", c.name): c for c in old.clouds}
+        known.update({("hv", h.name): h for h in old.hypervisors})
+        known.update({("vm", v.name): v for v in old.vms})
+        for kind, items in (("cloud", topology.clouds), ("hv", topology.hypervisors), ("vm", topology.vms)):
+            for item in items:
+                if (kind, item.name) in known and known[(kind, item.name)] != item:
+                    raise topo_mod.TopologyError(f"grow: {kind} {item.name} changed; only additions are built")
+        clouds = [c for c in topology.clouds if ("cloud", c.name) not in known]
+        hvs = [h for h in topology.hypervisors if ("hv", h.name) not in known]
+        vms = [v for v in topology.vms if ("vm", v.name) not in known]
+        old_hvs = list(self.hypervisors.values())
+        self.topology = topology
+        self._add(clouds, hvs, vms)
+        for hv in old_hvs:
+            ports = [n.port for v in vms if v.hypervisor == hv.name for n in v.nics]
+            for port in ports:
+                hv.vsctl("add-port", hv.BRIDGE, port)
+            if clouds:
+                self._configure_underlay_ip(hv)
+        return time.monotonic() - start
+
+    def _add(self, clouds, hypervisors, vms):
+        for c in clouds:
+            self.segments[c.name] = self._segment(c)
+        if len(self.topology.clouds) > 1:
+            if self.internet is None:
+                self._internet()
+                clouds = self.topology.clouds  # a new internet gets a leg in every cloud
+            for cloud in clouds:
+                self._internet_leg(cloud)
+        new_hvs = []
+        for spec in hypervisors:
+            self._hypervisor(len(self.hypervisors), spec, self.segments[spec.cloud], next(self._mgmt))
+            new_hvs.append(self.hypervisors[spec.name])
+        for spec in vms:
             self._vm(spec)
-        for hv in self.hypervisors.values():
+        for hv in new_hvs:
             self._configure_ovs(hv)
 
     def _segment(self, cloud):
@@ -303,22 +362,23 @@ class Fabric:
         Link(node, seg.node, intfName1=ifname, intfName2=seg_ifname)
         seg.sh(f"ip link set {seg_ifname} mtu {UNDERLAY_MTU} master br0 up")
 
-    def _internet(self, segments):
+    def _internet(self):
         inet = _NsNode(self, "internet", self._node(Node, "internet"))
         self.internet = inet
         inet.sh("sysctl -qw net.ipv4.ip_forward=1")
-        for i, cloud in enumerate(self.topology.clouds):
-            ifname = f"c{i}"
-            self._attach_to_segment(segments[cloud.name], inet.node, ifname, "inet0")
-            inet.sh(f"ip link set {ifname} mtu {UNDERLAY_MTU} up && "
-                    f"ip addr add {cloud.router_ip}/{cloud.underlay.prefixlen} dev {ifname}")
 
-    def _mgmt_subnets(self, count):
+    def _internet_leg(self, cloud):
+        ifname = f"c{self._internet_legs}"
+        self._internet_legs += 1
+        self._attach_to_segment(self.segments[cloud.name], self.internet.node, ifname, "inet0")
+        self.internet.sh(f"ip link set {ifname} mtu {UNDERLAY_MTU} up && "
+                         f"ip addr add {cloud.router_ip}/{cloud.underlay.prefixlen} dev {ifname}")
+
+    def _mgmt_subnets(self):
         """/30s in a random 169.254.X.0/24 that the root namespace does not use yet (not .0 or .169,
-        the usual link-local and metadata ranges)."""
+        the usual link-local and metadata ranges): 64 hypervisors at most."""
         used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
         third = random.choice([x for x in range(1, 255) if x != 169 and f"169.254.{x}." not in used])
-        assert count <= 64, "one /24 of management /30s"
         return iter(ipaddress.IPv4Network(f"169.254.{third}.0/24").subnets(new_prefix=30))
 
     def _hypervisor(self, index, spec, seg, mgmt_net):
@@ -363,7 +423,7 @@ class Fabric:
         vm.sh(" && ".join(script))
 
     def _configure_ovs(self, hv):
-        spec, cloud = hv.spec, self._cloud(hv.spec.cloud)
+        spec = hv.spec
         args = ["--", "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
                 "--", "set", "interface", "br-phy", f"mtu_request={UNDERLAY_MTU}",
                 "--", "add-port", "br-phy", "ul0",
@@ -379,8 +439,14 @@ class Fabric:
             args += ["--", "set-controller", hv.BRIDGE, f"tcp:{hv.controller_ip}:{self.controller_port}",
                      "--", "set", "controller", hv.BRIDGE, "connection-mode=out-of-band", "max_backoff=1000"]
         hv.vsctl(*args)
-        script = [f"ip addr add {spec.tunnel_ip}/{cloud.underlay.prefixlen} dev br-phy", "ip link set br-phy up"]
-        script += [f"ip route add {c.underlay} via {cloud.router_ip} dev br-phy"
+        self._configure_underlay_ip(hv)
+
+    def _configure_underlay_ip(self, hv):
+        """The tunnel IP on br-phy and a route to every other cloud's underlay via this cloud's router
+        (idempotent: `replace`, so it also serves a restarted vswitchd and a grown fabric)."""
+        cloud = self._cloud(hv.spec.cloud)
+        script = [f"ip addr replace {hv.spec.tunnel_ip}/{cloud.underlay.prefixlen} dev br-phy", "ip link set br-phy up"]
+        script += [f"ip route replace {c.underlay} via {cloud.router_ip} dev br-phy"
                    for c in self.topology.clouds if c is not cloud]
         hv.sh(" && ".join(script))
 

@@ -65,3 +65,33 @@ def udp_stream_start(vm_from, ip, port, count, interval=0.001):
 def udp_stream_result(proc, timeout):
     out, _ = proc.communicate(timeout=timeout)
     return int(out.strip().splitlines()[-1])
+
+
+# Sends a datagram every INTERVAL seconds until the first echo (or TIMEOUT); prints the seconds that took,
+# measured from START (a time.time() given by the caller), or "none".
+_FIRST_ECHO = r"""
+import select, socket, sys, time
+ip, port, timeout, interval, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+deadline = time.monotonic() + timeout
+while time.monotonic() < deadline:
+    s.sendto(b"first", (ip, port))
+    if select.select([s], [], [], interval)[0]:
+        s.recv(2048)
+        print(f"{time.time() - start:.6f}")
+        break
+else:
+    print("none")
+"""
+
+
+def udp_first_echo_start(vm_from, ip, port, timeout, start, interval=0.002):
+    """In the background: probe ip:port every `interval` s until the first echo; udp_first_echo_result gives
+    the seconds from `start` (a time.time()) to that echo, or None after `timeout` s."""
+    return vm_from.spawn([PYTHON, "-c", _FIRST_ECHO, str(ip), str(port), str(timeout), str(interval), str(start)])
+
+
+def udp_first_echo_result(proc, timeout):
+    out, _ = proc.communicate(timeout=timeout)
+    last = out.strip().splitlines()[-1]
+    return None if last == "none" else float(last)
