@@ -73,7 +73,7 @@ public final class ConsoleCommands {
             case "connect" -> connect(args, json);
             case "disconnect" -> show(api.delete("wires/" + ApiClient.segment(arg0)), json,
                     w -> "disconnected " + Views.text(w, "name") + " (" + Views.text(w, "a") + " <-> " + Views.text(w, "b") + ")");
-            case "migrate" -> show(api.post("migrations", Map.of("vm", arg0, "to", args.get(1))), json,
+            case "migrate" -> show(api.post("migrations", ordered("vm", arg0, "to", args.get(1))), json,
                     m -> "migrating " + Views.text(m, "vm") + " from " + Views.text(m, "from") + " to " + Views.text(m, "to")
                             + " (migration " + Views.text(m, "id") + ", " + Views.text(m, "phase") + "); follow it with: show migration "
                             + Views.text(m, "vm"));
@@ -94,9 +94,7 @@ public final class ConsoleCommands {
     }
 
     private String connect(List<String> args, boolean json) throws ApiException {
-        Map<String, String> body = new LinkedHashMap<>();
-        body.put("a", args.get(0));
-        body.put("b", args.get(1));
+        Map<String, String> body = ordered("a", args.get(0), "b", args.get(1));
         if (args.size() > 2) body.put("name", args.get(2));
         return show(api.post("wires", body), json, w -> {
             String reason = Views.text(w, "reason");
@@ -144,6 +142,14 @@ public final class ConsoleCommands {
         }
     }
 
+    /** A JSON object body whose fields keep their order. */
+    private static Map<String, String> ordered(String k1, String v1, String k2, String v2) {
+        Map<String, String> body = new LinkedHashMap<>();
+        body.put(k1, v1);
+        body.put(k2, v2);
+        return body;
+    }
+
     private static List<String> strings(JsonNode array) {
         List<String> items = new ArrayList<>();
         array.forEach(i -> items.add(i.asText()));
@@ -153,6 +159,9 @@ public final class ConsoleCommands {
     private static String usageError(List<String> tokens) {
         List<Syntax> candidates = CommandCatalog.of(tokens.get(0));
         if (candidates.isEmpty()) return "unknown command \"" + tokens.get(0) + "\" (help lists the commands)";
+        List<Syntax> sameWords = candidates.stream().filter(s -> tokens.size() >= s.words().size()
+                && tokens.subList(0, s.words().size()).equals(s.words())).toList();
+        if (!sameWords.isEmpty()) candidates = sameWords;   // "show wire" without a name: only show wire's usage
         return "usage: " + candidates.stream().map(Syntax::usage).collect(Collectors.joining(" | "));
     }
 
