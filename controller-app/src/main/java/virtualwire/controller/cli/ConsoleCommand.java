@@ -1,5 +1,8 @@
 package virtualwire.controller.cli;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -18,7 +21,8 @@ import virtualwire.controller.console.Views;
 @Command(name = "console", mixinStandardHelpOptions = true,
         description = {"The network engineer's console: show switches, hypervisors, VMs, wires and flows; connect, "
                 + "disconnect, migrate, reload, export.",
-                "Interactive (Tab completes commands and names, history in ~/.vw_history), or one command with -c."})
+                "Interactive on a terminal (Tab completes commands and names, history in ~/.vw_history); one command "
+                        + "with -c; or commands one a line from a pipe (exit status 1 if any failed)."})
 public final class ConsoleCommand implements Callable<Integer> {
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
     /** Completion must never make Tab hang. */
@@ -46,6 +50,10 @@ public final class ConsoleCommand implements Callable<Integer> {
         if (command != null) {
             ConsoleCommands.Outcome outcome = commands.run(command, spec.commandLine().getOut(), spec.commandLine().getErr());
             return outcome == ConsoleCommands.Outcome.FAILED ? 1 : 0;
+        }
+        if (System.console() == null) {   // not a terminal: commands come from a pipe or a file, one a line
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            return commands.runScript(in, spec.commandLine().getOut(), spec.commandLine().getErr()) ? 0 : 1;
         }
         FabricNames names = new FabricNames(new ApiClient(api, COMPLETION_TIMEOUT));
         new InteractiveConsole(commands, names, historyFile, client.address()).run();

@@ -1,6 +1,7 @@
 package virtualwire.controller.console;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -57,6 +58,22 @@ public final class ConsoleCommands {
             out.flush();
             err.flush();
         }
+    }
+
+    /**
+     * Lines read from a pipe or a file ({@code vw console < commands.txt}): each is run, a failure does not stop the
+     * rest; blank lines and lines starting with # are skipped. Exit or quit ends early.
+     * @return whether every command succeeded
+     */
+    public boolean runScript(BufferedReader in, PrintWriter out, PrintWriter err) throws IOException {
+        boolean allOk = true;
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            if (line.isBlank() || line.strip().startsWith("#")) continue;
+            Outcome outcome = run(line, out, err);
+            if (outcome == Outcome.EXIT) break;
+            allOk &= outcome == Outcome.OK;
+        }
+        return allOk;
     }
 
     private String execute(Syntax syntax, List<String> args, boolean json) throws ApiException, Failure {

@@ -261,6 +261,21 @@ public class ConsoleCommandTest {
     }
 
     @Test
+    public void aScriptRunsEveryLineAndFailsIfOneFailed() throws IOException {
+        api.json("GET", "/api/v1/wires/nope", 404, "{\"error\":\"no wire nope\"}");
+        ConsoleCommands commands = new ConsoleCommands(new ApiClient(api.url(), java.time.Duration.ofSeconds(5)),
+                new Views(ZoneId.systemDefault()), false);
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        boolean ok = commands.runScript(new java.io.BufferedReader(new java.io.StringReader(
+                "# a comment\nshow wire nope\n\nshow hypervisors\nexit\nshow wires\n")),
+                new java.io.PrintWriter(out), new java.io.PrintWriter(err));
+        assertEquals(false, ok);
+        assertEquals("error: no wire nope (404)\n", err.toString());
+        assertTrue(out.toString(), out.toString().startsWith("NAME  CLOUD") && !out.toString().contains("wa    a1:eth0"));
+    }
+
+    @Test
     public void quotedWordsKeepTheirBlanks() throws Exception {
         assertEquals(java.util.List.of("reload", "my topology.yaml", "x"), ConsoleCommands.words("reload 'my topology.yaml'  x"));
     }
