@@ -1,5 +1,6 @@
 package virtualwire.controller.console;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
@@ -22,19 +23,17 @@ import java.util.List;
 /** The controller's JSON API under /api/v1, over the JDK HTTP client; an error answer becomes an {@link ApiException}. */
 public final class ApiClient {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final DefaultPrettyPrinter PRETTY = new DefaultPrettyPrinter()
-            .withSeparators(Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER))
-            .withArrayIndenter(new DefaultIndenter("  ", "\n"))
-            .withObjectIndenter(new DefaultIndenter("  ", "\n"));
+    private static final DefaultPrettyPrinter PRETTY = new PrettyPrinter();
 
     private final URI base;
     private final String shownAddress;
     private final HttpClient http;
     private final Duration timeout;
 
-    /** @param address the controller, e.g. {@code http://127.0.0.1:8080} */
+    /** @param address the controller, e.g. {@code http://127.0.0.1:8080}, or {@code HOST:PORT} as `vw controller --api` takes it */
     public ApiClient(String address, Duration timeout) {
-        String trimmed = address.endsWith("/") ? address.substring(0, address.length() - 1) : address;
+        String url = address.contains("://") ? address : "http://" + address;
+        String trimmed = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         URI uri;
         try {
             uri = URI.create(trimmed + "/api/v1/");
@@ -92,6 +91,38 @@ public final class ApiClient {
             return JSON.writer(PRETTY).writeValueAsString(node);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** Like {@code jq .}: {@code "key": value}, two-space indents, one array element a line, {@code []} and {@code {}} when empty. */
+    private static final class PrettyPrinter extends DefaultPrettyPrinter {
+        PrettyPrinter() {
+            super(Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER));
+            _arrayIndenter = new DefaultIndenter("  ", "\n");
+            _objectIndenter = new DefaultIndenter("  ", "\n");
+        }
+
+        private PrettyPrinter(PrettyPrinter base) {
+            super(base);
+        }
+
+        @Override
+        public PrettyPrinter createInstance() {
+            return new PrettyPrinter(this);
+        }
+
+        @Override
+        public void writeEndArray(JsonGenerator g, int values) throws IOException {
+            _nesting--;
+            if (values > 0) _arrayIndenter.writeIndentation(g, _nesting);
+            g.writeRaw(']');
+        }
+
+        @Override
+        public void writeEndObject(JsonGenerator g, int entries) throws IOException {
+            _nesting--;
+            if (entries > 0) _objectIndenter.writeIndentation(g, _nesting);
+            g.writeRaw('}');
         }
     }
 

@@ -124,7 +124,7 @@ public class ConsoleCommandTest {
 
     @Test
     public void jsonAsAGlobalFlagOrASuffixPrintsTheApisJsonPretty() {
-        api.json("GET", "/api/v1/hypervisors", 200, "[{\"name\":\"hv1\",\"libvirtUri\":null,\"connected\":true,\"tags\":[1,2]}]");
+        api.json("GET", "/api/v1/hypervisors", 200, "[{\"name\":\"hv1\",\"libvirtUri\":null,\"connected\":true,\"tags\":[1,2],\"none\":[],\"empty\":{}}]");
         String pretty = """
                 [
                   {
@@ -134,12 +134,23 @@ public class ConsoleCommandTest {
                     "tags": [
                       1,
                       2
-                    ]
+                    ],
+                    "none": [],
+                    "empty": {}
                   }
                 ]
                 """;
         assertOk(pretty, run("show hypervisors --json"));
         assertOk(pretty, run("show hypervisors", "--json"));
+    }
+
+    @Test
+    public void theApiMayBeGivenAsHostPortLikeTheControllersOption() {
+        ConsoleRun run = ConsoleRun.of(api.url().substring("http://".length()), "show wires");
+        assertEquals(run.err(), 0, run.exit());
+        ConsoleRun bad = ConsoleRun.of("ftp://x", "show wires");
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err(), bad.err().contains("--api: expected http://HOST:PORT, got \"ftp://x\""));
     }
 
     @Test
