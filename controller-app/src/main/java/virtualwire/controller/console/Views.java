@@ -1,0 +1,137 @@
+package virtualwire.controller.console;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The API's JSON as tables a network engineer reads at a glance. Pure: JSON in, text out. */
+public final class Views {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+
+    private final ZoneId zone;
+
+    public Views(ZoneId zone) {
+        this.zone = zone;
+    }
+
+    public String switches(JsonNode switches) {
+        Table t = new Table("dpid", "hypervisor", "connected", "address", "ports");
+        for (JsonNode s : switches) {
+            List<String> ports = new ArrayList<>();
+            for (JsonNode p : s.path("ports")) {
+                ports.add(p.path("number").asText() + ":" + p.path("name").asText()
+                        + (p.path("linkUp").asBoolean(true) ? "" : "(down)"));
+            }
+            t.row(text(s, "dpid"), text(s, "hypervisor"), yesNo(s, "connected"), text(s, "address"), String.join(",", ports));
+        }
+        return t.render();
+    }
+
+    public String hypervisors(JsonNode hypervisors) {
+        Table t = new Table("name", "cloud", "dpid", "tunnel-ip", "libvirt", "connected");
+        for (JsonNode h : hypervisors) {
+            t.row(text(h, "name"), text(h, "cloud"), text(h, "dpid"), text(h, "tunnelIp"), text(h, "libvirtUri"),
+                    yesNo(h, "connected"));
+        }
+        return t.render();
+    }
+
+    /** One line per NIC; a VM without NICs still gets its line. */
+    public String vms(JsonNode vms) {
+        Table t = new Table("vm", "hypervisor", "kind", "nic", "mac", "port", "wire", "attached");
+        for (JsonNode vm : vms) {
+            if (vm.path("nics").isEmpty()) {
+                t.row(text(vm, "name"), text(vm, "hypervisor"), text(vm, "kind"), "", "", "", "", "");
+            }
+            for (JsonNode nic : vm.path("nics")) {
+                t.row(text(vm, "name"), text(vm, "hypervisor"), text(vm, "kind"), text(nic, "name"), text(nic, "mac"),
+                        text(nic, "port"), text(nic, "wire"), attached(nic.path("attached")));
+            }
+        }
+        return t.render();
+    }
+
+    public String wires(JsonNode wires) {
+        Table t = new Table("name", "a", "b", "key", "state", "switches", "packets", "bytes", "reason");
+        for (JsonNode w : wires) {
+            t.row(text(w, "name"), text(w, "a"), text(w, "b"), text(w, "tunnelKey"), text(w, "state"),
+                    list(w.path("switches")), text(w, "packets"), text(w, "bytes"), text(w, "reason"));
+        }
+        return t.render();
+    }
+
+    /** One field a line, labels aligned. */
+    public String wire(JsonNode w) {
+        String[][] fields = {
+                {"name", text(w, "name")}, {"a", text(w, "a")}, {"b", text(w, "b")}, {"tunnel key", text(w, "tunnelKey")},
+                {"state", text(w, "state")}, {"reason", text(w, "reason")}, {"switches", list(w.path("switches"))},
+                {"packets", text(w, "packets")}, {"bytes", text(w, "bytes")}};
+        StringBuilder out = new StringBuilder();
+        for (String[] f : fields) {
+            if (f[0].equals("reason") && f[1].isEmpty()) continue;
+            out.append(String.format("%-12s%s", f[0] + ":", f[1]).stripTrailing()).append('\n');
+        }
+        return out.toString();
+    }
+
+    public String flows(JsonNode flows) {
+        Table t = new Table("table", "priority", "cookie", "wire", "packets", "bytes", "match", "actions");
+        for (JsonNode f : flows) {
+            t.row(text(f, "table"), text(f, "priority"), text(f, "cookie"), text(f, "wire"), text(f, "packets"),
+                    text(f, "bytes"), text(f, "match"), text(f, "actions"));
+        }
+        return t.render();
+    }
+
+    public String migrations(JsonNode migrations) {
+        Table t = new Table("id", "vm", "from", "to", "phase", "started", "last event");
+        for (JsonNode m : migrations) {
+            JsonNode timeline = m.path("timeline");
+            String last = timeline.isEmpty() ? "" : text(timeline.get(timeline.size() - 1), "event");
+            t.row(text(m, "id"), text(m, "vm"), text(m, "from"), text(m, "to"), text(m, "phase"), time(m.path("startedAt")), last);
+        }
+        return t.render();
+    }
+
+    /** A migration's header line, then its timeline. */
+    public String migration(JsonNode m) {
+        Table t = new Table("at-ms", "origin", "phase", "event");
+        for (JsonNode e : m.path("timeline")) {
+            t.row(e.path("atMs").isNumber() ? String.format(java.util.Locale.ROOT, "%.1f", e.path("atMs").asDouble()) : "",
+                    text(e, "origin"), text(e, "phase"), text(e, "event"));
+        }
+        return "migration " + text(m, "id") + ": " + text(m, "vm") + " " + text(m, "from") + " -> " + text(m, "to") + ", "
+                + text(m, "phase") + ", started " + time(m.path("startedAt")) + "\n" + t.render();
+    }
+
+    private String time(JsonNode epochMs) {
+        if (!epochMs.isNumber()) return epochMs.asText("");
+        return TIME.format(Instant.ofEpochMilli(epochMs.asLong()).atZone(zone));
+    }
+
+    private static String attached(JsonNode at) {
+        if (at.isMissingNode() || at.isNull()) return "no";
+        String where = at.hasNonNull("hypervisor") ? at.get("hypervisor").asText() : text(at, "dpid");
+        return where + " port " + text(at, "port");
+    }
+
+    private static String list(JsonNode array) {
+        List<String> items = new ArrayList<>();
+        array.forEach(i -> items.add(i.asText()));
+        return String.join(",", items);
+    }
+
+    private static String yesNo(JsonNode node, String field) {
+        JsonNode v = node.path(field);
+        return v.isBoolean() ? (v.asBoolean() ? "yes" : "no") : text(node, field);
+    }
+
+    /** A field as text; absent or null is empty. */
+    static String text(JsonNode node, String field) {
+        JsonNode v = node.path(field);
+        return v.isMissingNode() || v.isNull() ? "" : v.asText();
+    }
+}
