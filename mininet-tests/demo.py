@@ -65,8 +65,6 @@ def main():
             sent, echoed, gap = probe.result()
             fabric.wait_until(lambda: ctl.api("GET", "migrations/app1")["phase"] == "COMPLETED", 10, "migration completed")
             print(console(ctl, "show migrations"))
-            for entry in ctl.api("GET", "migrations/app1")["timeline"]:
-                print(f"    {entry['atMs']:8.2f} ms  {entry['origin']:13s} {entry['event']}  [{entry['phase'].lower()}]")
             print(f"    probe: {echoed}/{sent} echoed, largest gap {gap:.1f} ms, VM pause {pause:.1f} ms, "
                   f"network-added {gap - pause:.1f} ms")
             report.append(f"live migration app1 aws/hv3 -> onprem/hv2: probe gap {gap:.1f} ms, VM pause {pause:.1f} ms, "
