@@ -50,7 +50,8 @@ public final class FabricViews {
     public List<SwitchView> switches() {
         return registry.all().stream().sorted(Comparator.comparing(OpenFlowSwitch::dpid)).map(sw -> new SwitchView(
                 sw.dpid().toString(), hypervisorOf(sw.dpid()), sw.isConnected(), String.valueOf(sw.address()),
-                sw.ports().values().stream().sorted(Comparator.comparingInt(p -> p.number()))
+                // Port numbers from 0xfffffff0 up are OpenFlow's reserved ports (the bridge's LOCAL port): not NICs.
+                sw.ports().values().stream().filter(p -> p.number() >= 0).sorted(Comparator.comparingInt(p -> p.number()))
                         .map(p -> new PortView(p.number(), p.name(), p.hwAddr().toString(), p.linkUp())).toList()))
                 .toList();
     }
