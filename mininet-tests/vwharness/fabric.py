@@ -128,9 +128,9 @@ class Hypervisor(_NsNode):
         subprocess.run(["ovsdb-tool", "create", db, OVS_SCHEMA], check=True, capture_output=True)
         self._daemon(["ovsdb-server", db, f"--remote=punix:{run}/db.sock", f"--pidfile={run}/ovsdb-server.pid",
                       f"--log-file={log}/ovsdb-server.log", "-vconsole:off"])
-        sock = f"{run}/db.sock"
-        self.fabric.wait_until(lambda: os.path.exists(sock), 10, f"{self.name}: ovsdb-server socket")
-        self.vsctl("--no-wait", "init")
+        # The socket file appears at bind(), a moment before ovsdb-server listens: wait until it answers.
+        self.fabric.wait_until(lambda: self.run(["ovs-vsctl", "--timeout=2", "--no-wait", "init"], check=False,
+                                                env=self.env).returncode == 0, 10, f"{self.name}: ovsdb-server answers")
         self._start_vswitchd()
 
     def _start_vswitchd(self):
