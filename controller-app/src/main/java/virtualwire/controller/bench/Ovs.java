@@ -22,6 +22,7 @@ final class Ovs implements AutoCloseable {
     private final Map<String, String> env;
     private final Path dir;
     private final List<Process> daemons = new ArrayList<>();
+    private String netns;
 
     private Ovs(Map<String, String> env, Path dir) {
         this.env = env;
@@ -33,7 +34,11 @@ final class Ovs implements AutoCloseable {
         return new Ovs(Map.of(), null);
     }
 
-    /** A private ovsdb-server + ovs-vswitchd (userspace datapath) in a temporary directory; close() stops both. */
+    /**
+     * A private ovsdb-server + ovs-vswitchd (userspace datapath) in a temporary directory; close() stops both.
+     * ovs-vswitchd runs in its own network namespace: the userspace datapath's tap device is named ovs-netdev
+     * in every instance. It reaches a controller through a Unix socket ({@link UnixRelay}), not the network.
+     */
     static Ovs privateInstance() throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("vw-ovs");
         Map<String, String> env = new HashMap<>();
@@ -55,7 +60,9 @@ final class Ovs implements AutoCloseable {
                 Thread.sleep(20);
             }
             ovs.vsctl("--no-wait", "init");
-            ovs.daemon("ovs-vswitchd", "unix:" + sock, "--pidfile=" + dir.resolve("run/ovs-vswitchd.pid"),
+            ovs.netns = "vwns" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x100000, 0xffffff));
+            ovs.run("ip", "netns", "add", ovs.netns);
+            ovs.daemon("ip", "netns", "exec", ovs.netns, "ovs-vswitchd", "unix:" + sock, "--pidfile=" + dir.resolve("run/ovs-vswitchd.pid"),
                     "--log-file=" + dir.resolve("log/ovs-vswitchd.log"), "-vconsole:off");
             return ovs;
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -107,7 +114,7 @@ final class Ovs implements AutoCloseable {
 
     private void daemon(String... cmd) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("log/" + cmd[0] + ".out").toFile());
+                .redirectOutput(dir.resolve("log/daemon" + daemons.size() + ".out").toFile());
         pb.environment().putAll(env);
         daemons.add(pb.start());
     }
@@ -123,6 +130,13 @@ final class Ovs implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        if (netns != null) {
+            try {
+                run("ip", "netns", "del", netns);
+            } catch (RuntimeException e) {
+                System.err.println("cleanup: " + e.getMessage());
+            }
+        }
         if (dir != null) {
             try (var files = Files.walk(dir)) {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
@@ -135,7 +149,11 @@ final class Ovs implements AutoCloseable {
     /** One bridge; close() deletes it (and with it its ports). */
     record Bridge(Ovs ovs, String name, long dpid) implements AutoCloseable {
         void setController(int port) {
-            ovs.vsctl("set-controller", name, "tcp:127.0.0.1:" + port, "--", "set", "controller", name,
+            setController("tcp:127.0.0.1:" + port);
+        }
+
+        void setController(String target) {
+            ovs.vsctl("set-controller", name, target, "--", "set", "controller", name,
                     "connection-mode=out-of-band", "max_backoff=1000");
         }
 
