@@ -19,7 +19,7 @@ import java.util.Optional;
 final class YamlTreeReader {
     /** SnakeYAML stops at 3 Mi code points by default; a fabric of 100,000 wires takes ~15 MB. */
     static final int MAX_CODE_POINTS = 256 * 1024 * 1024;
-    private static final YAMLFactory YAML = YAMLFactory.builder().loaderOptions(loaderOptions()).build();
+    private static final YAMLFactory YAML = new YAMLFactory().rebuild().loaderOptions(loaderOptions()).build();
 
     private static LoaderOptions loaderOptions() {
         LoaderOptions o = new LoaderOptions();
