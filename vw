@@ -3,6 +3,9 @@
 #   ./vw controller [--openflow-port 6653]   run the controller
 #   ./vw demo                                the bundled demo: emulated clouds, wires, traffic, a report
 #   ./vw bench migration [--runs N]          emulated live migrations: network-added downtime vs MAC learning
+#   ./vw bench flows [--wires N]             wire programming rate vs raw OpenFlow and ovs-ofctl (real OVS bridge)
+#   ./vw bench connect [--runs N]            connect/disconnect latency, API call to barrier replies (real OVS)
+#   ./vw bench scale [--switches S --wires W] emulated switches, one controller (-Xmx1g): times, heap, CPU
 #   ./vw test                                install what the tests need, then run every test
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,8 +34,17 @@ case "$cmd" in
         cd "$root/mininet-tests"
         exec /usr/bin/python3 bench_migration.py "$@"
         ;;
+      flows|connect)
+        "$root/scripts/ensure-ovs.sh"
+        build_if_stale
+        exec java -jar "$jar" bench "$@"
+        ;;
+      scale)
+        build_if_stale
+        exec java -jar "$jar" bench "$@"
+        ;;
       *)
-        echo "vw bench: unknown benchmark '${1:-}'; available: migration" >&2
+        echo "vw bench: unknown benchmark '${1:-}'; available: migration, flows, connect, scale" >&2
         exit 2
         ;;
     esac

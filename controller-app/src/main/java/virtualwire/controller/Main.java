@@ -2,13 +2,14 @@ package virtualwire.controller;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import virtualwire.controller.bench.BenchCommand;
 import virtualwire.controller.cli.ConsoleCommand;
 import virtualwire.controller.cli.ControllerCommand;
 
 /** Entry point of the runnable jar: `vw <subcommand>`. */
 @Command(name = "vw", mixinStandardHelpOptions = true, version = "VirtualWire 0.1.0",
         description = "VirtualWire: virtual wires between VM NICs on Open vSwitch, kept working across live migration.",
-        subcommands = {ControllerCommand.class, ConsoleCommand.class})
+        subcommands = {ControllerCommand.class, ConsoleCommand.class, BenchCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -82,6 +82,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     private volatile List<Migration> migrations = List.of();
     private final MigrationCoordinator coordinator;
     private Predicate<FlowRule> keep = r -> false;
+    private boolean refreshQueued;   // executor only
 
     private WireManager(Topology topology, RuntimeState state, StateStore store, SwitchRegistry registry) {
         this.topology = topology;
@@ -175,8 +176,10 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
 
     private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
         locator.switchPorts(sw.dpid(), ports);
-        coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).forEach(m -> persistMigrations());
-        recompile();
+        if (!coordinator.active().isEmpty()) {   // locating every NIC costs a pass over the fabric: only for migrations
+            coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).forEach(m -> persistMigrations());
+        }
+        refreshSoon();   // this switch's table read is handled after it; other switches may now know where their peers' NICs are
         CompletableFuture<Void> done = readTable(sw).thenCompose(actual -> {
             Sync sync = sync(sw);
             log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent", sw.dpid(),
@@ -186,7 +189,21 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
             if (registry.get(sw.dpid()).orElse(null) == sw) reconciled.add(sw.dpid());
         }, executor);
         firstSync.put(sw.dpid(), done);
-        syncAll();   // other switches may now know where their peers' NICs are
+    }
+
+    /**
+     * Recompiles and syncs every switch once the events already queued have been handled: a thousand switches
+     * connecting at once cost a few recompiles, not a thousand. A table read queued after this still finds
+     * the fabric compiled with its switch's ports (the executor is serial, first in first out).
+     */
+    private void refreshSoon() {
+        if (refreshQueued) return;
+        refreshQueued = true;
+        executor.execute(() -> {
+            refreshQueued = false;
+            recompile();
+            syncAll();
+        });
     }
 
     // ---- runtime changes

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
+import org.yaml.snakeyaml.LoaderOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,7 +17,15 @@ import java.util.Optional;
  * keeps them while leaving all YAML parsing to Jackson.
  */
 final class YamlTreeReader {
-    private static final YAMLFactory YAML = new YAMLFactory();
+    /** SnakeYAML stops at 3 Mi code points by default; a fabric of 100,000 wires takes ~15 MB. */
+    static final int MAX_CODE_POINTS = 256 * 1024 * 1024;
+    private static final YAMLFactory YAML = new YAMLFactory().rebuild().loaderOptions(loaderOptions()).build();
+
+    private static LoaderOptions loaderOptions() {
+        LoaderOptions o = new LoaderOptions();
+        o.setCodePointLimit(MAX_CODE_POINTS);
+        return o;
+    }
 
     private YamlTreeReader() {
     }

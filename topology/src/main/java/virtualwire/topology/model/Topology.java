@@ -1,42 +1,57 @@
 package virtualwire.topology.model;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Predicate;
+import java.util.function.Function;
 import org.projectfloodlight.openflow.types.DatapathId;
 
 /**
- * An immutable snapshot of the fabric. Lookups scan the lists: fabrics hold tens to hundreds of NICs, and a
- * snapshot is replaced, never patched, so an index would have to be rebuilt on every change anyway.
- * A snapshot is not necessarily valid; see {@link TopologyValidator}.
+ * An immutable snapshot of the fabric (a value: equal lists, equal topologies). Lookups go through an index
+ * built on the first lookup, once per snapshot: a fabric of 100,000 wires is looked up per wire while it is
+ * compiled, and a scan per lookup made that quadratic. A snapshot is replaced, never patched.
+ * A snapshot is not necessarily valid; see {@link TopologyValidator}: with duplicate names, the first wins.
  */
-public record Topology(List<Cloud> clouds, List<Hypervisor> hypervisors, List<Vm> vms, List<WireSpec> wires) {
-    public Topology {
-        clouds = List.copyOf(clouds);
-        hypervisors = List.copyOf(hypervisors);
-        vms = List.copyOf(vms);
-        wires = List.copyOf(wires);
+public final class Topology {
+    private final List<Cloud> clouds;
+    private final List<Hypervisor> hypervisors;
+    private final List<Vm> vms;
+    private final List<WireSpec> wires;
+    private volatile Index index;
+
+    public Topology(List<Cloud> clouds, List<Hypervisor> hypervisors, List<Vm> vms, List<WireSpec> wires) {
+        this.clouds = List.copyOf(clouds);
+        this.hypervisors = List.copyOf(hypervisors);
+        this.vms = List.copyOf(vms);
+        this.wires = List.copyOf(wires);
     }
+
+    public List<Cloud> clouds() { return clouds; }
+    public List<Hypervisor> hypervisors() { return hypervisors; }
+    public List<Vm> vms() { return vms; }
+    public List<WireSpec> wires() { return wires; }
 
     public static Topology empty() {
         return new Topology(List.of(), List.of(), List.of(), List.of());
     }
 
     public Optional<Cloud> cloud(String name) {
-        return first(clouds, c -> c.name().equals(name));
+        return Optional.ofNullable(index().clouds.get(name));
     }
 
     public Optional<Hypervisor> hypervisor(String name) {
-        return first(hypervisors, h -> h.name().equals(name));
+        return Optional.ofNullable(index().hypervisors.get(name));
     }
 
     public Optional<Hypervisor> hypervisorByDpid(DatapathId datapathId) {
-        return first(hypervisors, h -> h.datapathId().equals(datapathId));
+        return Optional.ofNullable(index().hypervisorsByDpid.get(datapathId));
     }
 
     public Optional<Vm> vm(String name) {
-        return first(vms, v -> v.name().equals(name));
+        return Optional.ofNullable(index().vms.get(name));
     }
 
     public Optional<Nic> nic(NicRef ref) {
@@ -44,24 +59,17 @@ public record Topology(List<Cloud> clouds, List<Hypervisor> hypervisors, List<Vm
     }
 
     public Optional<WireSpec> wire(String name) {
-        return first(wires, w -> w.name().equals(name));
+        return Optional.ofNullable(index().wires.get(name));
     }
 
     /** The wire plugged into the NIC, if any (a NIC is on at most one wire). */
     public Optional<WireSpec> wireOf(NicRef ref) {
-        return first(wires, w -> w.touches(ref));
+        return Optional.ofNullable(index().wiresByNic.get(ref));
     }
 
     /** Port names are unique fabric-wide, so a port seen on any bridge names exactly one NIC. */
     public Optional<NicRef> nicByPortName(String portName) {
-        for (Vm vm : vms) {
-            for (Nic nic : vm.nics()) {
-                if (nic.portName().equals(portName)) {
-                    return Optional.of(new NicRef(vm.name(), nic.name()));
-                }
-            }
-        }
-        return Optional.empty();
+        return Optional.ofNullable(index().nicsByPortName.get(portName));
     }
 
     /** This topology plus the wire; the caller validates the result. */
@@ -76,7 +84,57 @@ public record Topology(List<Cloud> clouds, List<Hypervisor> hypervisors, List<Vm
         return new Topology(clouds, hypervisors, vms, wires.stream().filter(w -> !w.name().equals(name)).toList());
     }
 
-    private static <T> Optional<T> first(List<T> items, Predicate<T> test) {
-        return items.stream().filter(test).findFirst();
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Topology t && clouds.equals(t.clouds) && hypervisors.equals(t.hypervisors)
+                && vms.equals(t.vms) && wires.equals(t.wires);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(clouds, hypervisors, vms, wires);
+    }
+
+    @Override
+    public String toString() {
+        return "Topology[clouds=" + clouds + ", hypervisors=" + hypervisors + ", vms=" + vms + ", wires=" + wires + "]";
+    }
+
+    private Index index() {
+        Index i = index;
+        if (i == null) index = i = new Index(this);   // a benign race: two threads may both build the same index
+        return i;
+    }
+
+    /** Lookup maps of one snapshot; the first of duplicates wins, as a scan of the lists would find it. */
+    private static final class Index {
+        final Map<String, Cloud> clouds;
+        final Map<String, Hypervisor> hypervisors;
+        final Map<DatapathId, Hypervisor> hypervisorsByDpid;
+        final Map<String, Vm> vms;
+        final Map<String, WireSpec> wires;
+        final Map<NicRef, WireSpec> wiresByNic = new HashMap<>();
+        final Map<String, NicRef> nicsByPortName = new HashMap<>();
+
+        Index(Topology t) {
+            clouds = byKey(t.clouds, Cloud::name);
+            hypervisors = byKey(t.hypervisors, Hypervisor::name);
+            hypervisorsByDpid = byKey(t.hypervisors, Hypervisor::datapathId);
+            vms = byKey(t.vms, Vm::name);
+            wires = byKey(t.wires, WireSpec::name);
+            for (WireSpec w : t.wires) {
+                wiresByNic.putIfAbsent(w.a(), w);
+                wiresByNic.putIfAbsent(w.b(), w);
+            }
+            for (Vm vm : t.vms) {
+                for (Nic nic : vm.nics()) nicsByPortName.putIfAbsent(nic.portName(), new NicRef(vm.name(), nic.name()));
+            }
+        }
+
+        private static <K, T> Map<K, T> byKey(List<T> items, Function<T, K> key) {
+            Map<K, T> out = new HashMap<>();
+            for (T item : items) out.putIfAbsent(key.apply(item), item);
+            return out;
+        }
     }
 }
