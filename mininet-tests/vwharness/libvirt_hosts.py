@@ -84,7 +84,8 @@ def guest_image():
     """(vmlinuz, initrd) paths of the cached guest, building it on the first call."""
     pkg, kversion = _kernel_package()
     init = _INIT.replace("MODULES", " ".join(MODULES))
-    echo = base64.b64decode(open(os.path.join(HERE, "guest", "udpecho.b64")).read())
+    with open(os.path.join(HERE, "guest", "udpecho.b64")) as f:
+        echo = base64.b64decode(f.read())
     key = hashlib.sha256(f"{pkg} {kversion} {_pkg_version('busybox-static')}".encode() + init.encode() + echo
                          ).hexdigest()[:16]
     cache = f"{GUEST_CACHE}-{key}"

@@ -17,6 +17,7 @@ import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.state.StateStore;
 import virtualwire.controller.wire.WireManager;
+import virtualwire.libvirt.LibvirtDriver;
 import virtualwire.openflow.channel.OpenFlowConfig;
 import virtualwire.openflow.channel.OpenFlowServer;
 import virtualwire.openflow.switches.SwitchRegistry;
@@ -70,12 +71,14 @@ public final class ControllerCommand implements Callable<Integer> {
                 topology.vms().size(), topology.wires().size());
         SwitchRegistry registry = new SwitchRegistry();
         WireManager wires = WireManager.start(topology, new StateStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
+        LibvirtDriver libvirt = startLibvirt(topology, wires);
         OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
         ApiServer apiServer = new ApiServer(new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile));
         Runnable stop = () -> {
             apiServer.close();
             server.close();
             wires.close();
+            if (libvirt != null) libvirt.close();
         };
         try {
             server.start();
@@ -97,6 +100,26 @@ public final class ControllerCommand implements Callable<Integer> {
         }, "shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * The libvirt driver, when the topology names libvirt URIs: migrations between such hypervisors then run
+     * libvirt's live migration, and libvirt's lifecycle events drive the coordinator. An unreachable libvirt
+     * leaves the wires running (logged); migrations are then the orchestrator's to drive.
+     */
+    private static LibvirtDriver startLibvirt(Topology topology, WireManager wires) {
+        java.util.Map<String, String> uris = new java.util.LinkedHashMap<>();
+        topology.hypervisors().forEach(h -> h.libvirtUri().ifPresent(u -> uris.put(h.name(), u)));
+        if (uris.isEmpty()) return null;
+        try {
+            LibvirtDriver driver = LibvirtDriver.start(uris, wires);
+            wires.useLibvirt(driver);
+            return driver;
+        } catch (Exception | LinkageError e) {
+            log.error("libvirt: cannot connect to {}: {}; live migrations will not be started by the controller",
+                    uris, e.getMessage());
+            return null;
+        }
     }
 
     /** Without --topology the controller owns STATE_DIR/topology.yaml, first copied from the bundled example. */

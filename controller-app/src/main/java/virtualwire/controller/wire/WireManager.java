@@ -22,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import virtualwire.controller.state.RuntimeState;
 import virtualwire.libvirt.DomainLifecycleListener;
+import virtualwire.libvirt.LibvirtDriver;
 import virtualwire.controller.state.StateStore;
 import virtualwire.openflow.flow.FlowMod;
 import virtualwire.openflow.flow.FlowRule;
@@ -83,6 +84,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     private final MigrationCoordinator coordinator;
     private Predicate<FlowRule> keep = r -> false;
     private boolean refreshQueued;   // executor only
+    private volatile LibvirtDriver libvirt;   // null: no hypervisor has a libvirt URI
 
     private WireManager(Topology topology, RuntimeState state, StateStore store, SwitchRegistry registry) {
         this.topology = topology;
@@ -122,6 +124,9 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     }
 
     public Topology topology() { return topology; }
+
+    /** Migrations between hypervisors the driver manages start libvirt's live migration too. */
+    public void useLibvirt(LibvirtDriver driver) { this.libvirt = driver; }
 
     /** Where each located NIC is wired now (two locations while its VM migrates). */
     public Map<NicRef, NicPlacement> placements() { return placements; }
@@ -291,8 +296,24 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
                     m = coordinator.signal(vm, new MigrationSignal.PortAppeared(entry.getKey().nic(), "openflow")).orElseThrow();
                 }
             }
-            return migrationChanged(m);
+            LibvirtDriver lv = libvirt;
+            if (lv == null || !lv.manages(from) || !lv.manages(toHypervisor)) return migrationChanged(m);
+            // The coordinator's migration is recorded first, so every libvirt event finds it.
+            return migrationChanged(m).thenApply(started -> {
+                lv.migrate(vm, from, toHypervisor, Optional.empty()).whenCompleteAsync((r, e) -> {
+                    // The job's end is one more signal: a lost event cannot leave the migration hanging.
+                    MigrationSignal s = e == null ? new MigrationSignal.Resumed("libvirt job (" + r.millis() + " ms)")
+                            : new MigrationSignal.Failed(rootMessage(e), "libvirt job");
+                    coordinator.signal(vm, s).ifPresent(this::migrationChanged);
+                }, executor);
+                return started;
+            });
         });
+    }
+
+    private static String rootMessage(Throwable e) {
+        while ((e instanceof java.util.concurrent.CompletionException) && e.getCause() != null) e = e.getCause();
+        return e.getMessage();
     }
 
     /** Feeds a signal (orchestrator notification, libvirt event) to the migration with this id, or of this VM. */
@@ -308,8 +329,10 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     /** A libvirt lifecycle event: feeds the VM's migration, if it has one under way. */
     @Override
     public void onEvent(String hypervisor, String domain, Event event, String detail) {
-        LibvirtSignals.of(event, detail).ifPresent(s -> executor.execute(() ->
-                coordinator.signal(domain, s).ifPresent(this::migrationChanged)));
+        executor.execute(() -> coordinator.find(domain).filter(m -> m.vm().equals(domain) && !m.phase().isTerminal())
+                .flatMap(m -> LibvirtSignals.of(event, detail, hypervisor, m))
+                .flatMap(s -> coordinator.signal(domain, s))
+                .ifPresent(this::migrationChanged));
     }
 
     /**

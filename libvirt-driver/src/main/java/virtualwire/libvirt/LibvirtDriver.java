@@ -1,0 +1,168 @@
+package virtualwire.libvirt;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.LibvirtException;
+import org.libvirt.Library;
+import org.libvirt.event.LifecycleListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One libvirt connection per hypervisor (by topology name). Lifecycle events of every domain are handed to the
+ * listener on an executor of ours, never on libvirt's event-loop thread (which must keep dispatching; a listener
+ * that calls back into libvirt from it would deadlock). Live migrations run peer to peer: the source's libvirtd
+ * talks to the destination's itself, as `virsh migrate --live --p2p --persistent --undefinesource` does.
+ */
+public final class LibvirtDriver implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LibvirtDriver.class);
+    public static final long MIGRATE_FLAGS = Domain.MigrateFlags.LIVE | Domain.MigrateFlags.PEER2PEER
+            | Domain.MigrateFlags.PERSIST_DEST | Domain.MigrateFlags.UNDEFINE_SOURCE;
+    private static boolean eventLoopStarted;
+
+    private final Map<String, String> uris;
+    private final Map<String, Connect> connections = new LinkedHashMap<>();
+    private final ExecutorService events = Executors.newSingleThreadExecutor(daemon("libvirt-events"));
+    private final ExecutorService jobs = Executors.newCachedThreadPool(daemon("libvirt-migration"));
+
+    /** The result of a finished migration job, as the source's libvirt reported it. */
+    public record MigrationResult(String domain, String from, String to, long millis) {}
+
+    private LibvirtDriver(Map<String, String> uris) {
+        this.uris = Map.copyOf(uris);
+    }
+
+    /**
+     * Connects to every hypervisor's libvirt and follows its domains' lifecycle events.
+     * @param uris libvirt URI by hypervisor name
+     */
+    public static LibvirtDriver start(Map<String, String> uris, DomainLifecycleListener listener) throws LibvirtException {
+        startEventLoop();
+        LibvirtDriver d = new LibvirtDriver(uris);
+        try {
+            for (var e : uris.entrySet()) {
+                String hypervisor = e.getKey();
+                Connect c = new Connect(e.getValue());
+                d.connections.put(hypervisor, c);
+                c.setKeepAlive(5, 3);
+                LifecycleListener l = (domain, event) -> {
+                    String name = nameOf(domain);
+                    Object detail = event.getDetail();
+                    LifecycleEvents.of(event.getType(), detail).ifPresent(ev -> d.events.execute(() -> {
+                        log.info("libvirt {}: {} {}/{}", hypervisor, name, event.getType(), detail);
+                        listener.onEvent(hypervisor, name, ev, String.valueOf(detail));
+                    }));
+                    return 0;
+                };
+                c.addLifecycleListener(l);
+                log.info("libvirt: connected to {} at {}", hypervisor, e.getValue());
+            }
+        } catch (LibvirtException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    /** libvirt's event loop must be registered before the first connection; it runs on one daemon thread. */
+    private static synchronized void startEventLoop() throws LibvirtException {
+        if (eventLoopStarted) return;
+        Library.initEventLoop();
+        Thread t = new Thread(() -> {
+            try {
+                Library.runEventLoop();
+            } catch (LibvirtException e) {
+                log.error("libvirt event loop ended: {}", e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "libvirt-event-loop");
+        t.setDaemon(true);
+        t.start();
+        eventLoopStarted = true;
+    }
+
+    public boolean manages(String hypervisor) {
+        return connections.containsKey(hypervisor);
+    }
+
+    /** The domain's interfaces as its hypervisor's libvirt describes them now. */
+    public List<DomainInterface> interfaces(String hypervisor, String domain) throws LibvirtException {
+        return DomainXml.interfaces(connection(hypervisor).domainLookupByName(domain).getXMLDesc(0));
+    }
+
+    /**
+     * Starts a live migration of {@code domain} from one hypervisor to another; completes when libvirt's job
+     * has finished (the domain runs at the destination), fails with libvirt's error otherwise.
+     * @param destinationBridge the destination's bridge when it is not the source's
+     */
+    public CompletableFuture<MigrationResult> migrate(String domain, String from, String to, Optional<String> destinationBridge) {
+        Connect src = connection(from);
+        String dest = Optional.ofNullable(uris.get(to)).orElseThrow(() ->
+                new IllegalArgumentException("no libvirt URI for hypervisor " + to));
+        return CompletableFuture.supplyAsync(() -> {
+            long start = System.nanoTime();
+            try {
+                Domain d = src.domainLookupByName(domain);
+                String xml = destinationBridge.map(b -> {
+                    try {
+                        return DomainXml.withBridge(d.getXMLDesc(Domain.XMLFlags.MIGRATABLE), b);
+                    } catch (LibvirtException e) {
+                        throw new IllegalStateException(e.getMessage(), e);
+                    }
+                }).orElse(null);
+                log.info("libvirt: migrating {} from {} to {}", domain, from, to);
+                d.migrateToURI(dest, null, xml, MIGRATE_FLAGS, null, 0);
+            } catch (LibvirtException e) {
+                throw new IllegalStateException("libvirt migration of " + domain + " from " + from + " to " + to
+                        + " failed: " + e.getMessage(), e);
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            log.info("libvirt: {} migrated from {} to {} in {} ms", domain, from, to, ms);
+            return new MigrationResult(domain, from, to, ms);
+        }, jobs);
+    }
+
+    private Connect connection(String hypervisor) {
+        Connect c = connections.get(hypervisor);
+        if (c == null) throw new IllegalArgumentException("no libvirt connection for hypervisor " + hypervisor);
+        return c;
+    }
+
+    private static String nameOf(Domain d) {
+        try {
+            return d.getName();
+        } catch (LibvirtException e) {
+            return "?";
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public void close() {
+        jobs.shutdownNow();
+        events.shutdownNow();
+        for (var e : connections.entrySet()) {
+            try {
+                e.getValue().close();
+            } catch (LibvirtException ex) {
+                log.warn("libvirt: closing the connection to {}: {}", e.getKey(), ex.getMessage());
+            }
+        }
+        connections.clear();
+    }
+}
