@@ -21,3 +21,5 @@ if ! ovs-vsctl --timeout=3 show >/dev/null 2>&1; then
   /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >/dev/null
 fi
 ovs-vsctl --timeout=5 show >/dev/null
+# The real QEMU live-migration test's packages (a sibling script: OVS-only users can skip it).
+"$(dirname "${BASH_SOURCE[0]}")/ensure-libvirt.sh"
