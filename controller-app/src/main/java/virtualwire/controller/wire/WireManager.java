@@ -177,7 +177,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
         locator.switchPorts(sw.dpid(), ports);
         if (!coordinator.active().isEmpty()) {   // locating every NIC costs a pass over the fabric: only for migrations
-            coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).forEach(m -> persistMigrations());
+            if (!coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).isEmpty()) persistMigrations();
         }
         refreshSoon();   // this switch's table read is handled after it; other switches may now know where their peers' NICs are
         CompletableFuture<Void> done = readTable(sw).thenCompose(actual -> {
