@@ -171,7 +171,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
             else locator.portRemoved(sw.dpid(), change.port());
             Topology t = topology;
             var migration = t.nicByPortName(change.port().name()).flatMap(nic -> coordinator.portChanged(t, nic,
-                    sw.dpid(), added, locator.nics(t).getOrDefault(nic, List.of())));
+                    sw.dpid(), added, locator.locationsOf(change.port().name())));
             if (migration.isPresent()) {
                 migrationChanged(migration.get());
             } else {
