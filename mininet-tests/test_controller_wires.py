@@ -49,7 +49,7 @@ class CrossHypervisorWiresTest(ControllerFabricTestCase):
         self.wait_ping("a1", "10.0.0.2")
         before = self.rules()
         udp_echo_server(self.fabric.vm("a2"), ECHO_PORT)
-        count = 4000
+        count = 8000   # 8 s at 1 kHz: longer than a JVM restart and a reconcile on a loaded machine
         stream = udp_stream_start(self.fabric.vm("a1"), "10.0.0.2", ECHO_PORT, count, interval=0.001)
         self.ctl.kill9()
         log_mark = len(self.ctl.log())
@@ -59,6 +59,7 @@ class CrossHypervisorWiresTest(ControllerFabricTestCase):
                                         self.ctl.log()[log_mark:])
         self.fabric.wait_until(lambda: len(reconciled()) == 2, 20, "both switches reconciled after the restart")
         self.assertEqual([("4", "0"), ("4", "0")], reconciled(), "an unchanged fabric costs zero flow-mods")
+        self.assertIsNone(stream.poll(), "the stream ended before the restart and reconcile: lengthen it")
         received = udp_stream_result(stream, timeout=60)
         print(f"\n  kill -9 + restart under a {count}-packet 1 kHz UDP stream: {received}/{count} echoed",
               file=sys.stderr, end=" ")

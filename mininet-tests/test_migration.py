@@ -45,9 +45,14 @@ class MigrationTest(ControllerFabricTestCase):
         return gap, pause, added
 
     def assert_migrated(self, vm, to):
-        m = self.ctl.api("GET", f"migrations/{vm}")
         self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{vm}")["phase"] == "COMPLETED", 10,
                                f"{vm}'s migration to complete")
+        m = self.ctl.api("GET", f"migrations/{vm}")
+        # The bicast was confirmed by the switches before the VM resumed: no controller round trip after it.
+        events = [e["event"] for e in m["timeline"]]
+        switching = next(i for i, e in enumerate(events) if e.startswith("switches confirmed the switching rules"))
+        resumed = next(i for i, e in enumerate(events) if " running at " in e)
+        self.assertLess(switching, resumed, f"bicast confirmed only after the resume: {events}")
         vms = {v["name"]: v for v in self.ctl.api("GET", "vms")}
         self.assertEqual(to, vms[vm]["hypervisor"])
         return m
@@ -87,11 +92,20 @@ class MigrationTest(ControllerFabricTestCase):
                   GapProbe(self.fabric.vm("p2"), "10.2.0.2", ECHO_PORT, 2.5)]
         migrations = [EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl),
                       EmulatedMigration(self.fabric, "v2", "hv3", PAUSE_MS, self.ctl)]
-        threads = [threading.Thread(target=m.run) for m in migrations]
+        errors = []
+
+        def run(m):
+            try:
+                m.run()
+            except BaseException as e:   # a thread's exception would otherwise vanish
+                errors.append(f"{m.vm.name}: {e!r}")
+        threads = [threading.Thread(target=run, args=(m,)) for m in migrations]
         for t in threads:
             t.start()
         for t in threads:
             t.join(30)
+        self.assertFalse(any(t.is_alive() for t in threads), "a migration did not finish within 30 s")
+        self.assertEqual([], errors)
         for m, p in zip(migrations, probes):
             sent, echoed, gap = p.result()
             added = gap - m.paused_seconds * 1000

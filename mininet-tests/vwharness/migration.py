@@ -11,6 +11,7 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 
 from .probes import PYTHON
@@ -92,10 +93,10 @@ class EmulatedMigration:
                                                             "2>/dev/null || true"]).stdout.strip()
                          for nic in self.vm.spec.nics}
         self._note("destination ports added")
-        if self.ctl:   # the controller has heard the ports and confirmed the destination's rules
-            self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{self.vm.name}")["phase"] == "PREPARED",
-                                   10, f"{self.vm.name}'s migration prepared")
-            self._note("controller: prepared")
+        if self.ctl:   # the controller has heard the ports and the switches confirmed the destination's rules
+            self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{self.vm.name}")["confirmed"] == "PREPARED",
+                                   10, f"{self.vm.name}'s migration prepared and confirmed")
+            self._note("controller: prepared, confirmed by the switches")
 
     def _start_announcer(self):
         self._announcer = self.vm.spawn([PYTHON, "-c", _RARP], stdin=subprocess.PIPE)
@@ -123,7 +124,10 @@ class EmulatedMigration:
         self._note("VM paused")
         # The source's NICs go quiet (the paused QEMU no longer reads its taps).
         self.vm.sh(" && ".join(f"ip link set {nic.name} down" for nic in self.vm.spec.nics))
-        self._notify("switchover")
+        # As libvirt's event, the notification does not hold up the pause: the pause lasts pause_ms whatever
+        # the controller does, so a slow switchover shows in the probe's gap, not in the VM's pause.
+        self._switchover = threading.Thread(target=self._notify, args=("switchover",))
+        self._switchover.start()
 
     def resume(self):
         # The stop-and-copy time: a set duration of the emulation, not a wait for a condition.
@@ -147,6 +151,7 @@ class EmulatedMigration:
             os.kill(pid, signal.SIGCONT)
         self.paused_seconds = time.monotonic() - self._paused_at
         self._note("VM resumed at the destination")
+        self._switchover.join(30)
         for nic in self.vm.spec.nics:
             self._announcer.stdin.write(f"{nic.name} {nic.mac}\n")
             self._announcer.stdin.flush()

@@ -16,8 +16,9 @@ class ControllerFabricTestCase(unittest.TestCase):
 
     def setUp(self):
         self._diagnostics = None
-        self.ctl = Controller(self.topology, audit_interval=60).start()
-        self.addCleanup(self.ctl.close)
+        self.ctl = Controller(self.topology, audit_interval=60)
+        self.addCleanup(self.ctl.close)   # before start(): a controller that never answers is still stopped
+        self.ctl.start()
         self.fabric = Fabric.from_file(self.topology, controller_port=self.ctl.openflow_port)
         # Cleanups run last-in first-out: the diagnostics are read before the fabric and the controller go,
         # also when setUp itself fails after this point (close() is idempotent; a failed build closes itself).

@@ -116,9 +116,12 @@ public final class ApiRoutes {
         }
         Topology t = load(source, yaml);
         boolean fromBody = !body.isBlank();
+        byte[] previous = fromBody ? readTopologyFile() : null;
         return manager(wires.reload(t, () -> {
             if (fromBody) DurableFile.write(topologyFile, yaml.getBytes(StandardCharsets.UTF_8));
-        })).thenApply(r -> ApiResponse.ok(new ReloadResponse(r.added(), r.removed(), r.warnings())));
+        })).whenComplete((r, e) -> {
+            if (e != null && previous != null) restoreTopologyFile(previous);   // a refused reload changes nothing
+        }).thenApply(r -> ApiResponse.ok(new ReloadResponse(r.added(), r.removed(), r.warnings())));
     }
 
     private CompletableFuture<ApiResponse> migrations(String method, List<String> p, String body, String path) {
@@ -151,6 +154,23 @@ public final class ApiRoutes {
             return manager(wires.signal(p.get(1), signal)).thenApply(ApiResponse::ok);
         }
         throw new ApiException(404, "no such endpoint: " + path);
+    }
+
+    private byte[] readTopologyFile() {
+        try {
+            return Files.readAllBytes(topologyFile);
+        } catch (IOException e) {
+            throw new ApiException(500, "cannot read " + topologyFile + ": " + e.getMessage());
+        }
+    }
+
+    private void restoreTopologyFile(byte[] content) {
+        try {
+            DurableFile.write(topologyFile, content);
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger(ApiRoutes.class).error("cannot restore {} after a failed reload: {}",
+                    topologyFile, e.getMessage());
+        }
     }
 
     private static Topology load(String source, String yaml) {

@@ -10,11 +10,12 @@ import java.util.TreeSet;
  * change nothing (duplicates, late arrivals) are still written to the timeline, marked as such.
  *
  * @param nics          the VM's NIC names
+ * @param confirmed     the last phase whose rules every switch has confirmed (barrier), null before any
  * @param atDestination the NICs whose port has appeared at the destination
  * @param startedAt     wall-clock start, ms since the epoch; timeline entries count ms from it
  */
-public record Migration(String id, String vm, String from, String to, MigrationPhase phase, Set<String> nics,
-                        Set<String> atDestination, long startedAt, List<TimelineEntry> timeline) {
+public record Migration(String id, String vm, String from, String to, MigrationPhase phase, MigrationPhase confirmed,
+                        Set<String> nics, Set<String> atDestination, long startedAt, List<TimelineEntry> timeline) {
 
     /** One signal or programming step: when (ms after the start), from where, what, and the phase after it. */
     public record TimelineEntry(double atMs, String origin, String event, MigrationPhase phase) {}
@@ -26,14 +27,15 @@ public record Migration(String id, String vm, String from, String to, MigrationP
     }
 
     public static Migration requested(String id, String vm, String from, String to, Set<String> nics, String origin,
-                                      long nowNanos, long wallMillis) {
-        Migration m = new Migration(id, vm, from, to, MigrationPhase.REQUESTED, nics, Set.of(), wallMillis, List.of());
+                                      long wallMillis) {
+        Migration m = new Migration(id, vm, from, to, MigrationPhase.REQUESTED, null, nics, Set.of(), wallMillis, List.of());
         return m.record(0, origin, "migration of " + vm + " from " + from + " to " + to + " requested", MigrationPhase.REQUESTED);
     }
 
     /** The state machine: the migration after {@code s}, at {@code atMs} after its start. */
     public Migration on(MigrationSignal s, double atMs) {
         MigrationPhase next = phase;
+        MigrationPhase confirmedNow = confirmed;
         Set<String> dest = atDestination;
         String event;
         if (phase.isTerminal()) {
@@ -67,13 +69,14 @@ public record Migration(String id, String vm, String from, String to, MigrationP
             event = "failed: " + f.reason() + (before(MigrationPhase.SWITCHED) ? "" : " (too late: the VM already runs at " + to + ")");
         } else {
             MigrationSignal.FlowsConfirmed c = (MigrationSignal.FlowsConfirmed) s;
+            if (c.phase() == phase) confirmedNow = phase;
             if (phase == MigrationPhase.SWITCHED && c.phase() == MigrationPhase.SWITCHED) next = MigrationPhase.COMPLETED;
             event = "switches confirmed the " + c.phase().name().toLowerCase() + " rules (" + c.millis() + " ms)";
         }
         if (next == phase && !(s instanceof MigrationSignal.FlowsConfirmed) && dest.equals(atDestination)) {
             event += " (no change)";
         }
-        return new Migration(id, vm, from, to, next, nics, dest, startedAt, timeline).record(atMs, s.origin(), event, next);
+        return new Migration(id, vm, from, to, next, confirmedNow, nics, dest, startedAt, timeline).record(atMs, s.origin(), event, next);
     }
 
     private boolean before(MigrationPhase p) {
@@ -87,6 +90,6 @@ public record Migration(String id, String vm, String from, String to, MigrationP
     private Migration record(double atMs, String origin, String event, MigrationPhase after) {
         List<TimelineEntry> t = new ArrayList<>(timeline);
         t.add(new TimelineEntry(Math.round(atMs * 100) / 100.0, origin, event, after));
-        return new Migration(id, vm, from, to, phase, nics, atDestination, startedAt, t);
+        return new Migration(id, vm, from, to, phase, confirmed, nics, atDestination, startedAt, t);
     }
 }

@@ -82,7 +82,7 @@ public final class MigrationCoordinator {
         Set<String> nics = new HashSet<>();
         v.nics().forEach(n -> nics.add(n.name()));
         String id = vm + "-" + (++sequence);
-        Migration m = Migration.requested(id, vm, from, to, nics, origin, System.nanoTime(), System.currentTimeMillis());
+        Migration m = Migration.requested(id, vm, from, to, nics, origin, System.currentTimeMillis());
         startNanos.put(id, System.nanoTime());
         latest.put(vm, m);
         log.info("migration {}: {} from {} to {} ({})", id, vm, from, to, origin);

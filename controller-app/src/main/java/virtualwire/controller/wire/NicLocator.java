@@ -60,6 +60,11 @@ public final class NicLocator {
         if (at.isEmpty()) byPortName.remove(name);
     }
 
+    /** Where one port name is seen, oldest first. */
+    public List<NicLocation> locationsOf(String portName) {
+        return List.copyOf(byPortName.getOrDefault(portName, List.of()));
+    }
+
     /** Every NIC of the topology whose port is currently known, with all the places it is seen, oldest first. */
     public Map<NicRef, List<NicLocation>> nics(Topology topology) {
         Map<NicRef, List<NicLocation>> out = new HashMap<>();

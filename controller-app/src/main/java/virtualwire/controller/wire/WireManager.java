@@ -83,6 +83,14 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     private volatile List<Migration> migrations = List.of();
     private final MigrationCoordinator coordinator;
     private Predicate<FlowRule> keep = r -> false;
+    /**
+     * How long after start a wire whose far end is not located yet keeps its installed rules while hypervisors
+     * connect: long enough for a fabric to reconnect, short enough that a hypervisor that never comes back
+     * does not pin stale rules (whose port numbers OVS may give to another NIC) for ever.
+     */
+    private static final Duration KEEP_WINDOW = Duration.ofSeconds(60);
+    private final long startedNanos = System.nanoTime();
+    private boolean keepWindowOpen = true;
     private boolean refreshQueued;   // executor only
     private volatile LibvirtDriver libvirt;   // null: no hypervisor has a libvirt URI
 
@@ -115,7 +123,6 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         WireManager m = new WireManager(combined.topology(), state, store, registry);
         m.executor.execute(m::recompile);
         registry.addListener(m);
-        registry.all().forEach(m::switchConnected);
         long period = auditInterval.toMillis();
         m.executor.scheduleWithFixedDelay(m::audit, period, period, TimeUnit.MILLISECONDS);
         log.info("wire manager started: {} wires, {} hypervisors, state in {}; audit every {} s",
@@ -169,7 +176,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
             else locator.portRemoved(sw.dpid(), change.port());
             Topology t = topology;
             var migration = t.nicByPortName(change.port().name()).flatMap(nic -> coordinator.portChanged(t, nic,
-                    sw.dpid(), added, locator.nics(t).getOrDefault(nic, List.of())));
+                    sw.dpid(), added, locator.locationsOf(change.port().name())));
             if (migration.isPresent()) {
                 migrationChanged(migration.get());
             } else {
@@ -182,7 +189,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
         locator.switchPorts(sw.dpid(), ports);
         if (!coordinator.active().isEmpty()) {   // locating every NIC costs a pass over the fabric: only for migrations
-            coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).forEach(m -> persistMigrations());
+            if (!coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).isEmpty()) persistMigrations();
         }
         refreshSoon();   // this switch's table read is handled after it; other switches may now know where their peers' NICs are
         CompletableFuture<Void> done = readTable(sw).thenCompose(actual -> {
@@ -321,6 +328,11 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         return onExecutor(() -> {
             Migration m = coordinator.find(idOrVm).orElseThrow(() ->
                     new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no migration with id or VM " + idOrVm));
+            Migration latest = coordinator.latestByVm().get(m.vm());
+            if (!latest.id().equals(m.id())) {
+                throw new WireRequestException(WireRequestException.Kind.CONFLICT, "migration " + m.id()
+                        + " has ended; " + m.vm() + "'s migration now is " + latest.id());
+            }
             Migration next = coordinator.signal(m.vm(), signal).orElseThrow();
             return migrationChanged(next);
         });
@@ -348,11 +360,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         return confirmed.thenApplyAsync(v -> {
             long ms = (System.nanoTime() - start) / 1_000_000;
             Migration now = coordinator.signal(m.vm(), new MigrationSignal.FlowsConfirmed(phase, ms)).orElse(m);
-            if (now.phase() != phase) {
-                recompile();
-                persistMigrations();
-            }
-            migrations = coordinator.all();
+            persistMigrations();   // SWITCHED -> COMPLETED wires the same places: nothing to recompile
             return now;
         }, executor);
     }
@@ -407,7 +415,8 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         Topology t = topology;
         placements = Map.copyOf(Placements.of(t, locator.nics(t), coordinator.latestByVm()));
         CompiledFabric c = WireCompiler.compile(new FabricSnapshot(t, keys, placements, locator.tunnelPorts()));
-        if (locator.allReported(t)) {
+        keepWindowOpen = !locator.allReported(t) && System.nanoTime() - startedNanos < KEEP_WINDOW.toNanos();
+        if (!keepWindowOpen) {
             keep = r -> false;
         } else {
             Set<Long> pendingKeys = new HashSet<>();
@@ -433,21 +442,36 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         installed.put(sw.dpid(), Reconciler.after(desired, have, keep));
         flowModsSent.addAndGet(mods.size());
         log.debug("switch {}: sending {} flow-mods", sw.dpid(), mods.size());
-        return new Sync(mods.size(), sw.apply(mods).whenCompleteAsync((v, e) -> {
-            if (e != null) {
-                log.error("switch {} ({}): flow programming failed, its table will be re-read: {}", sw.dpid(),
+        // A failure is the switch's, not the change's (which is recorded): re-read that table and repair it.
+        return new Sync(mods.size(), sw.apply(mods).handleAsync((v, e) -> {
+            if (e != null && isCurrent(sw)) {
+                log.error("switch {} ({}): flow programming failed, re-reading its table: {}", sw.dpid(),
                         hypervisorName(sw.dpid()), e.getMessage());
-                installed.remove(sw.dpid());
+                resync(sw);
             }
+            return null;
         }, executor));
     }
 
-    /** Syncs every switch; completes when all of them confirmed (a switch still being read counts too). */
+    /** Whether this connection is still the registered one for its datapath id (not one that was replaced). */
+    private boolean isCurrent(OpenFlowSwitch sw) {
+        return registry.get(sw.dpid()).orElse(null) == sw && sw.isConnected();
+    }
+
+    private void resync(OpenFlowSwitch sw) {
+        installed.remove(sw.dpid());
+        firstSync.put(sw.dpid(), readTable(sw).thenCompose(actual -> sync(sw).confirmed()));
+    }
+
+    /**
+     * Syncs every switch; completes when all of them confirmed (a switch still being read counts too). Never
+     * fails: a switch that cannot be programmed is logged and repaired from its own table.
+     */
     private CompletableFuture<Void> syncAll() {
         List<CompletableFuture<Void>> all = new ArrayList<>();
         for (OpenFlowSwitch sw : registry.all()) {
             if (installed.containsKey(sw.dpid())) all.add(sync(sw).confirmed());
-            else if (firstSync.containsKey(sw.dpid())) all.add(firstSync.get(sw.dpid()));
+            else if (firstSync.containsKey(sw.dpid())) all.add(firstSync.get(sw.dpid()).exceptionally(e -> null));
         }
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
     }
@@ -456,13 +480,14 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         return sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK).thenApplyAsync(stats -> {
             Set<FlowRule> actual = new HashSet<>();
             for (FlowStats s : stats) actual.add(s.rule());
-            installed.put(sw.dpid(), actual);
+            if (isCurrent(sw)) installed.put(sw.dpid(), actual);
             return actual;
         }, executor);
     }
 
     /** Re-reads every table and repairs what differs (e.g. a flow deleted with ovs-ofctl). */
     private void audit() {
+        if (keepWindowOpen) recompile();   // the window for keeping unlocated wires' rules may have closed
         for (OpenFlowSwitch sw : registry.all()) {
             if (!installed.containsKey(sw.dpid()) && firstSync.containsKey(sw.dpid()) && !firstSync.get(sw.dpid()).isDone()) continue;
             readTable(sw).thenAccept(actual -> {

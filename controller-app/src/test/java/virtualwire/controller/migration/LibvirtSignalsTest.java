@@ -20,7 +20,7 @@ public class LibvirtSignalsTest {
 
     @Test
     public void aLibvirtMigrationAsItsEventsArrive() {
-        Migration m = Migration.requested("v-1", "v", "hv1", "hv2", Set.of("eth0"), "api", 0, 0)
+        Migration m = Migration.requested("v-1", "v", "hv1", "hv2", Set.of("eth0"), "api", 0)
                 .on(new MigrationSignal.PortAppeared("eth0", "openflow"), 0.5);
         assertEquals(MigrationPhase.PREPARED, feed(m, Event.STARTED_MIGRATED).phase());
         assertEquals(MigrationPhase.SWITCHING, feed(m, Event.STARTED_MIGRATED, Event.SUSPENDED_MIGRATED).phase());

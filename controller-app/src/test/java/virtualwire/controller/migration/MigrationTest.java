@@ -56,7 +56,7 @@ public class MigrationTest {
     @Test
     public void table() {
         for (Case c : CASES) {
-            Migration m = Migration.requested("r1-1", "r1", "hv1", "hv2", Set.of("eth0", "eth1"), "api", 0, 0);
+            Migration m = Migration.requested("r1-1", "r1", "hv1", "hv2", Set.of("eth0", "eth1"), "api", 0);
             for (int i = 0; i < c.signals.size(); i++) m = m.on(c.signals.get(i), i + 1);
             List<MigrationPhase> passed = m.timeline().stream().map(Migration.TimelineEntry::phase).distinct().toList();
             assertEquals(c.name, c.phases, passed);
@@ -66,7 +66,7 @@ public class MigrationTest {
 
     @Test
     public void timelineSaysWhatHappenedAndWhatWasIgnored() {
-        Migration m = Migration.requested("a-1", "a", "hv1", "hv2", Set.of("eth0"), "api", 0, 0)
+        Migration m = Migration.requested("a-1", "a", "hv1", "hv2", Set.of("eth0"), "api", 0)
                 .on(ETH0_AT_DST, 1.5).on(PAUSED, 10).on(PAUSED, 10.2);
         assertEquals("port of a:eth0 appeared at hv2", m.timeline().get(1).event());
         assertEquals(1.5, m.timeline().get(1).atMs(), 0);
@@ -74,5 +74,14 @@ public class MigrationTest {
         Migration done = m.on(new Failed("x", "libvirt"), 20).on(RESUMED, 30);
         assertTrue(done.timeline().get(5).event().contains("ignored"));
         assertEquals(MigrationPhase.ABORTED, done.phase());
+    }
+
+    @Test
+    public void confirmedFollowsTheBarriersOfTheCurrentPhaseOnly() {
+        Migration m = Migration.requested("a-1", "a", "hv1", "hv2", Set.of("eth0"), "api", 0).on(ETH0_AT_DST, 1);
+        assertEquals(null, m.confirmed());
+        Migration late = m.on(new FlowsConfirmed(MigrationPhase.REQUESTED, 1), 2);
+        assertEquals("a confirmation of an earlier phase says nothing of this one", null, late.confirmed());
+        assertEquals(MigrationPhase.PREPARED, m.on(new FlowsConfirmed(MigrationPhase.PREPARED, 1), 2).confirmed());
     }
 }

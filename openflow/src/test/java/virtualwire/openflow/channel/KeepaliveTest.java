@@ -26,7 +26,7 @@ import virtualwire.openflow.switches.SwitchRegistry;
 
 /** Keepalive over a real TCP connection from a scripted switch: idle -> echo request; no reply -> disconnect. */
 public class KeepaliveTest {
-    private static final Duration ECHO = Duration.ofMillis(300);
+    private static final Duration ECHO = Duration.ofMillis(500);
     private final SwitchRegistry registry = new SwitchRegistry();
     private final LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
     private OpenFlowServer server;

@@ -42,6 +42,8 @@ public final class OvsBridge implements AutoCloseable {
         namespaces.add(ns);
         veths.add(port);
         Shell.run("ip", "netns", "add", ns);
+        // No IPv6 chatter (DAD, router solicitations): a test's traffic is only what the test sends.
+        Shell.run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
         Shell.run("ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns);
         Shell.run("ip", "link", "set", port, "up");
         if (mac != null) Shell.run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "address", mac);
