@@ -31,7 +31,7 @@ public class LibvirtSignalsTest {
 
     @Test
     public void whereAnEventComesFromDecidesWhatItMeans() {
-        Migration m = Migration.requested("v-1", "v", "hv1", "hv2", Set.of("eth0"), "api", 0, 0);
+        Migration m = Migration.requested("v-1", "v", "hv1", "hv2", Set.of("eth0"), "api", 0);
         assertEquals(MigrationSignal.Suspended.class, LibvirtSignals.of(Event.SUSPENDED_MIGRATED, "", "hv1", m).orElseThrow().getClass());
         assertEquals(MigrationSignal.Resumed.class, LibvirtSignals.of(Event.RESUMED_MIGRATED, "", "hv2", m).orElseThrow().getClass());
         assertEquals(MigrationSignal.Resumed.class, LibvirtSignals.of(Event.STOPPED_MIGRATED, "", "hv1", m).orElseThrow().getClass());
