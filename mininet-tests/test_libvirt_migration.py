@@ -21,6 +21,7 @@ class RealLiveMigrationTest(unittest.TestCase):
     def setUp(self):
         self.rig = RealMigrationRig().__enter__()
         self.addCleanup(self.rig.close)
+        self.done = []   # migration ids of the moves so far
 
     def move(self, to):
         rig = self.rig
@@ -35,6 +36,10 @@ class RealLiveMigrationTest(unittest.TestCase):
         back = udp_stream(rig.peer, rig.ip, rig.echo_port, count=200)
         self.assertGreaterEqual(back, 195, f"only {back}/200 echoed after the move to {to}")
         self.assertLess(r.gap_ms, MAX_GAP_MS)
+        # The source's tap going down and away after the switchover starts no migration of its own.
+        self.assertEqual([], [m["id"] + " " + m["phase"] for m in rig.ctl.api("GET", "migrations")
+                              if m["vm"] == rig.guest_name and m["id"] != r.id and m["id"] not in self.done])
+        self.done.append(r.id)
 
     def test_there_and_back_under_a_probe(self):
         try:

@@ -10,7 +10,8 @@ command -v libvirtd >/dev/null || need+=(libvirt-daemon-system)
 command -v virsh >/dev/null || need+=(libvirt-clients)
 [[ -x /bin/busybox ]] && /bin/busybox --list | grep -qx insmod || need+=(busybox-static)
 export DEBIAN_FRONTEND=noninteractive
-if ((${#need[@]})) || ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+# One `apt-get update` at most, and none when ensure-ovs.sh has just made the lists.
+if ! apt-cache show --no-all-versions linux-image-cloud-amd64 "${need[@]}" >/dev/null 2>&1; then
   apt-get update -qq
 fi
 if ((${#need[@]})); then

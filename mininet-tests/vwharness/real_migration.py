@@ -26,6 +26,7 @@ TOPOLOGY = os.path.join(HERE, "..", "topologies", "libvirt.yaml")
 
 @dataclass
 class RealMigration:
+    id: str
     vm: str
     source: str
     destination: str
@@ -128,7 +129,7 @@ class RealMigrationRig:
         took = time.monotonic() - start
         m = self.ctl.api("GET", f"migrations/{m['id']}")
         sent, echoed, gap = probe.result()
-        return RealMigration(self.guest_name, m["from"], to, m["phase"], took, sent, echoed, gap,
+        return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, sent, echoed, gap,
                              downtime_ms(self.hosts[to], self.guest_name), m["timeline"])
 
     def diagnostics(self):

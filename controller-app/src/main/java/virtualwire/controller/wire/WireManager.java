@@ -175,8 +175,11 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
             if (added) locator.portAdded(sw.dpid(), change.port());
             else locator.portRemoved(sw.dpid(), change.port());
             Topology t = topology;
-            var migration = t.nicByPortName(change.port().name()).flatMap(nic -> coordinator.portChanged(t, nic,
-                    sw.dpid(), added, locator.locationsOf(change.port().name())));
+            // A port that only changed state (a real QEMU's tap going link-down at the source as it exits after
+            // the switchover) is no VM arriving: it may feed a migration under way, never start one.
+            var migration = t.nicByPortName(change.port().name())
+                    .filter(nic -> change.kind() != PortChange.Kind.MODIFIED || migrating(nic.vm()))
+                    .flatMap(nic -> coordinator.portChanged(t, nic, sw.dpid(), added, locator.locationsOf(change.port().name())));
             if (migration.isPresent()) {
                 migrationChanged(migration.get());
             } else {
@@ -184,6 +187,10 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
                 syncAll();
             }
         });
+    }
+
+    private boolean migrating(String vm) {
+        return coordinator.find(vm).filter(m -> m.vm().equals(vm) && !m.phase().isTerminal()).isPresent();
     }
 
     private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
