@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # VirtualWire launcher: builds the runnable jar when it is missing or stale, then runs a subcommand.
 #   ./vw controller [--openflow-port 6653]   run the controller
-#   ./vw demo                                the bundled demo: emulated clouds, wires, traffic, a report
-#   ./vw bench migration [--runs N]          emulated live migrations: network-added downtime vs MAC learning
+#   ./vw demo [--real]                       the bundled demo: emulated clouds, wires, traffic, a report
+#                                            (--real: a QEMU guest under libvirt, migrated there and back)
+#   ./vw bench migration [--runs N] [--real] emulated live migrations: network-added downtime vs MAC learning
+#                                            (--real: real QEMU/libvirt migrations: gap, QEMU downtime)
 #   ./vw bench flows [--wires N]             wire programming rate vs raw OpenFlow and ovs-ofctl (real OVS bridge)
 #   ./vw bench connect [--runs N]            connect/disconnect latency, API call to barrier replies (real OVS)
 #   ./vw bench scale [--switches S --wires W] emulated switches, one controller (-Xmx1g): times, heap, CPU
