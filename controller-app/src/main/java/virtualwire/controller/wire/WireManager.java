@@ -72,6 +72,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     /** What each switch holds in our cookie space, as far as we know; absent until its table was read. */
     private final Map<DatapathId, Set<FlowRule>> installed = new HashMap<>();
     private final Map<DatapathId, CompletableFuture<Void>> firstSync = new HashMap<>();
+    private final Map<DatapathId, OpenFlowSwitch> connections = new HashMap<>();   // the connection each was read from
     private final AtomicLong flowModsSent = new AtomicLong();
     private final Set<DatapathId> reconciled = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -123,6 +124,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         WireManager m = new WireManager(combined.topology(), state, store, registry);
         m.executor.execute(m::recompile);
         registry.addListener(m);
+        registry.all().forEach(m::switchConnected);   // switches that connected before the manager started
         long period = auditInterval.toMillis();
         m.executor.scheduleWithFixedDelay(m::audit, period, period, TimeUnit.MILLISECONDS);
         log.info("wire manager started: {} wires, {} hypervisors, state in {}; audit every {} s",
@@ -165,6 +167,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
             installed.remove(sw.dpid());
             firstSync.remove(sw.dpid());
             reconciled.remove(sw.dpid());
+            connections.remove(sw.dpid(), sw);
         });
     }
 
@@ -194,6 +197,7 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
     }
 
     private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
+        if (connections.put(sw.dpid(), sw) == sw) return;   // heard twice (listener added while it connected)
         locator.switchPorts(sw.dpid(), ports);
         if (!coordinator.active().isEmpty()) {   // locating every NIC costs a pass over the fabric: only for migrations
             if (!coordinator.reconcilePorts(topology, locator.nics(topology), locator.reported()).isEmpty()) persistMigrations();

@@ -32,7 +32,7 @@ public final class SingleBridgeFabric implements AutoCloseable {
     public final OvsBridge bridge;
     public final Path stateDir;
     public final Path topologyFile;
-    public final String yaml;
+    public String yaml;
     public SwitchRegistry registry;
     public WireManager manager;
     public int apiPort;
@@ -44,6 +44,15 @@ public final class SingleBridgeFabric implements AutoCloseable {
         topologyFile = stateDir.resolve("topology.yaml");
         startOpenFlow();
         bridge = new OvsBridge(openflowPort);
+        try {
+            build();
+        } catch (Exception | Error e) {
+            close();   // the caller never gets this object to close: remove what was made here
+            throw e;
+        }
+    }
+
+    private void build() throws Exception {
         StringBuilder y = new StringBuilder("""
                 clouds: [{name: lab, underlay: 10.250.0.0/24}]
                 hypervisors:

@@ -22,7 +22,12 @@ public final class OvsBridge implements AutoCloseable {
         this.dpid = ThreadLocalRandom.current().nextLong(1, 1L << 48);
         Shell.run("ovs-vsctl", "--timeout=10", "add-br", name, "--", "set", "bridge", name, "datapath_type=netdev",
                 "protocols=OpenFlow13", "fail_mode=secure", String.format("other-config:datapath-id=%016x", dpid));
-        setController(controllerPort);
+        try {
+            setController(controllerPort);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     public void setController(int port) {
