@@ -66,6 +66,11 @@ def _kernel_package():
     return pkg, version
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _cpio_newc(entries):
     """An initramfs (cpio "newc") from (path, mode, data-or-None for directories)."""
     out = io.BytesIO()
@@ -106,12 +111,13 @@ def guest_image():
         for dirpath, _, files in os.walk(f"{work}/x/lib/modules/{kver}/kernel"):
             for f in files:
                 if f[:-3] in MODULES and f.endswith(".ko"):
-                    modules[f[:-3]] = open(os.path.join(dirpath, f), "rb").read()
+                    with open(os.path.join(dirpath, f), "rb") as ko:
+                        modules[f[:-3]] = ko.read()
         missing = [m for m in MODULES if m not in modules]
         if missing:
             raise RuntimeError(f"{pkg} has no module(s) {missing}")
         entries = [(d, 0o40755, None) for d in ("bin", "dev", "proc", "sys", "lib", "lib/modules")]
-        entries += [("init", 0o100755, init.encode()), ("bin/busybox", 0o100755, open("/bin/busybox", "rb").read()),
+        entries += [("init", 0o100755, init.encode()), ("bin/busybox", 0o100755, _read("/bin/busybox")),
                     ("bin/udpecho", 0o100755, echo)]
         entries += [(f"lib/modules/{m}.ko", 0o100644, modules[m]) for m in MODULES]
         os.makedirs(f"{work}/out")
