@@ -9,6 +9,7 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v libvirtd >/dev/null || need+=(libvirt-daemon-system)
 command -v virsh >/dev/null || need+=(libvirt-clients)
 [[ -x /bin/busybox ]] && /bin/busybox --list | grep -qx insmod || need+=(busybox-static)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)   # the guest's tiny UDP echo is compiled from source
 export DEBIAN_FRONTEND=noninteractive
 # One `apt-get update` at most, and none when ensure-ovs.sh has just made the lists.
 if ! apt-cache show --no-all-versions linux-image-cloud-amd64 "${need[@]}" >/dev/null 2>&1; then

@@ -1,7 +1,5 @@
 /* udpecho PORT: echoes every UDP datagram to its sender. The guest has only busybox (whose nc has no UDP), so
- * this is built without libc, raw system calls only, and kept as udpecho.b64 next to this file:
- *   gcc -Os -static -nostdlib -fno-stack-protector -fno-asynchronous-unwind-tables -fno-pie -no-pie \
- *       -Wl,--build-id=none -Wl,-n -s -o udpecho udpecho.c && base64 -w 76 udpecho > udpecho.b64           */
+ * this is built without libc, raw system calls only; libvirt_hosts.py compiles it when it builds the guest. */
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
     long r;
     register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
