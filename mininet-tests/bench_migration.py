@@ -5,7 +5,8 @@ bridges in fail_mode=standalone, NORMAL, one VXLAN tunnel between the two hyperv
 
 --real: real QEMU live migrations instead (a TCG guest under libvirt, one libvirtd per emulated hypervisor, the
 controller starting libvirt's migration): the probe's gap, QEMU's own downtime (libvirt's job statistics) and
-gap - downtime, per run and as min / median / max. No baseline.
+gap - downtime, per run and as min / median / max; then, on the same rig, the baseline: the bridges turned to
+plain MAC learning and libvirt's migration started with virsh, no controller.
 
 Per run and as min / median / max: the probe's largest gap, the VM's pause, and network-added downtime =
 gap - pause. A negative network-added time means the network delivered to the destination before the
@@ -68,7 +69,7 @@ def summary(name, results):
 def real(runs):
     from vwharness.real_migration import RealMigrationRig
     print(f"==> VirtualWire, real QEMU: {runs} live migrations of the guest between hv1 and hv2 (libvirt, TCG)")
-    results = []
+    ours, base = [], []
     with RealMigrationRig() as rig:
         for i in range(runs):
             dest = "hv1" if rig.where() == ["hv2"] else "hv2"
@@ -77,14 +78,25 @@ def real(runs):
                 print(rig.diagnostics(), file=sys.stderr)
                 raise SystemExit(f"run {i + 1}: migration {r.phase}:\n{r.timeline_text()}")
             print(f"    run {i + 1:2d}: {r.line()}", flush=True)
-            results.append(r)
+            ours.append(r)
+        print("==> baseline: the same rig, the bridges turned to Open vSwitch MAC learning (standalone, NORMAL), "
+              "libvirt's migration started with virsh, no controller")
+        mac_learning_baseline(rig.fabric)
+        warm_underlay(rig.fabric)
+        for i in range(runs):
+            dest = "hv1" if rig.where() == ["hv2"] else "hv2"
+            r = rig.migrate_with_virsh(dest)
+            print(f"    run {i + 1:2d}: {r.line()}", flush=True)
+            base.append(r)
     print("==> results")
-    for label, vals in (("probe gap", [r.gap_ms for r in results]),
-                        ("QEMU downtime", [r.downtime_ms for r in results if r.downtime_ms is not None]),
-                        ("gap - downtime", [r.added_ms for r in results if r.added_ms is not None]),
-                        ("API to COMPLETED", [r.seconds * 1000 for r in results])):
-        if vals:
-            print(f"    {label:16s} min {min(vals):7.1f}  median {statistics.median(vals):7.1f}  max {max(vals):7.1f} ms")
+    for name, results, clock in (("VirtualWire", ours, "API to COMPLETED"), ("OVS MAC learning (baseline)", base, "virsh migrate")):
+        print(f"  {name}")
+        for label, vals in (("probe gap", [r.gap_ms for r in results]),
+                            ("QEMU downtime", [r.downtime_ms for r in results if r.downtime_ms is not None]),
+                            ("gap - downtime", [r.added_ms for r in results if r.added_ms is not None]),
+                            (clock, [r.seconds * 1000 for r in results])):
+            if vals:
+                print(f"    {label:16s} min {min(vals):7.1f}  median {statistics.median(vals):7.1f}  max {max(vals):7.1f} ms")
     print("    (the probe counts a request as answered however late its echo comes: packets sent during the pause "
           "wait at the destination, so the gap can be shorter than QEMU's downtime)")
 

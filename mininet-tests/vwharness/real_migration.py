@@ -44,7 +44,8 @@ class RealMigration:
 
     def line(self):
         added = "n/a" if self.added_ms is None else f"{self.added_ms:.1f}"
-        return (f"{self.vm} {self.source} -> {self.destination}: {self.phase} {self.seconds:.2f} s after the API call; "
+        started = "virsh migrate" if self.id == "virsh" else "the API call"
+        return (f"{self.vm} {self.source} -> {self.destination}: {self.phase} {self.seconds:.2f} s after {started}; "
                 f"probe gap {self.gap_ms:.1f} ms, QEMU downtime {self.downtime_ms} ms, gap - downtime {added} ms "
                 f"({self.echoed}/{self.sent} echoed)")
 
@@ -131,6 +132,19 @@ class RealMigrationRig:
         sent, echoed, gap = probe.result()
         return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, sent, echoed, gap,
                              downtime_ms(self.hosts[to], self.guest_name), m["timeline"])
+
+    def migrate_with_virsh(self, to, probe_seconds=4.0):
+        """The baseline: libvirt's own live migration, no controller (the bridges must already do MAC learning)."""
+        self.wait_reachable()
+        source = self.where()[0]
+        probe = GapProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
+        start = time.monotonic()
+        self.hosts[source].virsh("migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+                                 self.guest_name, self.hosts[to].uri, timeout=60)
+        took = time.monotonic() - start
+        sent, echoed, gap = probe.result()
+        return RealMigration("virsh", self.guest_name, source, to, "COMPLETED", took, sent, echoed, gap,
+                             downtime_ms(self.hosts[to], self.guest_name))
 
     def diagnostics(self):
         out = [f"--- flows ---\n{self.fabric.dump_all_flows()}"]
