@@ -35,8 +35,15 @@ public final class LibvirtDriver implements AutoCloseable {
     /** The result of a finished migration job, as the source's libvirt reported it. */
     public record MigrationResult(String domain, String from, String to, long millis) {}
 
-    private LibvirtDriver(Map<String, String> uris) {
+    private final DomainLifecycleListener listener;
+    /** How often each connection is checked; a dead one (libvirtd restarted, keepalive expired) is reopened. */
+    private static final long RECONNECT_CHECK_SECONDS = 2;
+    private final java.util.concurrent.ScheduledExecutorService watchdog =
+            Executors.newSingleThreadScheduledExecutor(daemon("libvirt-reconnect"));
+
+    private LibvirtDriver(Map<String, String> uris, DomainLifecycleListener listener) {
         this.uris = Map.copyOf(uris);
+        this.listener = listener;
     }
 
     /**
@@ -45,30 +52,60 @@ public final class LibvirtDriver implements AutoCloseable {
      */
     public static LibvirtDriver start(Map<String, String> uris, DomainLifecycleListener listener) throws LibvirtException {
         startEventLoop();
-        LibvirtDriver d = new LibvirtDriver(uris);
+        LibvirtDriver d = new LibvirtDriver(uris, listener);
         try {
-            for (var e : uris.entrySet()) {
-                String hypervisor = e.getKey();
-                Connect c = new Connect(e.getValue());
-                d.connections.put(hypervisor, c);
-                c.setKeepAlive(5, 3);
-                LifecycleListener l = (domain, event) -> {
-                    String name = nameOf(domain);
-                    Object detail = event.getDetail();
-                    LifecycleEvents.of(event.getType(), detail).ifPresent(ev -> d.events.execute(() -> {
-                        log.info("libvirt {}: {} {}/{}", hypervisor, name, event.getType(), detail);
-                        listener.onEvent(hypervisor, name, ev, String.valueOf(detail));
-                    }));
-                    return 0;
-                };
-                c.addLifecycleListener(l);
-                log.info("libvirt: connected to {} at {}", hypervisor, e.getValue());
-            }
+            for (String hypervisor : uris.keySet()) d.connections.put(hypervisor, d.open(hypervisor));
         } catch (LibvirtException e) {
             d.close();
             throw e;
         }
+        d.watchdog.scheduleWithFixedDelay(d::reconnectDead, RECONNECT_CHECK_SECONDS, RECONNECT_CHECK_SECONDS,
+                java.util.concurrent.TimeUnit.SECONDS);
         return d;
+    }
+
+    /** A connection with keepalive (5 s, 3 missed: dead) whose lifecycle events go to the listener. */
+    private Connect open(String hypervisor) throws LibvirtException {
+        Connect c = new Connect(uris.get(hypervisor));
+        c.setKeepAlive(5, 3);
+        LifecycleListener l = (domain, event) -> {
+            String name = nameOf(domain);
+            Object detail = event.getDetail();
+            LifecycleEvents.of(event.getType(), detail).ifPresent(ev -> events.execute(() -> {
+                log.info("libvirt {}: {} {}/{}", hypervisor, name, event.getType(), detail);
+                listener.onEvent(hypervisor, name, ev, String.valueOf(detail));
+            }));
+            return 0;
+        };
+        c.addLifecycleListener(l);
+        log.info("libvirt: connected to {} at {}", hypervisor, uris.get(hypervisor));
+        return c;
+    }
+
+    /** Reopens every connection that is no longer alive; one that cannot be reopened is tried again later. */
+    private synchronized void reconnectDead() {
+        for (String hypervisor : uris.keySet()) {
+            Connect c = connections.get(hypervisor);
+            try {
+                if (c != null && c.isAlive()) continue;
+            } catch (LibvirtException e) {
+                // a closed connection cannot even say so: reopen it
+            }
+            try {
+                Connect fresh = open(hypervisor);
+                connections.put(hypervisor, fresh);
+                log.warn("libvirt: reconnected to {}", hypervisor);
+                if (c != null) {
+                    try {
+                        c.close();
+                    } catch (LibvirtException ignored) {
+                        // it is dead already
+                    }
+                }
+            } catch (LibvirtException e) {
+                log.warn("libvirt: {} unreachable, retrying in {} s: {}", hypervisor, RECONNECT_CHECK_SECONDS, e.getMessage());
+            }
+        }
     }
 
     /** libvirt's event loop must be registered before the first connection; it runs on one daemon thread. */
@@ -90,7 +127,7 @@ public final class LibvirtDriver implements AutoCloseable {
     }
 
     public boolean manages(String hypervisor) {
-        return connections.containsKey(hypervisor);
+        return uris.containsKey(hypervisor);
     }
 
     /** The domain's interfaces as its hypervisor's libvirt describes them now. */
@@ -130,7 +167,7 @@ public final class LibvirtDriver implements AutoCloseable {
         }, jobs);
     }
 
-    private Connect connection(String hypervisor) {
+    private synchronized Connect connection(String hypervisor) {
         Connect c = connections.get(hypervisor);
         if (c == null) throw new IllegalArgumentException("no libvirt connection for hypervisor " + hypervisor);
         return c;
@@ -153,7 +190,8 @@ public final class LibvirtDriver implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        watchdog.shutdownNow();
         jobs.shutdownNow();
         events.shutdownNow();
         for (var e : connections.entrySet()) {
