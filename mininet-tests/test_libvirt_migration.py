@@ -40,6 +40,7 @@ class RealLiveMigrationTest(unittest.TestCase):
         self.assertEqual([], [m["id"] + " " + m["phase"] for m in rig.ctl.api("GET", "migrations")
                               if m["vm"] == rig.guest_name and m["id"] != r.id and m["id"] not in self.done])
         self.done.append(r.id)
+        return r
 
     def test_there_and_back_under_a_probe(self):
         try:
@@ -47,6 +48,15 @@ class RealLiveMigrationTest(unittest.TestCase):
             self.move("hv2")   # and back: across the tunnel again
             # Healthy libvirt connections are left alone by the driver's reconnect watchdog.
             self.assertNotIn("libvirt: reconnected", self.rig.ctl.log())
+            # hv1's libvirtd restarts (no guest there now): the controller reconnects and hears its events again.
+            host = self.rig.hosts["hv1"]
+            host.stop()
+            host.start()
+            self.rig.fabric.wait_until(lambda: "libvirt: reconnected to hv1" in self.rig.ctl.log(), 30,
+                                       "the controller to reconnect to hv1's libvirtd")
+            r = self.move("hv1")
+            heard = [e["event"] for e in r.timeline if e["origin"] == "libvirt"]
+            self.assertIn("v1 running at hv1", heard, f"no libvirt event from the restarted hv1: {heard}")
         except BaseException:
             print(self.rig.diagnostics(), file=sys.stderr)
             raise
