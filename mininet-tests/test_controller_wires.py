@@ -7,8 +7,8 @@ import re
 import sys
 import unittest
 
-from vwharness import Fabric, udp_echo_server, udp_stream
-from vwharness.controller import ApiError, Controller
+from vwharness import udp_echo_server, udp_stream
+from vwharness.controller import ApiError
 from vwharness.probes import udp_stream_result, udp_stream_start
 from vwharness.scenario import ControllerFabricTestCase
 

@@ -39,6 +39,19 @@ def _netns_inode(pid):
     return os.stat(f"/proc/{pid}/ns/net").st_ino
 
 
+def processes_in(netns_inodes):
+    """Live processes whose network namespace is one of these (by inode)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if _netns_inode(entry) in netns_inodes and _alive(entry):
+                    found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                pass
+    return found
+
+
 def _alive(pid):
     """True while pid runs; a zombie waiting for its reaper counts as dead."""
     try:
@@ -259,15 +272,7 @@ class Fabric:
                 pass
 
     def processes_in_our_namespaces(self):
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    if _netns_inode(entry) in self._netns and _alive(entry):
-                        found.append(int(entry))
-                except (FileNotFoundError, ProcessLookupError, PermissionError):
-                    pass
-        return found
+        return processes_in(self._netns)
 
     def _install_signal_handlers(self):
         if threading.current_thread() is not threading.main_thread():

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 
+from .fabric import _netns_inode, processes_in
 from .probes import PYTHON
 
 # Started before the pause and paused with the VM, so its announces leave the moment the VM resumes (as
@@ -33,10 +34,6 @@ for line in sys.stdin:
     s.close()
     print("sent", flush=True)
 """
-
-
-def _netns_inode(pid):
-    return os.stat(f"/proc/{pid}/ns/net").st_ino
 
 
 def warm_underlay(fabric):
@@ -104,16 +101,8 @@ class EmulatedMigration:
             raise RuntimeError(f"{self.vm.name}: RARP announcer did not start")
 
     def _vm_processes(self):
-        ino = _netns_inode(self.vm.pid)
-        pids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit() and int(d) != self.vm.pid:
-                try:
-                    if _netns_inode(d) == ino:
-                        pids.append(int(d))
-                except OSError:
-                    pass
-        return pids
+        """The VM's processes (its "CPU"), not the Mininet shell that holds its namespace."""
+        return [pid for pid in processes_in({_netns_inode(self.vm.pid)}) if pid != self.vm.pid]
 
     def pause(self):
         self._start_announcer()

@@ -22,8 +22,7 @@ public final class Reconciler {
      *             known yet keeps its rules until the fabric is known)
      */
     public static List<FlowMod> diff(Set<FlowRule> desired, Collection<FlowRule> installed, Predicate<FlowRule> keep) {
-        Set<FlowRule.Key> desiredKeys = new HashSet<>();
-        for (FlowRule r : desired) desiredKeys.add(r.key());
+        Set<FlowRule.Key> desiredKeys = keys(desired);
         List<FlowMod> mods = new ArrayList<>();
         for (FlowRule r : installed) {
             if (!desiredKeys.contains(r.key()) && !keep.test(r)) mods.add(FlowMod.delete(r));
@@ -37,12 +36,17 @@ public final class Reconciler {
 
     /** What the switch holds after the diff has been applied. */
     public static Set<FlowRule> after(Set<FlowRule> desired, Collection<FlowRule> installed, Predicate<FlowRule> keep) {
-        Set<FlowRule.Key> desiredKeys = new HashSet<>();
-        for (FlowRule r : desired) desiredKeys.add(r.key());
+        Set<FlowRule.Key> desiredKeys = keys(desired);
         Set<FlowRule> result = new HashSet<>(desired);
         for (FlowRule r : installed) {
             if (!desiredKeys.contains(r.key()) && keep.test(r)) result.add(r);
         }
         return result;
+    }
+
+    private static Set<FlowRule.Key> keys(Set<FlowRule> rules) {
+        Set<FlowRule.Key> keys = new HashSet<>();
+        for (FlowRule r : rules) keys.add(r.key());
+        return keys;
     }
 }
