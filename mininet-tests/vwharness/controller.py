@@ -12,7 +12,8 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-JAR = os.path.join(ROOT, "controller-app", "target", "virtualwire.jar")
+# VW_JAR: a jar built elsewhere (e.g. a stable copy while the sources are being edited).
+JAR = os.environ.get("VW_JAR") or os.path.join(ROOT, "controller-app", "target", "virtualwire.jar")
 
 
 def free_port():

@@ -12,13 +12,19 @@ import java.util.TreeSet;
  * @param nics          the VM's NIC names
  * @param confirmed     the last phase whose rules every switch has confirmed (barrier), null before any
  * @param atDestination the NICs whose port has appeared at the destination
- * @param startedAt     wall-clock start, ms since the epoch; timeline entries count ms from it
+ * @param startedAt     wall-clock start, ms since the epoch (for people)
+ * @param startedMonoNanos the start on the monotonic clock (System.nanoTime, CLOCK_MONOTONIC on Linux: the clock
+ *                      the harness and its probes read too); timeline entries count ms from it
  */
 public record Migration(String id, String vm, String from, String to, MigrationPhase phase, MigrationPhase confirmed,
-                        Set<String> nics, Set<String> atDestination, long startedAt, List<TimelineEntry> timeline) {
+                        Set<String> nics, Set<String> atDestination, long startedAt, long startedMonoNanos,
+                        List<TimelineEntry> timeline) {
 
-    /** One signal or programming step: when (ms after the start), from where, what, and the phase after it. */
-    public record TimelineEntry(double atMs, String origin, String event, MigrationPhase phase) {}
+    /**
+     * One signal or programming step: when (ms after the start, and the instant on the monotonic clock), from
+     * where, what, and the phase after it.
+     */
+    public record TimelineEntry(double atMs, long monoNanos, String origin, String event, MigrationPhase phase) {}
 
     public Migration {
         nics = Set.copyOf(nics);
@@ -28,18 +34,29 @@ public record Migration(String id, String vm, String from, String to, MigrationP
 
     public static Migration requested(String id, String vm, String from, String to, Set<String> nics, String origin,
                                       long wallMillis) {
-        Migration m = new Migration(id, vm, from, to, MigrationPhase.REQUESTED, null, nics, Set.of(), wallMillis, List.of());
-        return m.record(0, origin, "migration of " + vm + " from " + from + " to " + to + " requested", MigrationPhase.REQUESTED);
+        return requested(id, vm, from, to, nics, origin, wallMillis, 0);
     }
 
-    /** The state machine: the migration after {@code s}, at {@code atMs} after its start. */
+    public static Migration requested(String id, String vm, String from, String to, Set<String> nics, String origin,
+                                      long wallMillis, long monoNanos) {
+        Migration m = new Migration(id, vm, from, to, MigrationPhase.REQUESTED, null, nics, Set.of(), wallMillis, monoNanos, List.of());
+        return m.record(monoNanos, origin, "migration of " + vm + " from " + from + " to " + to + " requested", MigrationPhase.REQUESTED);
+    }
+
+    /** The state machine: the migration after {@code s}, at {@code atMs} after its start (tests: no clock). */
     public Migration on(MigrationSignal s, double atMs) {
+        return onAt(s, startedMonoNanos + Math.round(atMs * 1e6));
+    }
+
+    /** The state machine: the migration after {@code s}, which happened at {@code monoNanos} (System.nanoTime). */
+    public Migration onAt(MigrationSignal s, long monoNanos) {
+        long at = monoNanos;
         MigrationPhase next = phase;
         MigrationPhase confirmedNow = confirmed;
         Set<String> dest = atDestination;
         String event;
         if (phase.isTerminal()) {
-            return record(atMs, s.origin(), describe(s) + " (after the migration ended: ignored)", phase);
+            return record(at, s.origin(), describe(s) + " (after the migration ended: ignored)", phase);
         }
         if (s instanceof MigrationSignal.PortAppeared p) {
             Set<String> more = new TreeSet<>(atDestination);
@@ -76,7 +93,7 @@ public record Migration(String id, String vm, String from, String to, MigrationP
         if (next == phase && !(s instanceof MigrationSignal.FlowsConfirmed) && dest.equals(atDestination)) {
             event += " (no change)";
         }
-        return new Migration(id, vm, from, to, next, confirmedNow, nics, dest, startedAt, timeline).record(atMs, s.origin(), event, next);
+        return new Migration(id, vm, from, to, next, confirmedNow, nics, dest, startedAt, startedMonoNanos, timeline).record(at, s.origin(), event, next);
     }
 
     private boolean before(MigrationPhase p) {
@@ -87,9 +104,10 @@ public record Migration(String id, String vm, String from, String to, MigrationP
         return s.getClass().getSimpleName();
     }
 
-    private Migration record(double atMs, String origin, String event, MigrationPhase after) {
+    private Migration record(long monoNanos, String origin, String event, MigrationPhase after) {
         List<TimelineEntry> t = new ArrayList<>(timeline);
-        t.add(new TimelineEntry(Math.round(atMs * 100) / 100.0, origin, event, after));
-        return new Migration(id, vm, from, to, phase, confirmed, nics, atDestination, startedAt, t);
+        double atMs = Math.round((monoNanos - startedMonoNanos) / 1e4) / 100.0;
+        t.add(new TimelineEntry(atMs, monoNanos, origin, event, after));
+        return new Migration(id, vm, from, to, phase, confirmed, nics, atDestination, startedAt, startedMonoNanos, t);
     }
 }

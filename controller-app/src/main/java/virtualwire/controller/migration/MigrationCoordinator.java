@@ -31,16 +31,13 @@ public final class MigrationCoordinator {
     private static final int HISTORY = 100;
 
     private final Map<String, Migration> latest = new HashMap<>();     // by VM
-    private final Map<String, Long> startNanos = new HashMap<>();      // by migration id
     private final Deque<Migration> ended = new ArrayDeque<>();
     private int sequence;
 
     /** Migrations recovered from the state directory after a restart. */
     public MigrationCoordinator(Collection<Migration> recovered) {
-        long now = System.nanoTime();
         for (Migration m : recovered) {
             latest.put(m.vm(), m);
-            startNanos.put(m.id(), now - (System.currentTimeMillis() - m.startedAt()) * 1_000_000);
             sequence = Math.max(sequence, Integer.parseInt(m.id().replaceAll(".*-", "")));
         }
     }
@@ -82,8 +79,7 @@ public final class MigrationCoordinator {
         Set<String> nics = new HashSet<>();
         v.nics().forEach(n -> nics.add(n.name()));
         String id = vm + "-" + (++sequence);
-        Migration m = Migration.requested(id, vm, from, to, nics, origin, System.currentTimeMillis());
-        startNanos.put(id, System.nanoTime());
+        Migration m = Migration.requested(id, vm, from, to, nics, origin, System.currentTimeMillis(), System.nanoTime());
         latest.put(vm, m);
         log.info("migration {}: {} from {} to {} ({})", id, vm, from, to, origin);
         return m;
@@ -91,9 +87,14 @@ public final class MigrationCoordinator {
 
     /** Applies a signal to the VM's current migration; empty when it has none (or only an ended one). */
     public Optional<Migration> signal(String vm, MigrationSignal s) {
+        return signal(vm, s, System.nanoTime());
+    }
+
+    /** As {@link #signal(String, MigrationSignal)}, for a signal that happened at {@code monoNanos} (System.nanoTime). */
+    public Optional<Migration> signal(String vm, MigrationSignal s, long monoNanos) {
         Migration m = latest.get(vm);
         if (m == null) return Optional.empty();
-        Migration next = m.on(s, sinceStart(m));
+        Migration next = m.onAt(s, monoNanos);
         latest.put(vm, next);
         if (next.phase() != m.phase()) {
             log.info("migration {}: {} -> {} on {} ({})", m.id(), m.phase(), next.phase(), s.getClass().getSimpleName(), s.origin());
@@ -160,11 +161,6 @@ public final class MigrationCoordinator {
             }
         }
         return changed;
-    }
-
-    public double sinceStart(Migration m) {
-        Long start = startNanos.get(m.id());
-        return start == null ? 0 : (System.nanoTime() - start) / 1e6;
     }
 
     private static String portName(Topology t, NicRef nic) {

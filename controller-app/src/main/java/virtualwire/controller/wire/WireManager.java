@@ -366,11 +366,12 @@ public final class WireManager implements SwitchListener, DomainLifecycleListene
         recompile();
         long start = System.nanoTime();
         MigrationPhase phase = m.phase();
-        CompletableFuture<Void> confirmed = syncAll();
+        // The instant of the last switch's barrier reply, taken on the thread that received it.
+        CompletableFuture<Long> confirmed = syncAll().thenApply(v -> System.nanoTime());
         persistMigrations();
-        return confirmed.thenApplyAsync(v -> {
-            long ms = (System.nanoTime() - start) / 1_000_000;
-            Migration now = coordinator.signal(m.vm(), new MigrationSignal.FlowsConfirmed(phase, ms)).orElse(m);
+        return confirmed.thenApplyAsync(at -> {
+            long ms = (at - start) / 1_000_000;
+            Migration now = coordinator.signal(m.vm(), new MigrationSignal.FlowsConfirmed(phase, ms), at).orElse(m);
             persistMigrations();   // SWITCHED -> COMPLETED wires the same places: nothing to recompile
             return now;
         }, executor);

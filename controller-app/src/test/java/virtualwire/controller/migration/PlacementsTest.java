@@ -30,7 +30,7 @@ public class PlacementsTest {
     }
 
     private static NicPlacement placement(MigrationPhase phase, List<NicLocation> seen) throws Exception {
-        Migration m = new Migration("a-1", "a", "hv1", "hv2", phase, null, Set.of("eth0"), Set.of(), 0, List.of());
+        Migration m = new Migration("a-1", "a", "hv1", "hv2", phase, null, Set.of("eth0"), Set.of(), 0, 0, List.of());
         return Placements.of(topology(), Map.of(A, seen), Map.of("a", m)).get(A);
     }
 
