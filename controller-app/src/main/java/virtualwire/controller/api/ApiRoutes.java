@@ -16,7 +16,7 @@ import java.util.concurrent.CompletionException;
 import virtualwire.controller.migration.MigrationSignal;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.wire.WireManager;
-import virtualwire.controller.wire.WireRequestException;
+import virtualwire.controller.request.WireRequestException;
 import virtualwire.topology.config.TopologyError;
 import virtualwire.topology.config.TopologyException;
 import virtualwire.topology.config.TopologyLoader;
@@ -80,15 +80,15 @@ public final class ApiRoutes {
             ConnectRequest req = parse(body, ConnectRequest.class, "{\"a\": \"vm:nic\", \"b\": \"vm:nic\", \"name\": \"optional\"}");
             NicRef a = nicRef("a", req.a());
             NicRef b = nicRef("b", req.b());
+            // The answer is built from what the engine committed, not from state read afterwards.
             return manager(wires.connect(a, b, Optional.ofNullable(req.name())))
-                    .thenApply(status -> ApiResponse.json(201, views.view(wires.topology().wire(status.wire()).orElseThrow(), new long[2])));
+                    .thenApply(w -> ApiResponse.json(201, views.view(w.spec(), w.status(), new long[2])));
         }
         if (p.size() != 2) throw new ApiException(404, "no such endpoint: " + path);
         String name = p.get(1);
         if (method.equals("GET")) return views.wire(name).thenApply(ApiResponse::ok);
         only(method, "DELETE", true, path);
-        Optional<WireSpec> spec = wires.topology().wire(name);
-        return manager(wires.disconnect(name)).thenApply(last -> ApiResponse.ok(views.removed(spec.orElseThrow(), last)));
+        return manager(wires.disconnect(name)).thenApply(w -> ApiResponse.ok(views.removed(w.spec(), w.status())));
     }
 
     private CompletableFuture<ApiResponse> topology(String method, List<String> p, String body, String path) {

@@ -44,7 +44,7 @@ public final class FabricViews {
     }
 
     private String hypervisorOf(DatapathId dpid) {
-        return wires.topology().hypervisorByDpid(dpid).map(Hypervisor::name).orElse(null);
+        return wires.nodes().hypervisorByDpid(dpid).map(Hypervisor::name).orElse(null);
     }
 
     public List<SwitchView> switches() {
@@ -57,35 +57,56 @@ public final class FabricViews {
     }
 
     public List<HypervisorView> hypervisors() {
-        return wires.topology().hypervisors().stream().map(h -> new HypervisorView(h.name(), h.cloud(),
+        return wires.nodes().hypervisors().stream().map(h -> new HypervisorView(h.name(), h.cloud(),
                 h.datapathId().toString(), h.tunnelIp().toString(), h.libvirtUri().orElse(null),
                 registry.get(h.datapathId()).map(OpenFlowSwitch::isConnected).orElse(false))).toList();
     }
 
     public List<VmView> vms() {
         Topology t = wires.topology();
-        Map<NicRef, NicPlacement> at = wires.placements();
+        Map<NicRef, NicPlacement> at = wires.placements();   // a live view: a NIC's value is read once below
         return t.vms().stream().map(vm -> new VmView(vm.name(), Placements.currentHypervisor(t, vm.name(), at), vm.kind().yamlName(),
                 vm.nics().stream().map(nic -> {
                     NicRef ref = new NicRef(vm.name(), nic.name());
-                    NicLocation loc = at.containsKey(ref) ? at.get(ref).current() : null;
+                    NicPlacement p = at.get(ref);
+                    NicLocation loc = p == null ? null : p.current();
                     return new NicView(nic.name(), nic.mac().toString(), nic.portName(),
                             t.wireOf(ref).map(WireSpec::name).orElse(null),
                             loc == null ? null : new AttachedView(hypervisorOf(loc.dpid()), loc.dpid().toString(), loc.port()));
                 }).toList())).toList();
     }
 
-    /** Every wire with its state and its packet and byte counters (traffic entering the wire at either end). */
+    /**
+     * Every wire with its state and its packet and byte counters (traffic entering the wire at either end), as of
+     * each switch's last table read: every switch is read once per audit interval, not per request.
+     */
     public CompletableFuture<List<WireView>> wires() {
-        return counters().thenApply(counters -> wires.topology().wires().stream()
+        return wires.counters().thenApply(counters -> wires.topology().wires().stream()
                 .map(w -> view(w, counters.getOrDefault(wires.wireStatus(w.name()).map(WireStatus::tunnelKey).orElse(-1L), new long[2])))
                 .toList());
     }
 
+    /** One wire, with counters read now from its own switches only. */
     public CompletableFuture<WireView> wire(String name) {
-        WireSpec w = wires.topology().wire(name).orElseThrow(() -> new ApiException(404, "no wire named " + name));
-        return counters().thenApply(c -> view(w, c.getOrDefault(
-                wires.wireStatus(name).map(WireStatus::tunnelKey).orElse(-1L), new long[2])));
+        WireSpec w = wires.wire(name).orElseThrow(() -> new ApiException(404, "no wire named " + name));
+        WireStatus s = wires.wireStatus(name).orElse(null);
+        if (s == null || s.switches().isEmpty()) return CompletableFuture.completedFuture(view(w, s, new long[2]));
+        List<CompletableFuture<List<FlowStats>>> reads = s.switches().stream().flatMap(d -> registry.get(d).stream())
+                .map(sw -> sw.flowStats(WireCookies.of(s.tunnelKey()), -1L)
+                        .completeOnTimeout(List.of(), 3, TimeUnit.SECONDS)
+                        .exceptionally(e -> List.of()))
+                .toList();
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            long[] c = new long[2];
+            for (var r : reads) {
+                for (FlowStats st : r.join()) {
+                    if (st.rule().match().tunnelId() != null) continue;   // decapsulation: counted at the sender
+                    c[0] += st.packetCount();
+                    c[1] += st.byteCount();
+                }
+            }
+            return view(w, s, c);
+        });
     }
 
     /** The view of a wire that no longer exists (after a disconnect). */
@@ -95,7 +116,10 @@ public final class FabricViews {
     }
 
     public WireView view(WireSpec w, long[] counters) {
-        WireStatus s = wires.wireStatus(w.name()).orElse(null);
+        return view(w, wires.wireStatus(w.name()).orElse(null), counters);
+    }
+
+    public WireView view(WireSpec w, WireStatus s, long[] counters) {
         String state;
         String reason;
         List<String> switches = new ArrayList<>();
@@ -121,30 +145,9 @@ public final class FabricViews {
                 switches, counters[0], counters[1]);
     }
 
-    /** Packets and bytes per tunnel key, summed over the rules that take traffic in from a NIC. */
-    private CompletableFuture<Map<Long, long[]>> counters() {
-        List<CompletableFuture<List<FlowStats>>> reads = registry.all().stream()
-                .map(sw -> sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK)
-                        .completeOnTimeout(List.of(), 3, TimeUnit.SECONDS)
-                        .exceptionally(e -> List.of()))
-                .toList();
-        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            Map<Long, long[]> sums = new HashMap<>();
-            for (var r : reads) {
-                for (FlowStats s : r.join()) {
-                    if (s.rule().match().tunnelId() != null) continue;   // decapsulation: counted at the sender
-                    long[] c = sums.computeIfAbsent(WireCookies.tunnelKeyOf(s.rule().cookie()).orElse(-1), k -> new long[2]);
-                    c[0] += s.packetCount();
-                    c[1] += s.byteCount();
-                }
-            }
-            return sums;
-        });
-    }
-
     /** VirtualWire's rules on one hypervisor's switch (our cookie space), each with the wire that owns it. */
     public CompletableFuture<List<FlowView>> flows(String hypervisor) {
-        Hypervisor h = wires.topology().hypervisor(hypervisor)
+        Hypervisor h = wires.nodes().hypervisor(hypervisor)
                 .orElseThrow(() -> new ApiException(404, "no hypervisor named " + hypervisor));
         OpenFlowSwitch sw = registry.get(h.datapathId())
                 .orElseThrow(() -> new ApiException(409, "the switch of hypervisor " + hypervisor + " is not connected"));

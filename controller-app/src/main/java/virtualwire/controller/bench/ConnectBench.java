@@ -18,7 +18,7 @@ import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.state.DurableFile;
-import virtualwire.controller.state.StateStore;
+import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.controller.wire.WireManager;
 import virtualwire.openflow.channel.OpenFlowConfig;
 import virtualwire.openflow.channel.OpenFlowServer;
@@ -71,7 +71,7 @@ public final class ConnectBench implements Callable<Integer> {
                     """.formatted(a.dpid(), b.dpid(), a.name(), a.name(), a.name(), b.name());
             Path topo = stateDir.resolve("topology.yaml");
             DurableFile.write(topo, yaml.getBytes());
-            try (WireManager m = WireManager.start(TopologyLoader.load(topo), new StateStore(stateDir), registry, Duration.ofSeconds(10));
+            try (WireManager m = WireManager.start(TopologyLoader.load(topo), new LocalJournalStore(stateDir), registry, Duration.ofSeconds(10));
                  ApiServer api = new ApiServer(new ApiRoutes(m, new FabricViews(m, registry), topo))) {
                 int apiPort = api.start("127.0.0.1", 0).getPort();
                 a.setController(port);

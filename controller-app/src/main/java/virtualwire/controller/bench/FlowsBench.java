@@ -18,7 +18,7 @@ import org.projectfloodlight.openflow.types.IPv4Address;
 import org.projectfloodlight.openflow.types.MacAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import virtualwire.controller.state.StateStore;
+import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.controller.wire.NicLocator;
 import virtualwire.controller.wire.WireManager;
 import virtualwire.openflow.channel.OpenFlowConfig;
@@ -137,7 +137,7 @@ public final class FlowsBench implements Callable<Integer> {
         Topology t = topology(hv1, n);
         Path stateDir = Files.createTempDirectory("vw-bench-state");
         SwitchRegistry wired = new SwitchRegistry();
-        try (WireManager m = WireManager.start(t, new StateStore(stateDir), wired, Duration.ofHours(1))) {
+        try (WireManager m = WireManager.start(t, new LocalJournalStore(stateDir), wired, Duration.ofHours(1))) {
             wired.connected(new MemorySwitch(HV2, ports("b", n)));
             Await.until("hv2 reconciled", Duration.ofSeconds(120), () -> m.isReconciled(HV2));
             long before = m.flowModsSent();

@@ -15,7 +15,7 @@ import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.state.DurableFile;
-import virtualwire.controller.state.StateStore;
+import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.controller.wire.WireManager;
 import virtualwire.libvirt.LibvirtDriver;
 import virtualwire.openflow.channel.OpenFlowConfig;
@@ -70,7 +70,7 @@ public final class ControllerCommand implements Callable<Integer> {
         log.info("topology {}: {} hypervisors, {} VMs, {} wires", topologyFile, topology.hypervisors().size(),
                 topology.vms().size(), topology.wires().size());
         SwitchRegistry registry = new SwitchRegistry();
-        WireManager wires = WireManager.start(topology, new StateStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
+        WireManager wires = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
         LibvirtDriver libvirt = startLibvirt(topology, wires);
         OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
         ApiServer apiServer = new ApiServer(new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile));

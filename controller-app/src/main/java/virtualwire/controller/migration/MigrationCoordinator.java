@@ -13,7 +13,7 @@ import java.util.Set;
 import org.projectfloodlight.openflow.types.DatapathId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import virtualwire.controller.wire.WireRequestException;
+import virtualwire.controller.request.WireRequestException;
 import virtualwire.topology.compile.NicLocation;
 import virtualwire.topology.model.Hypervisor;
 import virtualwire.topology.model.Nic;
@@ -45,6 +45,17 @@ public final class MigrationCoordinator {
     /** The latest migration of each VM, by VM name (what placements are computed from). */
     public Map<String, Migration> latestByVm() {
         return Map.copyOf(latest);
+    }
+
+    /** The VM's latest migration (ended ones too: they still decide between two ports), or null. */
+    public Migration latest(String vm) {
+        return latest.get(vm);
+    }
+
+    /** Undoes a start that could not be recorded: the VM's latest migration is {@code previous} again. */
+    public void restore(String vm, Migration previous) {
+        if (previous == null) latest.remove(vm);
+        else latest.put(vm, previous);
     }
 
     /** Migrations not yet ended, to keep in the state directory. */

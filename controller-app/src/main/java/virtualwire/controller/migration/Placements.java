@@ -29,12 +29,20 @@ public final class Placements {
                                                Map<String, Migration> migrations) {
         Map<NicRef, NicPlacement> out = new HashMap<>();
         seen.forEach((nic, locations) -> {
-            if (locations.isEmpty()) return;
-            Migration m = migrations.get(nic.vm());
-            NicPlacement p = m == null ? null : during(m, locations, topology);
-            out.put(nic, p != null ? p : NicPlacement.at(locations.get(locations.size() - 1)));
+            NicPlacement p = of(topology, locations, migrations.get(nic.vm()));
+            if (p != null) out.put(nic, p);
         });
         return out;
+    }
+
+    /**
+     * Where one NIC is wired, from where its port is seen (oldest first) and its VM's latest migration (or null);
+     * null if it is seen nowhere.
+     */
+    public static NicPlacement of(Topology topology, List<NicLocation> locations, Migration m) {
+        if (locations.isEmpty()) return null;
+        NicPlacement p = m == null ? null : during(m, locations, topology);
+        return p != null ? p : NicPlacement.at(locations.get(locations.size() - 1));
     }
 
     private static NicPlacement during(Migration m, List<NicLocation> locations, Topology topology) {
@@ -58,9 +66,13 @@ public final class Placements {
 
     /** The hypervisor a VM runs on now: where its first NIC is wired (the topology's, if none is seen). */
     public static String currentHypervisor(Topology topology, String vm, Map<NicRef, NicPlacement> placements) {
+        return currentHypervisor(topology, vm, placements::get);
+    }
+
+    public static String currentHypervisor(Topology topology, String vm, java.util.function.Function<NicRef, NicPlacement> placements) {
         var v = topology.vm(vm).orElseThrow();
         for (var nic : v.nics()) {
-            NicPlacement p = placements.get(new NicRef(vm, nic.name()));
+            NicPlacement p = placements.apply(new NicRef(vm, nic.name()));
             if (p != null) {
                 DatapathId d = p.current().dpid();
                 return topology.hypervisorByDpid(d).map(Hypervisor::name).orElse(v.hypervisor());

@@ -1,6 +1,8 @@
 package virtualwire.controller.state;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,37 +65,59 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
         return new RuntimeState(connected, disconnected, keys, migrations);
     }
 
-    /** The running fabric: the file, then the runtime changes replayed on it. */
+    /**
+     * The running fabric: the file, then the runtime changes replayed on it. Each runtime wire is checked against
+     * what it touches (its NICs and its name), so replaying many of them on a large file stays linear.
+     */
     public Combined applyTo(Topology file) {
         List<String> warnings = new ArrayList<>();
-        Topology t = file;
         Set<String> stillDisconnected = new LinkedHashSet<>();
+        Map<String, WireSpec> wires = new LinkedHashMap<>();
+        file.wires().forEach(w -> wires.putIfAbsent(w.name(), w));
         for (String name : disconnected) {
-            if (t.wire(name).isPresent()) {
-                t = t.withoutWire(name);
+            if (wires.remove(name) != null) {
                 stillDisconnected.add(name);
             } else {
                 warnings.add("runtime disconnect of wire " + name + " dropped: the topology file no longer has it");
             }
         }
+        Map<NicRef, WireSpec> byNic = new HashMap<>();
+        wires.values().forEach(w -> { byNic.put(w.a(), w); byNic.put(w.b(), w); });
         List<ConnectedWire> stillConnected = new ArrayList<>();
         for (ConnectedWire c : connected) {
-            Topology next;
+            String why;
+            WireSpec w = null;
             try {
-                next = t.withWire(c.toSpec());
+                w = c.toSpec();
+                why = problem(w, file, wires, byNic);
             } catch (IllegalArgumentException e) {
-                warnings.add("runtime wire " + c.name() + " dropped: " + e.getMessage());
+                why = e.getMessage();
+            }
+            if (why != null) {
+                warnings.add("runtime wire " + c.name() + " (" + c.a() + " - " + c.b() + ") dropped: " + why);
                 continue;
             }
-            var violations = TopologyValidator.validate(next);
-            if (violations.isEmpty()) {
-                t = next;
-                stillConnected.add(c);
-            } else {
-                warnings.add("runtime wire " + c.name() + " (" + c.a() + " - " + c.b() + ") dropped: " + violations.get(0));
-            }
+            wires.put(w.name(), w);
+            byNic.put(w.a(), w);
+            byNic.put(w.b(), w);
+            stillConnected.add(c);
         }
+        Topology t = new Topology(file.clouds(), file.hypervisors(), file.vms(), new ArrayList<>(wires.values()));
         return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys, migrations), warnings);
+    }
+
+    private static String problem(WireSpec w, Topology file, Map<String, WireSpec> wires, Map<NicRef, WireSpec> byNic) {
+        var bad = TopologyValidator.nameProblem("wire", w.name());
+        if (bad.isPresent()) return bad.get();
+        if (wires.containsKey(w.name())) return "the topology file has a wire named " + w.name();
+        if (w.a().equals(w.b())) return "a wire cannot connect " + w.a() + " to itself";
+        for (NicRef nic : List.of(w.a(), w.b())) {
+            if (file.vm(nic.vm()).isEmpty()) return "unknown VM \"" + nic.vm() + "\"";
+            if (file.nic(nic).isEmpty()) return "VM \"" + nic.vm() + "\" has no NIC \"" + nic.nic() + "\"";
+            WireSpec other = byNic.get(nic);
+            if (other != null) return "NIC " + nic + " is already on wire \"" + other.name() + "\"";
+        }
+        return null;
     }
 
     public record Combined(Topology topology, RuntimeState state, List<String> warnings) {}

@@ -29,22 +29,46 @@ public final class NicLocator {
     private final Map<String, List<NicLocation>> byPortName = new HashMap<>();
     private final Set<DatapathId> reported = new HashSet<>();
 
-    /** A switch connected and described its ports: they replace whatever it reported before. */
-    public void switchPorts(DatapathId dpid, Collection<SwitchPort> ports) {
+    /**
+     * A switch connected and described its ports: they replace whatever it reported before.
+     * @return the port names whose locations may have changed (what it reported before and now)
+     */
+    public Set<String> switchPorts(DatapathId dpid, Collection<SwitchPort> ports) {
+        Set<String> touched = new HashSet<>();
         Map<Integer, String> old = portsBySwitch.remove(dpid);
-        if (old != null) old.forEach((number, name) -> forget(name, dpid, number));
+        if (old != null) {
+            old.forEach((number, name) -> forget(name, dpid, number));
+            touched.addAll(old.values());
+        }
         reported.add(dpid);
-        for (SwitchPort p : ports) portAdded(dpid, p);
+        for (SwitchPort p : ports) {
+            portAdded(dpid, p);
+            touched.add(p.name());
+        }
+        return touched;
     }
 
-    public void portAdded(DatapathId dpid, SwitchPort p) {
+    /** The switch's tunnel port number, if it reported one. O(its ports). */
+    public Integer tunnelPortOf(DatapathId dpid) {
+        Map<Integer, String> ports = portsBySwitch.get(dpid);
+        if (ports == null) return null;
+        for (Map.Entry<Integer, String> e : ports.entrySet()) {
+            if (e.getValue().equals(TUNNEL_PORT_NAME)) return e.getKey();
+        }
+        return null;
+    }
+
+    /** @return the name the port number had before, if it was another (that name moved too) */
+    public String portAdded(DatapathId dpid, SwitchPort p) {
         Map<Integer, String> ports = portsBySwitch.computeIfAbsent(dpid, d -> new HashMap<>());
         String previous = ports.put(p.number(), p.name());
         if (previous != null && !previous.equals(p.name())) forget(previous, dpid, p.number());
+        else previous = null;
         List<NicLocation> at = byPortName.computeIfAbsent(p.name(), n -> new ArrayList<>());
         NicLocation here = new NicLocation(dpid, p.number());
         at.removeIf(l -> l.dpid().equals(dpid));
         at.add(here);
+        return previous;
     }
 
     public void portRemoved(DatapathId dpid, SwitchPort p) {

@@ -8,7 +8,7 @@ import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.state.DurableFile;
-import virtualwire.controller.state.StateStore;
+import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.openflow.channel.OpenFlowConfig;
 import virtualwire.openflow.channel.OpenFlowServer;
 import virtualwire.openflow.ovs.Conditions;
@@ -80,7 +80,7 @@ public final class SingleBridgeFabric implements AutoCloseable {
 
     private void startManager() throws Exception {
         Topology t = TopologyLoader.load(topologyFile);
-        manager = WireManager.start(t, new StateStore(stateDir), registry, Duration.ofSeconds(1));
+        manager = WireManager.start(t, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(1));
         api = new ApiServer(new ApiRoutes(manager, new FabricViews(manager, registry), topologyFile));
         apiPort = api.start("127.0.0.1", 0).getPort();
     }

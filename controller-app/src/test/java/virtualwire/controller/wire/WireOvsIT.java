@@ -16,7 +16,8 @@ import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 import org.projectfloodlight.openflow.types.DatapathId;
-import virtualwire.controller.state.StateStore;
+import virtualwire.controller.request.WireRequestException;
+import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.openflow.channel.OpenFlowConfig;
 import virtualwire.openflow.channel.OpenFlowServer;
 import virtualwire.openflow.ovs.Conditions;
@@ -88,7 +89,7 @@ public class WireOvsIT {
     public void connectAndDisconnectAtRuntime() throws Exception {
         assertFalse(ping("c1", "10.77.0.4"));
         WireStatus s = manager.connect(NicRef.parse("c1:eth0"), NicRef.parse("c2:eth0"), Optional.of("wc"))
-                .get(10, TimeUnit.SECONDS);
+                .get(10, TimeUnit.SECONDS).status();
         assertEquals(WireStatus.State.ACTIVE, s.state());
         assertEquals(6, bridge.dumpFlows().size());   // confirmed by barrier before the future completed
         Conditions.await("c1 -> c2", DEADLINE, () -> ping("c1", "10.77.0.4"));
@@ -102,7 +103,7 @@ public class WireOvsIT {
     @Test
     public void rejectedRequestsChangeNothing() throws Exception {
         List<String> flows = bridge.rules();
-        String state = Files.readString(fabric.stateDir.resolve("state.json"));
+        String state = stored();
         expectRejected(WireRequestException.Kind.CONFLICT, "a1:eth0 is already on wire wa",
                 () -> manager.connect(NicRef.parse("a1:eth0"), NicRef.parse("c1:eth0"), Optional.empty()).get());
         expectRejected(WireRequestException.Kind.NOT_FOUND, "no VM named zz",
@@ -115,8 +116,18 @@ public class WireOvsIT {
                 () -> manager.connect(NicRef.parse("c1:eth0"), NicRef.parse("c2:eth0"), Optional.of("wa")).get());
         expectRejected(WireRequestException.Kind.NOT_FOUND, "no wire named nope", () -> manager.disconnect("nope").get());
         assertEquals(flows, bridge.rules());
-        assertEquals(state, Files.readString(fabric.stateDir.resolve("state.json")));
+        assertEquals(state, stored());
         assertEquals(2, manager.topology().wires().size());
+    }
+
+    /** The state directory's snapshot and journal, as text. */
+    private String stored() throws java.io.IOException {
+        StringBuilder out = new StringBuilder();
+        for (String f : List.of("state.json", "journal.jsonl")) {
+            Path p = fabric.stateDir.resolve(f);
+            out.append(f).append(":\n").append(Files.exists(p) ? Files.readString(p) : "(none)").append('\n');
+        }
+        return out.toString();
     }
 
     private interface Call { void run() throws Exception; }

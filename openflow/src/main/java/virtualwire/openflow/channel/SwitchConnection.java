@@ -30,6 +30,7 @@ import org.slf4j.LoggerFactory;
 import virtualwire.openflow.flow.FlowMod;
 import virtualwire.openflow.flow.FlowRuleCodec;
 import virtualwire.openflow.flow.FlowStats;
+import virtualwire.openflow.switches.EncodedBatch;
 import virtualwire.openflow.request.PendingRequests;
 import virtualwire.openflow.request.PendingRequests.ReplyCollector;
 import virtualwire.openflow.request.RequestTimeoutException;
@@ -85,6 +86,29 @@ final class SwitchConnection implements OpenFlowSwitch {
         // A large batch needs longer than a single request: allow 1 s more per 10,000 flow-mods.
         withDeadline(f, "flow-mod batch of " + mods.size(), requestTimeout.plusMillis(mods.size() / 10));
         send(new BatchWriter(mods, first));
+        return f;
+    }
+
+    @Override
+    public EncodedBatch encode(List<FlowMod> batch) {
+        ByteBuf buf = io.netty.buffer.Unpooled.buffer(batch.size() * 96 + 16);
+        int[] offsets = new int[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            offsets[i] = buf.writerIndex();
+            codec.toFlowMod(batch.get(i), 0).writeTo(buf);
+        }
+        byte[] bytes = new byte[buf.readableBytes()];
+        buf.readBytes(bytes);
+        return EncodedBatch.encoded(batch, bytes, offsets);
+    }
+
+    @Override
+    public CompletableFuture<Void> apply(EncodedBatch batch) {
+        if (!batch.isEncoded()) return apply(batch.mods());
+        long first = pending.allocateXids(batch.size() + 1);
+        CompletableFuture<Void> f = pending.registerBatch(first, batch.mods());
+        withDeadline(f, "flow-mod batch of " + batch.size(), requestTimeout.plusMillis(batch.size() / 10));
+        send(new EncodedWriter(batch, first));
         return f;
     }
 
@@ -228,6 +252,32 @@ final class SwitchConnection implements OpenFlowSwitch {
         Single(OFMessage msg) { this.msg = msg; }
 
         @Override public Object next(ByteBufAllocator alloc) { sent = true; return msg; }
+        @Override public boolean done() { return sent; }
+    }
+
+    /** Writes a pre-encoded batch with its xids patched in, then its closing barrier, in one buffer. */
+    private final class EncodedWriter implements Outgoing {
+        private final EncodedBatch batch;
+        private final long firstXid;
+        private boolean sent;
+
+        EncodedWriter(EncodedBatch batch, long firstXid) {
+            this.batch = batch;
+            this.firstXid = firstXid;
+        }
+
+        @Override
+        public Object next(ByteBufAllocator alloc) {
+            byte[] bytes = batch.bytes();
+            ByteBuf buf = alloc.buffer(bytes.length + 16);
+            buf.writeBytes(bytes);
+            // The OpenFlow header: version (1), type (1), length (2), xid (4).
+            for (int i = 0; i < batch.size(); i++) buf.setInt(batch.offset(i) + 4, (int) (firstXid + i));
+            factory.buildBarrierRequest().setXid(firstXid + batch.size()).build().writeTo(buf);
+            sent = true;
+            return buf;
+        }
+
         @Override public boolean done() { return sent; }
     }
 

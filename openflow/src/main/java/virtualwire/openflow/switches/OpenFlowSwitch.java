@@ -26,6 +26,16 @@ public interface OpenFlowSwitch {
      */
     CompletableFuture<Void> apply(List<FlowMod> batch);
 
+    /** Encodes a batch ahead of time, for {@link #apply(EncodedBatch)} later; no I/O. */
+    default EncodedBatch encode(List<FlowMod> batch) {
+        return EncodedBatch.unencoded(batch);
+    }
+
+    /** As {@link #apply(List)}, for a batch encoded by this switch's {@link #encode}: nothing is encoded now. */
+    default CompletableFuture<Void> apply(EncodedBatch batch) {
+        return apply(batch.mods());
+    }
+
     CompletableFuture<Void> barrier();
 
     /** All flows in all tables whose cookie matches {@code cookie} under {@code cookieMask} (0/0: every flow). */

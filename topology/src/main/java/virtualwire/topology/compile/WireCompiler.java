@@ -34,52 +34,73 @@ public final class WireCompiler {
 
     public static CompiledFabric compile(FabricSnapshot s) {
         Map<DatapathId, Hypervisor> hypervisors = new HashMap<>();
-        for (Hypervisor h : s.topology().hypervisors()) hypervisors.put(h.datapathId(), h);
+        for (Hypervisor h : s.topology().hypervisors()) hypervisors.putIfAbsent(h.datapathId(), h);
+        Inputs in = new Inputs() {
+            @Override public NicPlacement placement(NicRef nic) { return s.nics().get(nic); }
+            @Override public Integer tunnelPort(DatapathId dpid) { return s.tunnelPorts().get(dpid); }
+            @Override public Hypervisor hypervisor(DatapathId dpid) { return hypervisors.get(dpid); }
+            @Override public String portName(NicRef nic) { return s.topology().nic(nic).map(n -> n.portName()).orElse("?"); }
+        };
         Map<DatapathId, Set<FlowRule>> flows = new HashMap<>();
         Map<String, WireStatus> statuses = new HashMap<>();
-
         for (WireSpec w : s.topology().wires()) {
-            Long key = s.tunnelKeys().get(w.name());
-            if (key == null) {
-                statuses.put(w.name(), WireStatus.pending(w.name(), 0, "no tunnel key allocated"));
-                continue;
-            }
-            String why = notReady(w.a(), s, hypervisors);
-            if (why == null) why = notReady(w.b(), s, hypervisors);
-            if (why == null) why = missingTunnelPort(w, s, hypervisors);
-            if (why != null) {
-                statuses.put(w.name(), WireStatus.pending(w.name(), key, why));
-                continue;
-            }
-            NicPlacement a = s.nics().get(w.a());
-            NicPlacement b = s.nics().get(w.b());
-            long cookie = WireCookies.of(key);
-            Set<DatapathId> switches = new HashSet<>();
-            for (NicPlacement[] end : new NicPlacement[][] {{a, b}, {b, a}}) {
-                for (NicLocation from : end[0].present()) {
-                    switches.add(from.dpid());
-                    add(flows, from.dpid(), rule(cookie, FlowMatch.inPort(from.port()),
-                            deliver(from, end[1].deliverTo(), key, s.tunnelPorts(), hypervisors)));
-                    for (NicLocation peer : end[1].present()) {
-                        if (peer.dpid().equals(from.dpid())) continue;
-                        int tunnel = s.tunnelPorts().get(from.dpid());
-                        add(flows, from.dpid(), rule(cookie,
-                                FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(hypervisors.get(peer.dpid()).tunnelIp()),
-                                List.of(FlowAction.output(from.port()))));
-                    }
-                }
-            }
-            statuses.put(w.name(), WireStatus.active(w.name(), key, switches));
+            CompiledWire c = compileWire(w, s.tunnelKeys().get(w.name()), in);
+            statuses.put(w.name(), c.status());
+            c.rules().forEach((dpid, rules) -> flows.computeIfAbsent(dpid, d -> new LinkedHashSet<>()).addAll(rules));
         }
         return new CompiledFabric(flows, statuses);
+    }
+
+    /** What compiling one wire reads from the fabric: lookups, so an incremental compiler can serve them from its indexes. */
+    public interface Inputs {
+        /** Where the NIC is wired; null if it is not attached. */
+        NicPlacement placement(NicRef nic);
+
+        /** The OpenFlow port number of the switch's tunnel port; null if it has none (yet). */
+        Integer tunnelPort(DatapathId dpid);
+
+        /** The hypervisor with this datapath id; null if none. */
+        Hypervisor hypervisor(DatapathId dpid);
+
+        /** The OVS port name of the NIC, for messages. */
+        String portName(NicRef nic);
+    }
+
+    /**
+     * One wire's rules per switch and its status. Pure: the whole fabric's compile is this for every wire, so a
+     * compiler that recompiles only the wires a change touches produces the same rules.
+     * @param key the wire's tunnel key; null if none is allocated
+     */
+    public static CompiledWire compileWire(WireSpec w, Long key, Inputs in) {
+        if (key == null) return new CompiledWire(WireStatus.pending(w.name(), 0, "no tunnel key allocated"), Map.of());
+        String why = notReady(w.a(), in);
+        if (why == null) why = notReady(w.b(), in);
+        if (why == null) why = missingTunnelPort(w, in);
+        if (why != null) return new CompiledWire(WireStatus.pending(w.name(), key, why), Map.of());
+        NicPlacement a = in.placement(w.a());
+        NicPlacement b = in.placement(w.b());
+        long cookie = WireCookies.of(key);
+        Map<DatapathId, List<FlowRule>> rules = new HashMap<>();
+        for (NicPlacement[] end : new NicPlacement[][] {{a, b}, {b, a}}) {
+            for (NicLocation from : end[0].present()) {
+                List<FlowRule> here = rules.computeIfAbsent(from.dpid(), d -> new ArrayList<>());
+                here.add(rule(cookie, FlowMatch.inPort(from.port()), deliver(from, end[1].deliverTo(), key, in)));
+                for (NicLocation peer : end[1].present()) {
+                    if (peer.dpid().equals(from.dpid())) continue;
+                    int tunnel = in.tunnelPort(from.dpid());
+                    here.add(rule(cookie, FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(in.hypervisor(peer.dpid()).tunnelIp()),
+                            List.of(FlowAction.output(from.port()))));
+                }
+            }
+        }
+        return new CompiledWire(WireStatus.active(w.name(), key, rules.keySet()), rules);
     }
 
     /**
      * What a packet entering the wire at {@code from} gets: a local output for a target on the same switch,
      * else the wire's tunnel key, the target hypervisor's tunnel IP and the tunnel port, once per target.
      */
-    private static List<FlowAction> deliver(NicLocation from, List<NicLocation> targets, long key,
-                                            Map<DatapathId, Integer> tunnelPorts, Map<DatapathId, Hypervisor> hypervisors) {
+    private static List<FlowAction> deliver(NicLocation from, List<NicLocation> targets, long key, Inputs in) {
         List<FlowAction> actions = new ArrayList<>();
         for (NicLocation t : targets) {
             if (t.dpid().equals(from.dpid())) actions.add(FlowAction.output(t.port()));
@@ -89,35 +110,31 @@ public final class WireCompiler {
             if (t.dpid().equals(from.dpid())) continue;
             if (!keySet) actions.add(FlowAction.setTunnelId(key));
             keySet = true;
-            actions.add(FlowAction.setTunnelDst(hypervisors.get(t.dpid()).tunnelIp()));
-            actions.add(FlowAction.output(tunnelPorts.get(from.dpid())));
+            actions.add(FlowAction.setTunnelDst(in.hypervisor(t.dpid()).tunnelIp()));
+            actions.add(FlowAction.output(in.tunnelPort(from.dpid())));
         }
         return actions;
     }
 
     /** A wire whose ends sit on different switches needs a tunnel port on each switch it is present on. */
-    private static String missingTunnelPort(WireSpec w, FabricSnapshot s, Map<DatapathId, Hypervisor> hypervisors) {
-        Set<DatapathId> dpids = new HashSet<>();
-        s.nics().get(w.a()).present().forEach(l -> dpids.add(l.dpid()));
-        s.nics().get(w.b()).present().forEach(l -> dpids.add(l.dpid()));
+    private static String missingTunnelPort(WireSpec w, Inputs in) {
+        Set<DatapathId> dpids = new LinkedHashSet<>();
+        in.placement(w.a()).present().forEach(l -> dpids.add(l.dpid()));
+        in.placement(w.b()).present().forEach(l -> dpids.add(l.dpid()));
         if (dpids.size() < 2) return null;
         for (DatapathId d : dpids) {
-            if (!s.tunnelPorts().containsKey(d)) return noTunnelPort(hypervisors.get(d));
+            if (in.tunnelPort(d) == null) return noTunnelPort(in.hypervisor(d));
         }
         return null;
     }
 
-    private static String notReady(NicRef nic, FabricSnapshot s, Map<DatapathId, Hypervisor> hypervisors) {
-        NicPlacement p = s.nics().get(nic);
-        if (p == null) return nic + " is not attached (its port " + portName(nic, s) + " is on no connected switch)";
+    private static String notReady(NicRef nic, Inputs in) {
+        NicPlacement p = in.placement(nic);
+        if (p == null) return nic + " is not attached (its port " + in.portName(nic) + " is on no connected switch)";
         for (NicLocation at : p.present()) {
-            if (!hypervisors.containsKey(at.dpid())) return nic + " is on switch " + at.dpid() + ", which is no hypervisor of the topology";
+            if (in.hypervisor(at.dpid()) == null) return nic + " is on switch " + at.dpid() + ", which is no hypervisor of the topology";
         }
         return null;
-    }
-
-    private static String portName(NicRef nic, FabricSnapshot s) {
-        return s.topology().nic(nic).map(n -> n.portName()).orElse("?");
     }
 
     private static String noTunnelPort(Hypervisor h) {
@@ -128,7 +145,4 @@ public final class WireCompiler {
         return new FlowRule(TABLE, WIRE_PRIORITY, cookie, match, actions);
     }
 
-    private static void add(Map<DatapathId, Set<FlowRule>> flows, DatapathId dpid, FlowRule r) {
-        flows.computeIfAbsent(dpid, d -> new LinkedHashSet<>()).add(r);
-    }
 }

@@ -11,11 +11,11 @@ public record WireStatus(String wire, long tunnelKey, State state, String reason
         switches = Set.copyOf(switches);
     }
 
-    static WireStatus active(String wire, long key, Set<DatapathId> switches) {
+    public static WireStatus active(String wire, long key, Set<DatapathId> switches) {
         return new WireStatus(wire, key, State.ACTIVE, "", switches);
     }
 
-    static WireStatus pending(String wire, long key, String reason) {
+    public static WireStatus pending(String wire, long key, String reason) {
         return new WireStatus(wire, key, State.PENDING, reason, Set.of());
     }
 }

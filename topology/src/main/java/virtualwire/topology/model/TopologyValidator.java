@@ -160,6 +160,11 @@ public final class TopologyValidator {
         }
     }
 
+    /** The problem with a name of this kind (e.g. a wire's given at runtime), if it has one. */
+    public static Optional<String> nameProblem(String kind, String name) {
+        return NAME.matcher(name).matches() ? Optional.empty() : Optional.of("invalid " + kind + " name \"" + name + "\"; " + NAME_RULE);
+    }
+
     /** Shared with loaders, which meet keys too large for the model's int. */
     public static String tunnelKeyOutOfRange(Object key) {
         return "tunnel key " + key + " is out of range " + WireSpec.MIN_TUNNEL_KEY + ".." + WireSpec.MAX_TUNNEL_KEY;

@@ -1,4 +1,4 @@
-package virtualwire.controller.wire;
+package virtualwire.controller.switches;
 
 import static org.junit.Assert.assertEquals;
 

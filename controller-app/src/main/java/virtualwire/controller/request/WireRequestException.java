@@ -1,4 +1,4 @@
-package virtualwire.controller.wire;
+package virtualwire.controller.request;
 
 /** A connect or disconnect that was refused; nothing changed. The kind tells an API which status to answer. */
 public final class WireRequestException extends RuntimeException {

@@ -1,4 +1,4 @@
-package virtualwire.controller.wire;
+package virtualwire.controller.switches;
 
 import java.util.ArrayList;
 import java.util.Collection;

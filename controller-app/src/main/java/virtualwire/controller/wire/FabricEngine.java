@@ -1,0 +1,316 @@
+package virtualwire.controller.wire;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.projectfloodlight.openflow.types.DatapathId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import virtualwire.controller.migration.Migration;
+import virtualwire.controller.migration.MigrationCoordinator;
+import virtualwire.controller.migration.Placements;
+import virtualwire.controller.request.WireRequestException;
+import virtualwire.controller.state.DesiredStateStore;
+import virtualwire.controller.state.StateChange;
+import virtualwire.controller.switches.SwitchSession;
+import virtualwire.openflow.flow.FlowRule;
+import virtualwire.openflow.switches.OpenFlowSwitch;
+import virtualwire.openflow.switches.PortChange;
+import virtualwire.openflow.switches.SwitchListener;
+import virtualwire.openflow.switches.SwitchPort;
+import virtualwire.openflow.switches.SwitchRegistry;
+import virtualwire.topology.compile.NicPlacement;
+import virtualwire.topology.compile.WireCookies;
+import virtualwire.topology.compile.WireStatus;
+import virtualwire.topology.model.Hypervisor;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.Topology;
+import virtualwire.topology.model.Vm;
+
+/**
+ * The engine's state and its one thread: the wire table, where NICs are, the incremental compiler, one session
+ * per connected switch, the migrations, and the store every change is committed to. Events (switches, API,
+ * libvirt) become tasks on {@link EngineExecutor}; each costs what it touches. What the API reads is published
+ * in concurrent maps, each value immutable and written only after its change was committed.
+ * <p>
+ * Until every hypervisor has reported its ports since start (at most {@link #KEEP_WINDOW}), a wire with an end
+ * not located yet keeps the rules it has: the data plane must not blink while the controller learns the fabric.
+ */
+final class FabricEngine implements SwitchListener {
+    private static final Logger log = LoggerFactory.getLogger(FabricEngine.class);
+    static final Duration KEEP_WINDOW = Duration.ofSeconds(60);
+
+    final EngineExecutor executor = new EngineExecutor("wire-engine");
+    final DesiredStateStore store;
+    final SwitchRegistry registry;
+    final NicLocator locator = new NicLocator();
+    final MigrationCoordinator coordinator;
+    final Map<DatapathId, SwitchSession> sessions = new HashMap<>();
+    WireTable table;
+    IncrementalCompiler compiler;
+    long revision;
+    private boolean keepWindowOpen = true;
+    private final Duration auditInterval;
+
+    // Published for readers on other threads.
+    volatile Topology nodes;
+    final Map<String, WireStatus> statuses = new ConcurrentHashMap<>();
+    final Map<NicRef, NicPlacement> placements = new ConcurrentHashMap<>();
+    final Set<DatapathId> reconciled = ConcurrentHashMap.newKeySet();
+    volatile List<Migration> migrations = List.of();
+    volatile long flowModsSent;
+    private volatile Topology published;
+
+    private final SwitchSession.Desired desired = new SwitchSession.Desired() {
+        @Override public Map<FlowRule.Key, FlowRule> of(DatapathId dpid) { return compiler.desiredOf(dpid); }
+        @Override public boolean keep(FlowRule r) { return keepWindowOpen && isPending(r); }
+    };
+
+    FabricEngine(WireTable table, long revision, Collection<Migration> recovered, DesiredStateStore store,
+                 SwitchRegistry registry, Duration auditInterval) {
+        this.table = table;
+        this.revision = revision;
+        this.store = store;
+        this.registry = registry;
+        this.auditInterval = auditInterval;
+        this.coordinator = new MigrationCoordinator(recovered);
+        this.compiler = new IncrementalCompiler(table);
+        this.nodes = table.nodes();
+        this.migrations = coordinator.all();
+    }
+
+    void start() {
+        executor.execute(() -> {
+            publishStatuses(compiler.recompileAll("start"));
+            published = table.snapshot();
+        });
+        registry.addListener(this);
+        registry.all().forEach(this::switchConnected);   // switches that connected before the engine started
+        executor.after(KEEP_WINDOW.toMillis(), () -> closeKeepWindow("the keep window of " + KEEP_WINDOW.toSeconds() + " s ended"));
+    }
+
+    // ---- switch events (network threads) -> engine
+
+    @Override
+    public void switchConnected(OpenFlowSwitch sw) {
+        Collection<SwitchPort> ports = sw.ports().values();
+        executor.execute(() -> onConnected(sw, ports));
+    }
+
+    @Override
+    public void switchDisconnected(OpenFlowSwitch sw) {
+        executor.execute(() -> {
+            SwitchSession s = sessions.get(sw.dpid());
+            if (s != null && s.connection() == sw) {
+                sessions.remove(sw.dpid());
+                retiredFlowMods += s.flowModsSent();
+                s.close();
+                reconciled.remove(sw.dpid());
+            }
+        });
+    }
+
+    @Override
+    public void portChanged(OpenFlowSwitch sw, PortChange change) {
+        executor.execute(() -> onPortChanged(sw, change));
+    }
+
+    private void onConnected(OpenFlowSwitch sw, Collection<SwitchPort> ports) {
+        SwitchSession existing = sessions.get(sw.dpid());
+        if (existing != null && existing.connection() == sw) return;   // heard twice (listener added while it connected)
+        if (existing != null) {
+            existing.close();
+            retiredFlowMods += existing.flowModsSent();
+        }
+        reconciled.remove(sw.dpid());
+        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor);
+        sessions.put(sw.dpid(), session);
+        Set<String> moved = locator.switchPorts(sw.dpid(), ports);
+        if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
+            List<Migration> changed = coordinator.reconcilePorts(nodes, locator.nics(nodes), locator.reported());
+            if (!changed.isEmpty()) afterMigrationSignals(changed);
+        }
+        FabricDelta d = relocate(moved).merge(compiler.tunnelPortChanged(sw.dpid(), locator.tunnelPortOf(sw.dpid())));
+        push(d);
+        session.reconcile("connected").thenRunAsync(() -> {
+            if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
+            flowModsSent = totalFlowMods();
+        }, executor);
+        scheduleAudit(session);
+        if (keepWindowOpen && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
+    }
+
+    private void onPortChanged(OpenFlowSwitch sw, PortChange change) {
+        boolean added = change.kind() != PortChange.Kind.REMOVED;
+        List<String> moved = new ArrayList<>(2);
+        moved.add(change.port().name());
+        if (added) {
+            String renamed = locator.portAdded(sw.dpid(), change.port());
+            if (renamed != null) moved.add(renamed);
+        } else {
+            locator.portRemoved(sw.dpid(), change.port());
+        }
+        FabricDelta d = new FabricDelta();
+        if (change.port().name().equals(NicLocator.TUNNEL_PORT_NAME) || moved.contains(NicLocator.TUNNEL_PORT_NAME)) {
+            d.merge(compiler.tunnelPortChanged(sw.dpid(), locator.tunnelPortOf(sw.dpid())));
+        }
+        // A port that only changed state (a real QEMU's tap going link-down at the source as it exits after
+        // the switchover) is no VM arriving: it may feed a migration under way, never start one.
+        var migration = nodes.nicByPortName(change.port().name())
+                .filter(nic -> change.kind() != PortChange.Kind.MODIFIED || migrating(nic.vm()))
+                .flatMap(nic -> coordinator.portChanged(nodes, nic, sw.dpid(), added, locator.locationsOf(change.port().name())));
+        if (migration.isPresent()) {
+            orchestrator.migrationChanged(migration.get(), d.merge(relocate(moved)));
+        } else {
+            push(d.merge(relocate(moved)));
+        }
+    }
+
+    MigrationOrchestrator orchestrator;   // set once by WireManager
+
+    private boolean migrating(String vm) {
+        Migration m = coordinator.latest(vm);
+        return m != null && !m.phase().isTerminal();
+    }
+
+    // ---- the core step: what moved -> deltas -> sessions
+
+    /** Re-places the NICs behind these port names (and the tunnel port) from where they are seen now. */
+    FabricDelta relocate(Collection<String> portNames) {
+        FabricDelta d = new FabricDelta();
+        for (String name : portNames) {
+            nodes.nicByPortName(name).ifPresent(nic -> d.merge(place(nic)));
+        }
+        return d;
+    }
+
+    /** Re-places every NIC of the VM (its migration moved on). */
+    FabricDelta relocateVm(String vm) {
+        FabricDelta d = new FabricDelta();
+        nodes.vm(vm).ifPresent(v -> v.nics().forEach(n -> d.merge(place(new NicRef(vm, n.name())))));
+        return d;
+    }
+
+    NicPlacement placementFor(NicRef nic, Migration m) {
+        String port = nodes.nic(nic).map(n -> n.portName()).orElse(null);
+        return port == null ? null : Placements.of(nodes, locator.locationsOf(port), m);
+    }
+
+    private FabricDelta place(NicRef nic) {
+        NicPlacement p = placementFor(nic, coordinator.latest(nic.vm()));
+        if (p == null) placements.remove(nic);
+        else placements.put(nic, p);
+        return compiler.placementChanged(nic, p);
+    }
+
+    /**
+     * Sends each touched switch its difference; completes, never exceptionally, with the monotonic instant the
+     * last of them confirmed (System.nanoTime on the thread that received the last barrier reply).
+     */
+    CompletableFuture<Long> push(FabricDelta d) {
+        publishStatuses(d);
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        d.touched().forEach((dpid, keys) -> {
+            SwitchSession s = sessions.get(dpid);
+            if (s != null) all.add(s.apply(keys));
+        });
+        flowModsSent = totalFlowMods();
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((v, e) -> System.nanoTime());
+    }
+
+    private void publishStatuses(FabricDelta d) {
+        for (String w : d.wires()) {
+            WireStatus s = compiler.status(w);
+            if (s == null) statuses.remove(w);
+            else statuses.put(w, s);
+        }
+        if (!d.wires().isEmpty()) published = null;
+    }
+
+    /** Commits changes to the store (durable before this returns); nothing changes if it fails. */
+    void commit(List<StateChange> changes) {
+        try {
+            revision = store.commit(revision, changes);
+        } catch (IOException e) {
+            throw new WireRequestException("cannot record the change in " + store.location() + ": " + e.getMessage(), e);
+        }
+    }
+
+    void afterMigrationSignals(List<Migration> changed) {
+        for (Migration m : changed) orchestrator.migrationChanged(m, new FabricDelta());
+    }
+
+    // ---- the keep window and audits
+
+    private boolean isPending(FlowRule r) {
+        var key = WireCookies.tunnelKeyOf(r.cookie());
+        if (key.isEmpty()) return false;
+        return table.wireWithKey(key.getAsLong()).map(w -> {
+            WireStatus s = compiler.status(w);
+            return s != null && s.state() == WireStatus.State.PENDING;
+        }).orElse(false);
+    }
+
+    private void closeKeepWindow(String why) {
+        if (!keepWindowOpen) return;
+        keepWindowOpen = false;
+        log.info("{}: wires whose ends are not located lose their rules now; resyncing {} switches", why, sessions.size());
+        sessions.values().forEach(SwitchSession::resync);
+    }
+
+    /** Each switch is audited on its own schedule, spread over the interval, so audits never come all at once. */
+    private void scheduleAudit(SwitchSession session) {
+        long period = Math.max(1, auditInterval.toMillis());
+        long offset = Math.floorMod(session.dpid().getLong() * 0x9E3779B97F4A7C15L, period);
+        var timer = new java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>>();
+        timer.set(executor.every(period + offset, period, () -> {
+            if (sessions.get(session.dpid()) != session) {
+                timer.get().cancel(false);
+                return;
+            }
+            session.audit().whenComplete((n, e) -> flowModsSent = totalFlowMods());
+        }));
+    }
+
+    private long totalFlowMods() {
+        long n = retiredFlowMods;
+        for (SwitchSession s : sessions.values()) n += s.flowModsSent();
+        return n;
+    }
+
+    private long retiredFlowMods;
+
+    String hypervisorName(DatapathId dpid) {
+        return nodes.hypervisorByDpid(dpid).map(Hypervisor::name).orElse("not in the topology");
+    }
+
+    // ---- reads for other threads
+
+    /** The running fabric as a topology value; built on the engine on demand after a change. */
+    Topology topology() {
+        Topology t = published;
+        if (t != null) return t;
+        if (executor.inEngine()) return published = table.snapshot();
+        return CompletableFuture.supplyAsync(() -> published = table.snapshot(), executor).join();
+    }
+
+    void publishMigrations() {
+        migrations = coordinator.all();
+    }
+
+    Vm vm(String name) {
+        return nodes.vm(name).orElse(null);
+    }
+
+    void close() {
+        registry.removeListener(this);
+        executor.close();
+    }
+}

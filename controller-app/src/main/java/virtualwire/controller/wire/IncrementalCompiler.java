@@ -1,0 +1,200 @@
+package virtualwire.controller.wire;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.projectfloodlight.openflow.types.DatapathId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import virtualwire.openflow.flow.FlowRule;
+import virtualwire.topology.compile.CompiledWire;
+import virtualwire.topology.compile.NicLocation;
+import virtualwire.topology.compile.NicPlacement;
+import virtualwire.topology.compile.WireCompiler;
+import virtualwire.topology.compile.WireStatus;
+import virtualwire.topology.model.Hypervisor;
+import virtualwire.topology.model.NicRef;
+import virtualwire.topology.model.WireSpec;
+
+/**
+ * Keeps every switch's desired rules up to date one change at a time: a wire added or removed, a NIC placed
+ * somewhere else (moved, migrating, detached), a tunnel port appearing or going. Each recompiles only the wires
+ * it touches, with {@link WireCompiler#compileWire} (the function the full compile is made of), and reports
+ * the rule entries it touched per switch. A full recompile happens only where a change really touches
+ * everything (a reload that changes hypervisors), and is counted and logged.
+ * <p>
+ * Indexes: rules by wire (what each wire compiled to), wires by switch (the wires with an end present there, so a
+ * tunnel port change recompiles those), desired rules by switch. Not thread-safe: the engine's thread only.
+ */
+public final class IncrementalCompiler {
+    private static final Logger log = LoggerFactory.getLogger(IncrementalCompiler.class);
+
+    private WireTable table;
+    private final Map<DatapathId, Hypervisor> hypervisors = new HashMap<>();
+    private final Map<NicRef, NicPlacement> placements = new HashMap<>();
+    private final Map<DatapathId, Integer> tunnelPorts = new HashMap<>();
+    private final Map<String, CompiledWire> compiled = new HashMap<>();
+    private final Map<String, Set<DatapathId>> presentAt = new HashMap<>();
+    private final Map<DatapathId, Set<String>> wiresBySwitch = new HashMap<>();
+    private final Map<DatapathId, Map<FlowRule.Key, FlowRule>> desired = new HashMap<>();
+    /** Bumped whenever a wire's rules change: a switchover computed ahead of time is still valid if none moved. */
+    private final Map<String, Long> versions = new HashMap<>();
+    private long version;
+    private long fullRecompiles;
+    private long wiresCompiled;
+
+    private final WireCompiler.Inputs inputs = new WireCompiler.Inputs() {
+        @Override public NicPlacement placement(NicRef nic) { return placements.get(nic); }
+        @Override public Integer tunnelPort(DatapathId dpid) { return tunnelPorts.get(dpid); }
+        @Override public Hypervisor hypervisor(DatapathId dpid) { return hypervisors.get(dpid); }
+        @Override public String portName(NicRef nic) { return table.nodes().nic(nic).map(n -> n.portName()).orElse("?"); }
+    };
+
+    public IncrementalCompiler(WireTable table) {
+        useTable(table);
+    }
+
+    /** A new wire table (a reload): hypervisors re-indexed; the caller recompiles what the reload changed. */
+    public void useTable(WireTable table) {
+        this.table = table;
+        hypervisors.clear();
+        for (Hypervisor h : table.nodes().hypervisors()) hypervisors.putIfAbsent(h.datapathId(), h);
+    }
+
+    // ---- changes -> deltas
+
+    /** The wire was added to or removed from the table, or its key changed. */
+    public FabricDelta wireChanged(String name) {
+        FabricDelta d = new FabricDelta();
+        recompile(name, d);
+        return d;
+    }
+
+    /** The NIC is wired somewhere else now ({@code null}: nowhere). */
+    public FabricDelta placementChanged(NicRef nic, NicPlacement placement) {
+        FabricDelta d = new FabricDelta();
+        NicPlacement before = placement == null ? placements.remove(nic) : placements.put(nic, placement);
+        if (java.util.Objects.equals(before, placement)) return d;
+        table.wireOf(nic).ifPresent(w -> recompile(w.name(), d));
+        return d;
+    }
+
+    /** The switch's tunnel port is now {@code port} ({@code null}: it has none). */
+    public FabricDelta tunnelPortChanged(DatapathId dpid, Integer port) {
+        FabricDelta d = new FabricDelta();
+        Integer before = port == null ? tunnelPorts.remove(dpid) : tunnelPorts.put(dpid, port);
+        if (java.util.Objects.equals(before, port)) return d;
+        for (String w : List.copyOf(wiresBySwitch.getOrDefault(dpid, Set.of()))) recompile(w, d);
+        return d;
+    }
+
+    /** Every wire again: only for changes that touch everything (a reload that changes hypervisors or clouds). */
+    public FabricDelta recompileAll(String why) {
+        long t0 = System.nanoTime();
+        FabricDelta d = new FabricDelta();
+        Set<String> names = new HashSet<>(compiled.keySet());
+        for (WireSpec w : table.all()) names.add(w.name());
+        for (String w : names) recompile(w, d);
+        fullRecompiles++;
+        log.info("full recompile ({}): {} wires in {} ms", why, names.size(), (System.nanoTime() - t0) / 1_000_000);
+        return d;
+    }
+
+    private void recompile(String name, FabricDelta d) {
+        CompiledWire old = compiled.get(name);
+        WireSpec w = table.wire(name).orElse(null);
+        CompiledWire now = w == null ? null : WireCompiler.compileWire(w, table.key(name), inputs);
+        wiresCompiled++;
+        d.wire(name);
+        if (old != null) {
+            old.rules().forEach((dpid, rules) -> {
+                Map<FlowRule.Key, FlowRule> at = desired.get(dpid);
+                for (FlowRule r : rules) {
+                    d.touch(dpid, r.key());
+                    if (at != null) at.remove(r.key(), r);
+                }
+                if (at != null && at.isEmpty()) desired.remove(dpid);
+            });
+        }
+        if (now != null) {
+            compiled.put(name, now);
+            now.rules().forEach((dpid, rules) -> {
+                Map<FlowRule.Key, FlowRule> at = desired.computeIfAbsent(dpid, x -> new HashMap<>());
+                for (FlowRule r : rules) {
+                    d.touch(dpid, r.key());
+                    at.put(r.key(), r);
+                }
+            });
+        } else {
+            compiled.remove(name);
+        }
+        if (old == null || now == null || !old.equals(now)) versions.put(name, ++version);
+        reindex(name, w);
+    }
+
+    /** Where the wire's ends are present: a tunnel port change there may change the wire. */
+    private void reindex(String name, WireSpec w) {
+        Set<DatapathId> before = presentAt.remove(name);
+        if (before != null) {
+            for (DatapathId dpid : before) {
+                Set<String> s = wiresBySwitch.get(dpid);
+                if (s != null && s.remove(name) && s.isEmpty()) wiresBySwitch.remove(dpid);
+            }
+        }
+        if (w == null) {
+            versions.remove(name);
+            return;
+        }
+        Set<DatapathId> now = new HashSet<>(2);
+        for (NicRef end : List.of(w.a(), w.b())) {
+            NicPlacement p = placements.get(end);
+            if (p != null) p.present().forEach(l -> now.add(l.dpid()));
+        }
+        if (now.isEmpty()) return;
+        presentAt.put(name, now);
+        for (DatapathId dpid : now) wiresBySwitch.computeIfAbsent(dpid, x -> new HashSet<>()).add(name);
+    }
+
+    // ---- reads
+
+    /** The desired rules of one switch, by entry (a live view: read it on the engine's thread). */
+    public Map<FlowRule.Key, FlowRule> desiredOf(DatapathId dpid) {
+        return desired.getOrDefault(dpid, Map.of());
+    }
+
+    public WireStatus status(String wire) {
+        CompiledWire c = compiled.get(wire);
+        return c == null ? null : c.status();
+    }
+
+    public CompiledWire compiled(String wire) { return compiled.get(wire); }
+
+    public NicPlacement placement(NicRef nic) { return placements.get(nic); }
+
+    public Integer tunnelPort(DatapathId dpid) { return tunnelPorts.get(dpid); }
+
+    public long versionOf(String wire) { return versions.getOrDefault(wire, 0L); }
+
+    public long fullRecompiles() { return fullRecompiles; }
+
+    /** Wires compiled since start (each wire of a full recompile counts once). */
+    public long wiresCompiled() { return wiresCompiled; }
+
+    public WireCompiler.Inputs inputs() { return inputs; }
+
+    /** The wires with an end at this NIC's VM... (helper for migrations): the wires of these NICs. */
+    public Set<String> wiresOf(Collection<NicRef> nics) {
+        Set<String> out = new HashSet<>();
+        for (NicRef n : nics) table.wireOf(n).ifPresent(w -> out.add(w.name()));
+        return out;
+    }
+
+    /** Every switch some wire has rules on. */
+    public Set<DatapathId> switches() { return desired.keySet(); }
+
+    /** Where the NIC is seen, for messages. */
+    static String where(NicLocation l) { return l.toString(); }
+}
