@@ -10,6 +10,9 @@ command -v mn >/dev/null || need+=(mininet)
 python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 command -v mvn >/dev/null || need+=(maven)
 command -v ip >/dev/null || need+=(iproute2)
+command -v sysctl >/dev/null || need+=(procps)
+command -v tmux >/dev/null || need+=(tmux)         # the console test drives `vw console` in a tmux pane
+command -v tcpdump >/dev/null || need+=(tcpdump)   # captures at the hypervisors' ports (bicast test)
 if ((${#need[@]})); then
   echo "ensure-ovs: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -18,7 +21,15 @@ if ((${#need[@]})); then
 fi
 if ! ovs-vsctl --timeout=3 show >/dev/null 2>&1; then
   echo "ensure-ovs: starting Open vSwitch" >&2
-  /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >/dev/null
+  # The daemons outlive this script: they must not inherit its open files beyond stdio, such as the fd of
+  # `flock /tmp/vw-ovs.lock ./vw test`, which they would hold (and so the lock) for as long as they run.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done
+    exec /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random
+  ) >/dev/null
 fi
 ovs-vsctl --timeout=5 show >/dev/null
 # The real QEMU live-migration test's packages (a sibling script: OVS-only users can skip it).
