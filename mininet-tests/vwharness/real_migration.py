@@ -5,9 +5,25 @@ topologies/libvirt.yaml: p1 (a namespace VM on hv1) is wired to v1 (a TCG guest 
 hv2). hv1 and hv2 are emulated hypervisors (own namespace and Open vSwitch) each with its own libvirtd; the
 controller gets their libvirt URIs in its topology file, so `POST /api/v1/migrations` starts libvirt's live
 migration and libvirt's lifecycle events drive the coordinator.
+
+For the benchmark:
+
+    measure_real(runs=3, baseline=None, probe_seconds=4.0, log=print) -> list of per-run dicts
+
+builds a rig, migrates the guest `runs` times (alternating hv2 -> hv1 -> hv2 ...) under a 1 kHz UDP probe from
+p1 that records every request's send time, its echo's arrival time (kernel receive timestamp) and the guest's
+own reception time, and returns one dict per run with the figure keys of FIGURES (all on CLOCK_MONOTONIC:
+time.monotonic_ns() here, System.nanoTime() in the controller, shared by every network namespace).
+baseline=None: the controller migrates (POST /api/v1/migrations); baseline="learning": the same rig with its
+bridges turned to plain Open vSwitch MAC learning and `virsh migrate --live --p2p`, no controller.
+summarize(run_dicts) gives min / median / p95 / max of every figure. What each figure means: FIGURES below.
 """
+import json
 import os
 import re
+import select
+import statistics
+import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -18,10 +34,206 @@ from . import topology as topo_mod
 from .controller import Controller, free_port
 from .fabric import Fabric
 from .libvirt_hosts import LibvirtHosts, domain_xml, guest_image
-from .migration import GapProbe, warm_underlay
+from .migration import warm_underlay
+from .probes import PYTHON
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPOLOGY = os.path.join(HERE, "..", "topologies", "libvirt.yaml")
+
+
+# The per-request recorder, run in the peer's namespace with Debian's python3. Each request is 32 bytes:
+# sequence number, send time (CLOCK_MONOTONIC ns), a slot the guest's udpecho fills with its own CLOCK_MONOTONIC
+# at reception, and the "vw-stamp" marker that asks for it. Arrival times are the kernel's receive timestamps
+# (SO_TIMESTAMPNS, CLOCK_REALTIME, moved to CLOCK_MONOTONIC by an offset read at the start), so a probe that is
+# scheduled late does not stretch the gaps it measures. Prints "ready" at the first echo, then one JSON object:
+# per request its send time, first arrival (0: never), guest reception time (0: none) and copies received.
+_TRACE_PROBE = r"""
+import json, select, socket, struct, sys, time
+ip, port, seconds, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+def offset():   # CLOCK_REALTIME - CLOCK_MONOTONIC, the reading with the tightest bracket
+    best = None
+    for _ in range(20):
+        a = time.monotonic_ns(); r = time.time_ns(); b = time.monotonic_ns()
+        if best is None or b - a < best[0]:
+            best = (b - a, r - (a + b) // 2)
+    return best[1]
+rt_minus_mono = offset()
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # 35 on x86-64 Linux; Python 3.11 does not name it
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.setblocking(False)
+sent, arr, guest, copies = [], [], [], []
+ready = False
+step = int(interval * 1e9)
+start = time.monotonic_ns()
+next_send, end = start, start + int(seconds * 1e9)
+linger = 600_000_000   # echoes of the last requests may come up to 0.6 s late
+while time.monotonic_ns() < end + linger:
+    now = time.monotonic_ns()
+    if now < end and now >= next_send:
+        seq = len(sent)
+        t = time.monotonic_ns()
+        s.sendto(struct.pack("<IIQQ", seq, 0, t, 0) + b"vw-stamp", (ip, port))
+        sent.append(t); arr.append(0); guest.append(0); copies.append(0)
+        next_send += step
+        if next_send < now - 50 * step:   # far behind (the probe was not scheduled): no catch-up burst
+            next_send = now + step
+    wake = min(next_send, end + linger) if now < end else end + linger
+    if select.select([s], [], [], max(0.0, (wake - time.monotonic_ns()) / 1e9))[0]:
+        while True:
+            try:
+                data, anc, _, _ = s.recvmsg(64, 64)
+            except BlockingIOError:
+                break
+            if len(data) < 24:
+                continue
+            seq, _, _, g = struct.unpack("<IIQQ", data[:24])
+            if seq >= len(sent):
+                continue
+            at = time.monotonic_ns()
+            for level, kind, val in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, ns = struct.unpack("qq", val[:16])
+                    at = sec * 1_000_000_000 + ns - rt_minus_mono
+            copies[seq] += 1
+            if copies[seq] == 1:
+                arr[seq], guest[seq] = at, g
+            if not ready:   # the path works: the caller may start the migration now
+                ready = True
+                print("ready", flush=True)
+print(json.dumps({"interval_ns": step, "sent": sent, "arrived": arr, "guest": guest, "copies": copies}), flush=True)
+"""
+
+
+class TraceProbe:
+    """A peer sending UDP at `rate_hz` to the guest's echo; result() is the per-request trace (a dict of lists)."""
+
+    def __init__(self, vm_from, ip, port, seconds, rate_hz=1000, timeout=10):
+        """Returns once the first echo has come back, so a migration started next happens under the probe."""
+        self.proc = vm_from.spawn([PYTHON, "-c", _TRACE_PROBE, str(ip), str(port), str(seconds), str(1.0 / rate_hz)])
+        self.seconds = seconds
+        if not select.select([self.proc.stdout], [], [], timeout)[0] or self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"trace probe from {vm_from.name} to {ip}: no echo within {timeout} s")
+
+    def result(self):
+        out, _ = self.proc.communicate(timeout=self.seconds + 30)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+# What each figure of a run means (ms unless said; instants on CLOCK_MONOTONIC).
+FIGURES = {
+    "sent": "requests sent by the peer (1 kHz)",
+    "lost": "requests never echoed",
+    "lost_window_ms": "span of the send times of the lost requests (last - first; 0 for one or none)",
+    "lost_in_pause": "lost requests sent between QEMU's pause (from the guest's clock) and the resume",
+    "blackout_ms": "largest gap between consecutive echo arrivals at the peer (kernel receive timestamps)",
+    "pause_ms": "libvirt's resumed event at the destination - its suspended event at the source, as heard "
+                "(by the controller; by `virsh event` for the baseline)",
+    "network_added_ms": "blackout - pause",
+    "qemu_downtime_ms": "QEMU's own downtime (libvirt's completed-job statistics at the destination)",
+    "guest_pause_ms": "host time that passed while the guest's clock stood still (TCG stops the guest's clock "
+                      "while the VM is paused): the step in (echo arrival - guest reception time)",
+    "pause_event_delay_ms": "libvirt's suspended event as heard - QEMU's pause (the guest's last reception "
+                            "before the pause, on the host clock: so at most this)",
+    "resume_to_first_frame_ms": "in the guest's clock: its first reception after the resume - its last before "
+                                "the pause (the guest's clock does not run while paused; an upper bound, the "
+                                "pause lies between the two)",
+    "pause_to_bicast_ms": "controller timeline: switches confirmed the bicast (switching rules) - pause event",
+    "resume_to_switched_ms": "controller timeline: switches confirmed the switched rules - resume event",
+    "duplicates": "echo copies beyond the first",
+    "late": "echoes that arrived after the next request was sent",
+    "probe_send_gap_ms": "largest gap between consecutive sends (the probe's own scheduling noise)",
+    "seconds": "API call (or virsh migrate) to COMPLETED",
+}
+
+
+def _ms(ns):
+    return None if ns is None else round(ns / 1e6, 3)
+
+
+def _timeline_instants(timeline, source, destination):
+    """(pause, resume, bicast confirmed, switched confirmed) as CLOCK_MONOTONIC ns from the controller's timeline
+    (None where missing): libvirt's suspended event at the source, its resumed event at the destination, and
+    the switches' first confirmations of the switching (bicast) and switched rules after them."""
+    def first(pred, after=None):
+        for e in timeline:
+            if pred(e) and (after is None or e["monoNanos"] >= after):
+                return e["monoNanos"]
+        return None
+    pause = first(lambda e: e["origin"] == "libvirt" and e["event"].endswith(f" paused at {source}"))
+    resume = first(lambda e: e["origin"] == "libvirt" and e["event"].endswith(f" running at {destination}"))
+    bicast = first(lambda e: "confirmed the switching rules" in e["event"], pause)
+    switched = first(lambda e: "confirmed the switched rules" in e["event"], resume)
+    return pause, resume, bicast, switched
+
+
+def guest_clock(trace):
+    """From the guest's own reception times: the step in (echo arrival - guest reception) is the host time that
+    passed while the guest's clock stood still (TCG stops it while the VM is paused). Returns None without a
+    step, else a dict: offset before and after (host - guest, ns: the smallest arrival - reception around the
+    step, i.e. the offset plus the shortest return trip), the guest's last reception before the pause and first
+    after (guest ns), and the pause on the host clock."""
+    ech = sorted((g, a) for g, a in zip(trace["guest"], trace["arrived"]) if g and a)
+    if len(ech) < 20:
+        return None
+    e = [a - g for g, a in ech]
+    j = max(range(len(e) - 1), key=lambda k: e[k + 1] - e[k])
+    window = 200_000_000   # 200 ms of guest time either side
+    before = [e[k] for k in range(j, -1, -1) if ech[j][0] - ech[k][0] <= window]
+    after = [e[k] for k in range(j + 1, len(e)) if ech[k][0] - ech[j + 1][0] <= window]
+    d0, d1 = min(before), min(after)
+    if d1 - d0 < 5_000_000:   # no pause visible (under 5 ms): nothing to say
+        return None
+    return {"offset_before": d0, "offset_after": d1, "last_before": ech[j][0], "first_after": ech[j + 1][0],
+            "paused_at": ech[j][0] + d0, "pause_ns": d1 - d0}
+
+
+def lost_runs(trace, origin_ns):
+    """Runs of consecutive unanswered requests: (first send relative to origin_ns in ms, count)."""
+    runs, cur = [], None
+    for i, (t, a) in enumerate(zip(trace["sent"], trace["arrived"])):
+        if not a:
+            if cur and cur[2] == i - 1:
+                cur[1] += 1
+                cur[2] = i
+            else:
+                cur = [round((t - origin_ns) / 1e6, 1), 1, i]
+                runs.append(cur)
+    return [(r[0], r[1]) for r in runs]
+
+
+def figures(trace, pause_ns=None, resume_ns=None, bicast_ns=None, switched_ns=None, qemu_downtime_ms=None):
+    """The figures of FIGURES from a probe trace and the instants (CLOCK_MONOTONIC ns) known for the run."""
+    sent, arr, copies = trace["sent"], trace["arrived"], trace["copies"]
+    lost = [t for t, a in zip(sent, arr) if not a]
+    got = sorted(a for a in arr if a)
+    gaps = [(b - a, a) for a, b in zip(got, got[1:])]
+    blackout, blackout_from = max(gaps) if gaps else (None, None)
+    f = {"sent": len(sent), "lost": len(lost), "lost_window_ms": _ms(lost[-1] - lost[0]) if lost else 0.0,
+         "blackout_ms": _ms(blackout), "duplicates": sum(max(0, c - 1) for c in copies),
+         "late": sum(1 for i in range(len(sent) - 1) if arr[i] and arr[i] > sent[i + 1]),
+         "probe_send_gap_ms": _ms(max(b - a for a, b in zip(sent, sent[1:]))) if len(sent) > 1 else None,
+         "qemu_downtime_ms": qemu_downtime_ms}
+    f["pause_ms"] = _ms(resume_ns - pause_ns) if pause_ns and resume_ns else None
+    f["network_added_ms"] = (round(f["blackout_ms"] - f["pause_ms"], 3)
+                             if f["pause_ms"] is not None and blackout is not None else None)
+    f["pause_to_bicast_ms"] = _ms(bicast_ns - pause_ns) if bicast_ns and pause_ns else None
+    f["resume_to_switched_ms"] = _ms(switched_ns - resume_ns) if switched_ns and resume_ns else None
+    g = guest_clock(trace)
+    if g:
+        f["guest_pause_ms"] = _ms(g["pause_ns"])
+        f["resume_to_first_frame_ms"] = _ms(g["first_after"] - g["last_before"])
+        f["pause_event_delay_ms"] = _ms(pause_ns - g["paused_at"]) if pause_ns else None
+        f["lost_in_pause"] = sum(1 for t in lost if g["paused_at"] <= t <= g["paused_at"] + g["pause_ns"])
+        origin = g["paused_at"]
+    else:
+        f.update(guest_pause_ms=None, resume_to_first_frame_ms=None, pause_event_delay_ms=None, lost_in_pause=None)
+        origin = pause_ns or sent[0]
+    # Where things happened, relative to QEMU's pause (or the pause event): for the report and investigations.
+    f["blackout_from_ms"] = _ms(blackout_from - origin) if blackout is not None else None
+    f["lost_runs"] = lost_runs(trace, origin)
+    return f
 
 
 @dataclass
@@ -31,26 +243,85 @@ class RealMigration:
     source: str
     destination: str
     phase: str
-    seconds: float            # API call to COMPLETED (or ABORTED)
-    sent: int
-    echoed: int
-    gap_ms: float             # the probe's largest gap
-    downtime_ms: Optional[int]  # QEMU's, from libvirt's completed-job statistics at the destination
+    seconds: float            # API call (or virsh migrate) to COMPLETED (or ABORTED)
+    figures: dict             # FIGURES, from the probe's per-request trace and the instants of the run
     timeline: List[dict] = field(default_factory=list)
+    trace: Optional[dict] = None
+
+    @property
+    def sent(self):
+        return self.figures["sent"]
+
+    @property
+    def echoed(self):
+        return self.figures["sent"] - self.figures["lost"]
+
+    @property
+    def downtime_ms(self):
+        return self.figures["qemu_downtime_ms"]
+
+    @property
+    def gap_ms(self):
+        """The longest stretch of sending whose requests were never echoed (the old probe's figure)."""
+        sent, arr, step = self.trace["sent"], self.trace["arrived"], self.trace["interval_ns"]
+        marks = [sent[0]] + [t for t, a in zip(sent, arr) if a] + [sent[-1] + step]
+        return max(b - a for a, b in zip(marks, marks[1:])) / 1e6
 
     @property
     def added_ms(self):
-        return None if self.downtime_ms is None else self.gap_ms - self.downtime_ms
+        return self.figures["network_added_ms"]
+
+    def run_dict(self):
+        return dict(self.figures, variant="virtualwire" if self.id != "virsh" else "learning", id=self.id,
+                    source=self.source, destination=self.destination, phase=self.phase, seconds=round(self.seconds, 3))
 
     def line(self):
-        added = "n/a" if self.added_ms is None else f"{self.added_ms:.1f}"
+        f = self.figures
+        fmt = lambda k: "n/a" if f.get(k) is None else (f"{f[k]:.1f}" if isinstance(f[k], float) else str(f[k]))
         started = "virsh migrate" if self.id == "virsh" else "the API call"
         return (f"{self.vm} {self.source} -> {self.destination}: {self.phase} {self.seconds:.2f} s after {started}; "
-                f"probe gap {self.gap_ms:.1f} ms, QEMU downtime {self.downtime_ms} ms, gap - downtime {added} ms "
-                f"({self.echoed}/{self.sent} echoed)")
+                f"lost {f['lost']}/{f['sent']} (window {fmt('lost_window_ms')} ms, {fmt('lost_in_pause')} in the "
+                f"pause), blackout {fmt('blackout_ms')} ms, pause {fmt('pause_ms')} ms (events; QEMU "
+                f"{fmt('qemu_downtime_ms')}, guest clock {fmt('guest_pause_ms')}), blackout - pause "
+                f"{fmt('network_added_ms')} ms; pause event {fmt('pause_event_delay_ms')} ms after the pause, "
+                f"bicast {fmt('pause_to_bicast_ms')} ms after it; first frame in the guest <= "
+                f"{fmt('resume_to_first_frame_ms')} ms after resume; switched {fmt('resume_to_switched_ms')} ms after "
+                f"resume; dup {f['duplicates']}, late {f['late']}")
 
     def timeline_text(self, indent="    "):
         return "\n".join(f"{indent}{e['atMs']:8.1f} ms  {e['origin']:<22} {e['event']}" for e in self.timeline)
+
+
+class LifecycleWatch:
+    """`virsh event --loop --timestamp` on one libvirtd: its lifecycle events of one domain, as heard, on
+    CLOCK_MONOTONIC (virsh stamps CLOCK_REALTIME to the millisecond; moved by an offset read at the start)."""
+
+    def __init__(self, host, domain):
+        self.host = host
+        a = time.monotonic_ns(); r = time.time_ns(); b = time.monotonic_ns()
+        self.rt_minus_mono = r - (a + b) // 2
+        self.proc = subprocess.Popen(["stdbuf", "-oL", "virsh", "-q", "-c", host.uri, "event", "--domain", domain,
+                                      "--event", "lifecycle", "--loop", "--timestamp"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     start_new_session=True)
+
+    def events(self):
+        """Stops the watch; [(monotonic ns, "Suspended Migrated"), ...]."""
+        import datetime
+        self.proc.send_signal(2)   # SIGINT: virsh leaves its event loop and exits
+        try:
+            out, _ = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        got = []
+        for line in out.splitlines():
+            m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\+0000: event 'lifecycle' for domain '[^']*': (.*)", line)
+            if m:
+                t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc)
+                wall_ns = int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
+                got.append((wall_ns - self.rt_minus_mono, m.group(2).strip()))
+        return got
 
 
 def downtime_ms(host, domain):
@@ -119,32 +390,65 @@ class RealMigrationRig:
     def wait_reachable(self, timeout=20):
         self.fabric.wait_until(lambda: self.peer.ping(self.ip, timeout=0.2), timeout, f"{self.peer_name} pings {self.ip}")
 
+    def _watch(self):
+        return {name: LifecycleWatch(h, self.guest_name) for name, h in self.hosts.hosts.items()}
+
+    @staticmethod
+    def _virsh_instants(watches, source, destination):
+        """(suspended at the source, resumed at the destination) as heard by `virsh event`, or None."""
+        ev = {name: w.events() for name, w in watches.items()}
+        pause = next((t for t, what in ev[source] if what.startswith("Suspended")), None)
+        resume = next((t for t, what in ev[destination] if what.startswith("Resumed")), None)
+        return pause, resume
+
     def migrate(self, to, probe_seconds=4.0, timeout=30):
         """Migrates the guest to `to` through the controller's API while the peer probes it at 1 kHz."""
         self.wait_reachable()
-        probe = GapProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
+        watches = self._watch()
+        probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
         start = time.monotonic()
         m = self.ctl.api("POST", "migrations", {"vm": self.guest_name, "to": to})
         self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{m['id']}")["phase"] in ("COMPLETED", "ABORTED"),
                                timeout, f"{self.guest_name}'s migration to {to} to end")
         took = time.monotonic() - start
         m = self.ctl.api("GET", f"migrations/{m['id']}")
-        sent, echoed, gap = probe.result()
-        return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, sent, echoed, gap,
-                             downtime_ms(self.hosts[to], self.guest_name), m["timeline"])
+        trace = probe.result()
+        vpause, vresume = self._virsh_instants(watches, m["from"], to)
+        pause, resume, bicast, switched = _timeline_instants(m["timeline"], m["from"], to)
+        f = figures(trace, pause, resume, bicast, switched, downtime_ms(self.hosts[to], self.guest_name))
+        f["pause_virsh_ms"] = _ms(vresume - vpause) if vpause and vresume else None
+        return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, f, m["timeline"], trace)
 
     def migrate_with_virsh(self, to, probe_seconds=4.0):
-        """The baseline: libvirt's own live migration, no controller (the bridges must already do MAC learning)."""
+        """libvirt's own live migration, no controller: the baseline (the bridges must already do MAC learning),
+        or a migration the controller has to notice by itself."""
         self.wait_reachable()
         source = self.where()[0]
-        probe = GapProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
+        watches = self._watch()
+        probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
         start = time.monotonic()
         self.hosts[source].virsh("migrate", "--live", "--p2p", "--persistent", "--undefinesource",
                                  self.guest_name, self.hosts[to].uri, timeout=60)
         took = time.monotonic() - start
-        sent, echoed, gap = probe.result()
-        return RealMigration("virsh", self.guest_name, source, to, "COMPLETED", took, sent, echoed, gap,
-                             downtime_ms(self.hosts[to], self.guest_name))
+        trace = probe.result()
+        pause, resume = self._virsh_instants(watches, source, to)
+        f = figures(trace, pause, resume, qemu_downtime_ms=downtime_ms(self.hosts[to], self.guest_name))
+        f["pause_virsh_ms"] = f["pause_ms"]
+        return RealMigration("virsh", self.guest_name, source, to, "COMPLETED", took, f, [], trace)
+
+    def mac_learning(self):
+        """Turns the rig's bridges into plain Open vSwitch: standalone, NORMAL MAC learning over one VXLAN tunnel
+        between the two hypervisors, no controller (as bench_migration.py's emulated baseline)."""
+        hvs = list(self.fabric.hypervisors.values())
+        for hv, other in ((hvs[0], hvs[1]), (hvs[1], hvs[0])):
+            hv.vsctl("del-controller", hv.BRIDGE, "--", "set", "bridge", hv.BRIDGE, "fail_mode=standalone",
+                     "--", "del-port", hv.BRIDGE, hv.TUNNEL_PORT,
+                     "--", "add-port", hv.BRIDGE, "vx-peer", "--", "set", "interface", "vx-peer", "type=vxlan",
+                     f"options:remote_ip={other.spec.tunnel_ip}", "options:key=1",
+                     f"options:local_ip={hv.spec.tunnel_ip}")
+            hv.ofctl("del-flows", hv.BRIDGE)
+            hv.ofctl("add-flow", hv.BRIDGE, "actions=NORMAL")
+        warm_underlay(self.fabric)
 
     def diagnostics(self):
         out = [f"--- flows ---\n{self.fabric.dump_all_flows()}"]
@@ -164,3 +468,72 @@ class RealMigrationRig:
                     errors.append(str(e))
         if errors:
             raise RuntimeError("real-migration teardown incomplete: " + "; ".join(errors))
+
+
+def measure_real(runs=3, baseline=None, probe_seconds=4.0, log=print, traces=None):
+    """Builds a rig and migrates its guest `runs` times between hv2 and hv1 (alternating) under the trace probe.
+    baseline=None: through the controller; "learning": the rig's bridges turned to MAC learning first and
+    `virsh migrate` used, no controller. Returns one dict per run (FIGURES plus variant, id, source,
+    destination, phase, seconds). traces: a list to which each run's raw per-request trace is appended."""
+    if baseline not in (None, "learning"):
+        raise ValueError(f"real-QEMU baseline {baseline!r}: only 'learning' is built here")
+    out = []
+    with RealMigrationRig() as rig:
+        if baseline == "learning":
+            rig.mac_learning()
+        for i in range(runs):
+            dest = "hv1" if rig.where() == ["hv2"] else "hv2"
+            r = rig.migrate(dest, probe_seconds) if baseline is None else rig.migrate_with_virsh(dest, probe_seconds)
+            if r.phase != "COMPLETED":
+                log(rig.diagnostics())
+                raise RuntimeError(f"run {i + 1}: migration {r.phase}:\n{r.timeline_text()}")
+            if log:
+                log(f"    run {i + 1:2d}: {r.line()}")
+            out.append(r.run_dict())
+            if traces is not None:
+                traces.append(r.trace)
+    return out
+
+
+SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
+                "pause_to_bicast_ms", "resume_to_switched_ms", "duplicates", "late", "qemu_downtime_ms",
+                "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause"]
+
+
+def _pct(vals, q):
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, max(0, int(-(-q * len(vals) // 1)) - 1))]   # nearest rank
+
+
+def summarize(run_dicts, keys=SUMMARY_KEYS):
+    """{key: {"min", "median", "p95", "max"}} over the runs that have the figure (None when none has)."""
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in run_dicts if r.get(k) is not None]
+        out[k] = None if not vals else {"min": min(vals), "median": statistics.median(vals),
+                                        "p95": _pct(vals, 0.95), "max": max(vals)}
+    return out
+
+
+def main():
+    """python3 -m vwharness.real_migration [--runs N] [--baseline learning] [--traces FILE]: measure_real's runs
+    and summary as one JSON object on stdout (per-run lines on stderr)."""
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser(prog="python3 -m vwharness.real_migration")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline", choices=["learning"])
+    ap.add_argument("--probe-seconds", type=float, default=4.0)
+    ap.add_argument("--traces", help="write every run's per-request trace to this JSON file")
+    args = ap.parse_args()
+    traces = []
+    runs = measure_real(args.runs, args.baseline, args.probe_seconds, log=lambda s: print(s, file=sys.stderr, flush=True),
+                        traces=traces)
+    if args.traces:
+        with open(args.traces, "w") as f:
+            json.dump({"runs": runs, "traces": traces}, f)
+    print(json.dumps({"runs": runs, "summary": summarize(runs)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
