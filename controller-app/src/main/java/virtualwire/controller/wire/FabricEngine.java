@@ -33,6 +33,7 @@ import virtualwire.topology.model.Hypervisor;
 import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
 import virtualwire.topology.model.Vm;
+import virtualwire.topology.model.WireSpec;
 
 /**
  * The engine's state and its one thread: the wire table, where NICs are, the incremental compiler, one session
@@ -132,13 +133,9 @@ final class FabricEngine implements SwitchListener {
         reconciled.remove(sw.dpid());
         SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor);
         sessions.put(sw.dpid(), session);
-        Set<String> moved = locator.switchPorts(sw.dpid(), ports);
-        if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
-            List<Migration> changed = coordinator.reconcilePorts(nodes, locator.nics(nodes), locator.reported());
-            if (!changed.isEmpty()) afterMigrationSignals(changed);
-        }
-        FabricDelta d = relocate(moved).merge(compiler.tunnelPortChanged(sw.dpid(), locator.tunnelPortOf(sw.dpid())));
-        push(d);
+        Reported r = portsDescribed(sw.dpid(), ports);
+        r.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
+        push(r.delta());
         session.reconcile("connected").thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
             flowModsSent = totalFlowMods();
@@ -148,29 +145,92 @@ final class FabricEngine implements SwitchListener {
     }
 
     private void onPortChanged(OpenFlowSwitch sw, PortChange change) {
+        Reported r = portReported(sw.dpid(), change);
+        if (r.migrations().isEmpty()) push(r.delta());
+        else orchestrator.migrationChanged(r.migrations().get(0), r.delta());
+    }
+
+    /** What a report from a switch changed: the rules it touched, and the migrations it moved on (to re-place). */
+    record Reported(FabricDelta delta, List<Migration> migrations) {}
+
+    /** A switch (re)described all its ports: where NICs and its tunnel port are now. Pure model work, no I/O. */
+    Reported portsDescribed(DatapathId dpid, Collection<SwitchPort> ports) {
+        Set<String> moved = locator.switchPorts(dpid, ports);
+        List<Migration> changed = List.of();
+        if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
+            changed = coordinator.reconcilePorts(nodes, locator.nics(nodes), locator.reported());
+        }
+        FabricDelta d = relocate(moved).merge(compiler.tunnelPortChanged(dpid, locator.tunnelPortOf(dpid)));
+        return new Reported(d, changed);
+    }
+
+    /** One port added, removed or modified on a switch. Pure model work, no I/O. */
+    Reported portReported(DatapathId dpid, PortChange change) {
         boolean added = change.kind() != PortChange.Kind.REMOVED;
         List<String> moved = new ArrayList<>(2);
         moved.add(change.port().name());
         if (added) {
-            String renamed = locator.portAdded(sw.dpid(), change.port());
+            String renamed = locator.portAdded(dpid, change.port());
             if (renamed != null) moved.add(renamed);
         } else {
-            locator.portRemoved(sw.dpid(), change.port());
+            locator.portRemoved(dpid, change.port());
         }
         FabricDelta d = new FabricDelta();
-        if (change.port().name().equals(NicLocator.TUNNEL_PORT_NAME) || moved.contains(NicLocator.TUNNEL_PORT_NAME)) {
-            d.merge(compiler.tunnelPortChanged(sw.dpid(), locator.tunnelPortOf(sw.dpid())));
-        }
+        if (moved.contains(NicLocator.TUNNEL_PORT_NAME)) d.merge(compiler.tunnelPortChanged(dpid, locator.tunnelPortOf(dpid)));
         // A port that only changed state (a real QEMU's tap going link-down at the source as it exits after
         // the switchover) is no VM arriving: it may feed a migration under way, never start one.
         var migration = nodes.nicByPortName(change.port().name())
                 .filter(nic -> change.kind() != PortChange.Kind.MODIFIED || migrating(nic.vm()))
-                .flatMap(nic -> coordinator.portChanged(nodes, nic, sw.dpid(), added, locator.locationsOf(change.port().name())));
-        if (migration.isPresent()) {
-            orchestrator.migrationChanged(migration.get(), d.merge(relocate(moved)));
+                .flatMap(nic -> coordinator.portChanged(nodes, nic, dpid, added, locator.locationsOf(change.port().name())));
+        d.merge(relocate(moved));
+        return new Reported(d, migration.map(List::of).orElse(List.of()));
+    }
+
+    /** Adds a wire to the table (checked and committed by the caller) and compiles it. */
+    FabricDelta addWire(WireSpec w, long key) {
+        table.add(w, key);
+        return compiler.wireChanged(w.name());
+    }
+
+    /** Removes a wire from the table (committed by the caller) and its rules. */
+    FabricDelta removeWire(String name) {
+        table.remove(name);
+        return compiler.wireChanged(name);
+    }
+
+    /**
+     * The running fabric becomes {@code next} (a reload): only the wires that changed are recompiled, unless
+     * clouds, hypervisors or VMs changed, which touches everything (a full recompile, counted and logged).
+     */
+    FabricDelta replaceFabric(Topology next, Map<String, Long> keys) {
+        FabricDelta d = new FabricDelta();
+        Topology old = table.nodes();
+        if (old.clouds().equals(next.clouds()) && old.hypervisors().equals(next.hypervisors()) && old.vms().equals(next.vms())) {
+            Map<String, WireSpec> after = new HashMap<>();
+            next.wires().forEach(w -> after.put(w.name(), w));
+            Set<String> changed = new java.util.HashSet<>();
+            for (WireSpec w : table.all()) {
+                if (!w.equals(after.get(w.name())) || !java.util.Objects.equals(table.key(w.name()), keys.get(w.name()))) changed.add(w.name());
+            }
+            for (WireSpec w : next.wires()) if (table.wire(w.name()).isEmpty()) changed.add(w.name());
+            for (String n : changed) table.remove(n);
+            for (WireSpec w : next.wires()) if (changed.contains(w.name())) table.add(w, keys.get(w.name()));
+            for (String n : changed) d.merge(compiler.wireChanged(n));
         } else {
-            push(d.merge(relocate(moved)));
+            table = new WireTable(next, keys);
+            compiler.useTable(table);
+            nodes = table.nodes();
+            placements.keySet().removeIf(nic -> nodes.nic(nic).isEmpty());
+            for (NicRef nic : List.copyOf(compilerPlacedNics())) if (nodes.nic(nic).isEmpty()) compiler.placementChanged(nic, null);
+            for (Vm vm : nodes.vms()) d.merge(relocateVm(vm.name()));
+            d.merge(compiler.recompileAll("reload changed clouds, hypervisors or VMs"));
         }
+        published = null;
+        return d;
+    }
+
+    private Set<NicRef> compilerPlacedNics() {
+        return compiler.placedNics();
     }
 
     MigrationOrchestrator orchestrator;   // set once by WireManager

@@ -11,7 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import virtualwire.openflow.flow.FlowRule;
 import virtualwire.topology.compile.CompiledWire;
-import virtualwire.topology.compile.NicLocation;
 import virtualwire.topology.compile.NicPlacement;
 import virtualwire.topology.compile.WireCompiler;
 import virtualwire.topology.compile.WireStatus;
@@ -174,6 +173,9 @@ public final class IncrementalCompiler {
 
     public NicPlacement placement(NicRef nic) { return placements.get(nic); }
 
+    /** The NICs placed somewhere (a copy). */
+    public Set<NicRef> placedNics() { return new HashSet<>(placements.keySet()); }
+
     public Integer tunnelPort(DatapathId dpid) { return tunnelPorts.get(dpid); }
 
     public long versionOf(String wire) { return versions.getOrDefault(wire, 0L); }
@@ -185,7 +187,7 @@ public final class IncrementalCompiler {
 
     public WireCompiler.Inputs inputs() { return inputs; }
 
-    /** The wires with an end at this NIC's VM... (helper for migrations): the wires of these NICs. */
+    /** The wires plugged into these NICs. */
     public Set<String> wiresOf(Collection<NicRef> nics) {
         Set<String> out = new HashSet<>();
         for (NicRef n : nics) table.wireOf(n).ifPresent(w -> out.add(w.name()));
@@ -194,7 +196,4 @@ public final class IncrementalCompiler {
 
     /** Every switch some wire has rules on. */
     public Set<DatapathId> switches() { return desired.keySet(); }
-
-    /** Where the NIC is seen, for messages. */
-    static String where(NicLocation l) { return l.toString(); }
 }

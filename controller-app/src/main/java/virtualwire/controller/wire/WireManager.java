@@ -140,8 +140,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
             WireSpec w = e.table.checkConnect(a, b, name);
             long key = e.table.freeKey();
             e.commit(List.of(new StateChange.WireConnected(w.name(), a.toString(), b.toString(), key)));
-            e.table.add(w, key);
-            FabricDelta d = e.compiler.wireChanged(w.name());
+            FabricDelta d = e.addWire(w, key);
             WireStatus status = e.compiler.status(w.name());
             log.info("connect {}: {} - {} (tunnel key {})", w.name(), a, b, key);
             return e.push(d).thenApply(at -> new Wired(w, status));
@@ -155,8 +154,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
                     new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no wire named " + name));
             WireStatus before = e.compiler.status(name);
             e.commit(List.of(new StateChange.WireDisconnected(name)));
-            e.table.remove(name);
-            FabricDelta d = e.compiler.wireChanged(name);
+            FabricDelta d = e.removeWire(name);
             log.info("disconnect {}", name);
             return e.push(d).thenApply(at -> new Wired(w, before));
         });
@@ -189,35 +187,16 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
             e.commit(List.of(new StateChange.Replaced(combined.state().withTunnelKeys(keys))));
             combined.warnings().forEach(w -> log.warn("reload: {}", w));
             Topology next = combined.topology();
-            Map<String, WireSpec> before = new HashMap<>();
-            e.table.all().forEach(w -> before.put(w.name(), w));
-            Map<String, WireSpec> after = new HashMap<>();
-            next.wires().forEach(w -> after.put(w.name(), w));
-            FabricDelta d = new FabricDelta();
-            if (sameNodes(e.table.nodes(), next)) {
-                Set<String> changed = new HashSet<>();
-                before.forEach((n, w) -> { if (!w.equals(after.get(n)) || !Objects.equals(e.table.key(n), keys.get(n))) changed.add(n); });
-                after.forEach((n, w) -> { if (!before.containsKey(n)) changed.add(n); });
-                for (String n : changed) e.table.remove(n);
-                for (WireSpec w : next.wires()) if (changed.contains(w.name())) e.table.add(w, keys.get(w.name()));
-                for (String n : changed) d.merge(e.compiler.wireChanged(n));
-            } else {
-                e.table = new WireTable(next, keys);
-                e.compiler.useTable(e.table);
-                e.nodes = e.table.nodes();
-                e.placements.keySet().removeIf(nic -> e.nodes.nic(nic).isEmpty());
-                for (var vm : e.nodes.vms()) d.merge(e.relocateVm(vm.name()));
-                d.merge(e.compiler.recompileAll("reload changed clouds, hypervisors or VMs"));
-            }
-            List<String> added = after.keySet().stream().filter(n -> !before.containsKey(n)).sorted().toList();
-            List<String> removed = before.keySet().stream().filter(n -> !after.containsKey(n)).sorted().toList();
+            Set<String> before = new HashSet<>();
+            e.table.all().forEach(w -> before.add(w.name()));
+            Set<String> after = new HashSet<>();
+            next.wires().forEach(w -> after.add(w.name()));
+            FabricDelta d = e.replaceFabric(next, keys);
+            List<String> added = after.stream().filter(n -> !before.contains(n)).sorted().toList();
+            List<String> removed = before.stream().filter(n -> !after.contains(n)).sorted().toList();
             log.info("topology reloaded: {} wires added {}, {} removed {}", added.size(), added, removed.size(), removed);
             return e.push(d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
         });
-    }
-
-    private static boolean sameNodes(Topology a, Topology b) {
-        return a.clouds().equals(b.clouds()) && a.hypervisors().equals(b.hypervisors()) && a.vms().equals(b.vms());
     }
 
     /** A step that writes to disk. */

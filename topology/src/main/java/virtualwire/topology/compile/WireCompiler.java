@@ -3,6 +3,7 @@ package virtualwire.topology.compile;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -80,20 +81,38 @@ public final class WireCompiler {
         NicPlacement a = in.placement(w.a());
         NicPlacement b = in.placement(w.b());
         long cookie = WireCookies.of(key);
-        Map<DatapathId, List<FlowRule>> rules = new HashMap<>();
+        Map<DatapathId, Map<FlowRule.Key, FlowRule>> rules = new HashMap<>();
         for (NicPlacement[] end : new NicPlacement[][] {{a, b}, {b, a}}) {
             for (NicLocation from : end[0].present()) {
-                List<FlowRule> here = rules.computeIfAbsent(from.dpid(), d -> new ArrayList<>());
-                here.add(rule(cookie, FlowMatch.inPort(from.port()), deliver(from, end[1].deliverTo(), key, in)));
+                Map<FlowRule.Key, FlowRule> here = rules.computeIfAbsent(from.dpid(), d -> new LinkedHashMap<>());
+                put(here, rule(cookie, FlowMatch.inPort(from.port()), deliver(from, end[1].deliverTo(), key, in)));
                 for (NicLocation peer : end[1].present()) {
                     if (peer.dpid().equals(from.dpid())) continue;
                     int tunnel = in.tunnelPort(from.dpid());
-                    here.add(rule(cookie, FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(in.hypervisor(peer.dpid()).tunnelIp()),
+                    put(here, rule(cookie, FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(in.hypervisor(peer.dpid()).tunnelIp()),
                             List.of(FlowAction.output(from.port()))));
                 }
             }
         }
-        return new CompiledWire(WireStatus.active(w.name(), key, rules.keySet()), rules);
+        Map<DatapathId, List<FlowRule>> out = new HashMap<>();
+        rules.forEach((d, r) -> out.put(d, new ArrayList<>(r.values())));
+        return new CompiledWire(WireStatus.active(w.name(), key, out.keySet()), out);
+    }
+
+    /**
+     * One entry per match on a switch. Two rules of one wire share a match only when both of its ends are present
+     * on the same two switches (both migrating between them): the tunnel key cannot tell the two directions
+     * apart, so the entry delivers to both local copies (found by the property test of the incremental engine).
+     */
+    private static void put(Map<FlowRule.Key, FlowRule> here, FlowRule r) {
+        FlowRule before = here.get(r.key());
+        if (before == null) {
+            here.put(r.key(), r);
+            return;
+        }
+        List<FlowAction> actions = new ArrayList<>(before.actions());
+        for (FlowAction a : r.actions()) if (!actions.contains(a)) actions.add(a);
+        here.put(r.key(), new FlowRule(r.tableId(), r.priority(), r.cookie(), r.match(), actions));
     }
 
     /**
