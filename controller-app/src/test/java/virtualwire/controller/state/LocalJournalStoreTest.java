@@ -1,0 +1,151 @@
+package virtualwire.controller.state;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/** The embedded store: revisions, conditional commits, replay after a crash, a torn last line, compaction. */
+public class LocalJournalStoreTest {
+    private Path dir;
+
+    @Before
+    public void setUp() throws Exception {
+        dir = Files.createTempDirectory("vw-store");
+    }
+
+    @After
+    public void tearDown() throws Exception {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private static StateChange connect(String name, long key) {
+        return new StateChange.WireConnected(name, name + "a:eth0", name + "b:eth0", key);
+    }
+
+    @Test
+    public void commitsCarryRevisionsAndSurviveAReopen() throws Exception {
+        List<DesiredStateStore.Committed> seen = new ArrayList<>();
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            assertEquals(0, s.load().revision());
+            s.subscribe(seen::add);
+            assertEquals(1, s.commit(0, List.of(connect("w1", 5))));
+            assertEquals(2, s.commit(1, List.of(connect("w2", 6), new StateChange.WireDisconnected("file-wire"))));
+            assertEquals(3, s.commit(2, List.of(new StateChange.WireDisconnected("w1"))));
+        }
+        assertEquals(List.of(1L, 2L, 3L), seen.stream().map(DesiredStateStore.Committed::revision).toList());
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {   // a restart (or kill -9: every commit was fsync'ed)
+            DesiredStateStore.Snapshot snap = s.load();
+            assertEquals(3, snap.revision());
+            assertEquals(List.of("w2"), snap.state().connected().stream().map(RuntimeState.ConnectedWire::name).toList());
+            assertEquals(Set.of("file-wire"), snap.state().disconnected());
+            assertEquals(Map.of("w2", 6L), snap.state().tunnelKeys());
+        }
+    }
+
+    @Test
+    public void aCommitOnAStaleRevisionIsRefusedAndChangesNothing() throws Exception {
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            s.commit(0, List.of(connect("w1", 5)));
+            byte[] journal = Files.readAllBytes(dir.resolve("journal.jsonl"));
+            try {
+                s.commit(0, List.of(connect("w2", 6)));
+                fail("a commit on revision 0 after revision 1 must be refused");
+            } catch (DesiredStateStore.RevisionConflictException expected) {
+                assertTrue(expected.getMessage(), expected.getMessage().contains("revision 1"));
+            }
+            assertEquals(new String(journal, StandardCharsets.UTF_8),
+                    Files.readString(dir.resolve("journal.jsonl")));
+            assertEquals(1, s.load().revision());
+        }
+    }
+
+    @Test
+    public void aTornLastLineIsDroppedAndEarlierCommitsKept() throws Exception {
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            s.commit(0, List.of(connect("w1", 5)));
+        }
+        // A crash in the middle of the next append: half a line, never acknowledged.
+        Files.writeString(dir.resolve("journal.jsonl"), "{\"revision\":2,\"changes\":[{\"op\":\"conn", StandardOpenOption.APPEND);
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            DesiredStateStore.Snapshot snap = s.load();
+            assertEquals(1, snap.revision());
+            assertEquals(Map.of("w1", 5L), snap.state().tunnelKeys());
+            assertEquals(2, s.commit(1, List.of(connect("w2", 6))));   // appends after the cut, not after the torn half
+        }
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            assertEquals(Map.of("w1", 5L, "w2", 6L), s.load().state().tunnelKeys());
+        }
+    }
+
+    @Test
+    public void aCorruptEntryInTheMiddleIsAnErrorThatSaysWhere() throws Exception {
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            s.commit(0, List.of(connect("w1", 5)));
+            s.commit(1, List.of(connect("w2", 6)));
+        }
+        List<String> lines = Files.readAllLines(dir.resolve("journal.jsonl"));
+        Files.write(dir.resolve("journal.jsonl"), List.of("{not json", lines.get(1)));
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            fail("a corrupt entry before the last must stop the load");
+        } catch (java.io.IOException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("journal.jsonl:1:"));
+        }
+    }
+
+    @Test
+    public void compactionFoldsTheJournalIntoTheSnapshot() throws Exception {
+        int n = LocalJournalStore.COMPACT_EVERY + 5;
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            for (int i = 0; i < n; i++) s.commit(i, List.of(connect("w" + i, i + 1)));
+            assertTrue("the journal was truncated at the compaction",
+                    Files.readAllLines(dir.resolve("journal.jsonl")).size() < 10);
+        }
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            DesiredStateStore.Snapshot snap = s.load();
+            assertEquals(n, snap.revision());
+            assertEquals(n, snap.state().tunnelKeys().size());
+        }
+    }
+
+    @Test
+    public void aStateFileFromBeforeRevisionsIsRead() throws Exception {
+        Files.writeString(dir.resolve("state.json"), """
+                {"connected":[{"name":"w1","a":"x:eth0","b":"y:eth0"}],"disconnected":[],"tunnelKeys":{"w1":9},"migrations":[]}
+                """);
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            DesiredStateStore.Snapshot snap = s.load();
+            assertEquals(0, snap.revision());
+            assertEquals(Map.of("w1", 9L), snap.state().tunnelKeys());
+        }
+    }
+
+    @Test
+    public void aCorruptStateFileSaysWhatToDo() throws Exception {
+        Files.writeString(dir.resolve("state.json"), "null");
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            fail("expected an error");
+        } catch (java.io.IOException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("state.json") && e.getMessage().contains("move it away"));
+        }
+    }
+}
