@@ -1,16 +1,23 @@
 package virtualwire.controller.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,6 +25,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -28,11 +36,13 @@ import org.projectfloodlight.openflow.types.IPv4Address;
 import org.projectfloodlight.openflow.types.MacAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.wire.NicLocator;
 import virtualwire.openflow.flow.FlowRule;
 import virtualwire.openflow.flow.FlowRuleCodec;
 import virtualwire.topology.compile.CompiledFabric;
+import virtualwire.topology.compile.CompiledWire;
 import virtualwire.topology.compile.FabricSnapshot;
 import virtualwire.topology.compile.NicLocation;
 import virtualwire.topology.compile.NicPlacement;
@@ -49,80 +59,147 @@ import virtualwire.topology.model.VmKind;
 import virtualwire.topology.model.WireSpec;
 
 /**
- * `vw bench scale`: the controller as a child process (-Xmx1g) with a generated fabric of S hypervisors and
- * W cross-hypervisor wires, and S emulated switches ({@link SwitchEmulator}) in this process. Reports time to
- * all connected, to every table complete, a restart's reconcile (flow-mods must be zero), heap after GC, CPU.
+ * `vw bench scale`: the controller as a child process (-Xmx1g) on a generated fabric of S hypervisors and W
+ * cross-hypervisor wires, S emulated switches ({@link SwitchEmulator}) in this process, and everything after
+ * start-up driven through the HTTP API on one kept-alive connection, as an operator or an orchestrator would:
+ * <ol>
+ * <li>connects (between spare NICs the topology leaves unwired) and disconnects (of the file's wires);</li>
+ * <li>live migrations of VMs on different switches, with the signals in libvirt's order: start, the
+ * destination port appearing (PORT_STATUS ADD from the emulated destination switch), PREPARED confirmed, the
+ * pause (switchover), the resume (complete), the source port going away. Pause -> bicast and resume ->
+ * switched are measured on the emulated switches' side: the instant the last affected switch answered the
+ * barrier closing the step's flow-mods, minus the instant the signal was sent;</li>
+ * <li>a reload of the topology file with one wire added (POST /api/v1/topology; the parse alone is timed with
+ * POST /api/v1/topology/validate of the same body);</li>
+ * <li>a restart on the same state directory (flow-mods sent must be 0), then one audit cycle with drift
+ * injected into some emulated tables (every switch re-read; exactly the drift repaired).</li>
+ * </ol>
+ * Every emulated table must equal the compiler's rules (WireCompiler.compile of the fabric as the benchmark
+ * built it: the topology with its changes, the keys the API answered, the NICs where the emulated switches
+ * report their ports) after start-up, at the end of the run, after the restart and after the audit; each
+ * migration step's rules are checked on the switches as well. Any difference fails the benchmark.
  */
 @Command(name = "scale", mixinStandardHelpOptions = true,
-        description = "1,000 emulated switches and 100,000 wires in one controller (child process, -Xmx1g).")
+        description = "1,000 emulated switches and 100,000 wires in one controller (child process, -Xmx1g): "
+                + "connects, disconnects, migrations, reload, restart, audit through the API.")
 public final class ScaleBench implements Callable<Integer> {
-    private static final int NICS_PER_VM = 4;
-    private static final int TUNNEL_PORT = 4000;
+    static final int NICS_PER_VM = 4;
 
     @Option(names = "--switches", description = "Emulated switches (hypervisors) (default: ${DEFAULT-VALUE}).")
     int switches = 1000;
 
-    @Option(names = "--wires", description = "Wires, each between NICs on two hypervisors (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--wires", description = "Wires in the topology file, each between NICs on two hypervisors (default: ${DEFAULT-VALUE}).")
     int wires = 100_000;
+
+    @Option(names = "--connects", description = "Measured connects and disconnects through the API (default: ${DEFAULT-VALUE}).")
+    int connects = 200;
+
+    @Option(names = "--migrations", description = "Live migrations, each of a VM on another switch (default: ${DEFAULT-VALUE}).")
+    int migrations = 50;
+
+    @Option(names = "--warmup", description = "Unmeasured connect/disconnect pairs first (default: ${DEFAULT-VALUE}).")
+    int warmup = 20;
+
+    @Option(names = "--audit-interval", description = "The restarted controller's --audit-interval, s (default: ${DEFAULT-VALUE}).")
+    int auditSeconds = 5;
 
     @Option(names = "--heap", description = "The controller's -Xmx (default: ${DEFAULT-VALUE}).")
     String heap = "1g";
 
+    @Option(names = "--jfr", paramLabel = "FILE", description = "Record the first controller with JFR (profile settings) into FILE.")
+    Path jfr;
+
+    @Option(names = "--json", description = "Print exactly one JSON object on stdout (the progress goes to stderr).")
+    boolean json;
+
+    /** What one run does; the reduced-size test uses the same. */
+    record Config(int switches, int wires, int connects, int migrations, int warmup, int auditSeconds, String heap, Path jfr) {}
+
     @Override
     public Integer call() throws Exception {
-        if (switches < 2 || wires < 1) throw new IllegalArgumentException("--switches >= 2 and --wires >= 1");
+        PrintStream out = json ? System.err : System.out;
+        Map<String, Object> r = run(new Config(switches, wires, connects, migrations, warmup, auditSeconds, heap, jfr), out);
+        if (json) {
+            System.out.println(new ObjectMapper().writeValueAsString(r));
+        } else {
+            System.out.println();
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+        }
+        return 0;
+    }
+
+    // ------------------------------------------------------------------------------------------------ the run
+
+    /** Runs the whole benchmark; throws if any check fails. Returns the figures (the --json object). */
+    static Map<String, Object> run(Config cfg, PrintStream out) throws Exception {
+        int s = cfg.switches(), w = cfg.wires();
+        if (s < 4 || w < 1) throw new IllegalArgumentException("--switches >= 4 and --wires >= 1");
+        if (cfg.migrations() > s / 2) throw new IllegalArgumentException("--migrations: at most half the switches");
+        if (cfg.connects() > w) throw new IllegalArgumentException("--connects: at most --wires (disconnects take the file's wires)");
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("switches", s);
+        result.put("wires", w);
+        result.put("loadavg_before", loadavg());
         Path dir = Files.createTempDirectory("vw-scale");
         try {
-            Fabric f = fabric(switches, wires);
+            Fabric f = Fabric.generate(s, w, (2 * cfg.connects() + 8 + s - 1) / s + 2);
             Path topo = dir.resolve("topology.yaml");
             long g0 = System.nanoTime();
-            DurableFile.write(topo, TopologyWriter.toYaml(f.topology).getBytes(StandardCharsets.UTF_8));
-            System.out.printf("fabric: %d hypervisors, %d VMs, %d NICs, %d wires, %d rules in all (%s, written in %.0f ms)%n",
-                    switches, f.topology.vms().size(), f.nicCount, wires, f.totalRules, topo, Await.ms(System.nanoTime() - g0));
+            String yaml = TopologyWriter.toYaml(f.file);
+            DurableFile.write(topo, yaml.getBytes(StandardCharsets.UTF_8));
+            out.printf("fabric: %d hypervisors, %d VMs, %d NICs (%d spare), %d wires, %d rules (%s, %.1f MB, written in %.0f ms)%n",
+                    s, f.file.vms().size(), f.nicCount, f.spareCount, w, f.initial.flows().values().stream().mapToInt(Set::size).sum(),
+                    topo, yaml.length() / 1e6, Await.ms(System.nanoTime() - g0));
+            Model model = new Model(f);
             int ofPort = freePort(), apiPort = freePort();
             try (SwitchEmulator emu = new SwitchEmulator("127.0.0.1", ofPort)) {
-                for (Hypervisor h : f.topology.hypervisors()) {
-                    emu.add(h.datapathId(), f.ports.get(h.datapathId()), f.expected.flowsOf(h.datapathId()).size());
+                for (Hypervisor h : f.file.hypervisors()) {
+                    emu.add(h.datapathId(), f.ports.get(h.datapathId()), f.initial.flowsOf(h.datapathId()).size());
                 }
                 // ---- first start
-                Controller c = Controller.start(dir, topo, ofPort, apiPort, heap);
+                Controller c = Controller.start(dir, topo, ofPort, apiPort, cfg.heap(), 3600, cfg.jfr(), out);
                 try {
                     emu.connectAll();
-                    Await.until("all switches connected", Duration.ofMinutes(10), () -> emu.handshaken() == switches);
+                    Await.until("all switches connected", Duration.ofMinutes(10), () -> emu.handshaken() == s);
                     long connected = System.nanoTime() - c.started;
-                    Await.until("all tables complete", Duration.ofMinutes(20), () -> emu.complete() == switches);
-                    long complete = emu.switches().stream().mapToLong(s -> s.completeNanos).max().orElseThrow() - c.started;
-                    String check = verify(emu, f);
-                    System.out.printf("%nfirst start (controller pid %d, -Xmx%s):%n", c.process.pid(), heap);
-                    System.out.printf("  topology loaded, OpenFlow listening  %8.0f ms after start%n", Await.ms(c.listening.get() - c.started));
-                    System.out.printf("  all %d switches connected          %8.0f ms after start%n", switches, Await.ms(connected));
-                    System.out.printf("  all wires confirmed (tables complete) %7.0f ms after start (%d flow-mods; %s)%n",
-                            Await.ms(complete), emu.flowModsReceived.get(), check);
-                    c.report();
+                    Await.until("all tables complete", Duration.ofMinutes(20), () -> emu.complete() == s);
+                    long complete = emu.switches().stream().mapToLong(x -> x.completeNanos).max().orElseThrow() - c.started;
+                    verify(emu, f.initial, "after start-up");
+                    Await.until("the API", Duration.ofMinutes(1), () -> c.apiUp.get() != 0);
+                    Map<String, Object> start = new LinkedHashMap<>();
+                    start.put("listening_ms", round(Await.ms(c.listening.get() - c.started)));
+                    start.put("all_connected_ms", round(Await.ms(connected)));
+                    start.put("all_confirmed_ms", round(Await.ms(complete)));
+                    start.put("flowmods", emu.flowModsReceived.get());
+                    start.put("cpu_s", c.cpuSeconds());
+                    result.put("start", start);
+                    out.printf("%nfirst start (controller pid %d, -Xmx%s): listening %.0f ms, all %d switches connected %.0f ms, "
+                                    + "all wires confirmed %.0f ms after start (%d flow-mods); every table equals the compiler's rules%n",
+                            c.process.pid(), cfg.heap(), Await.ms(c.listening.get() - c.started), s, Await.ms(connected),
+                            Await.ms(complete), emu.flowModsReceived.get());
+
+                    try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX)) {
+                        connectsAndDisconnects(cfg, model, emu, api, c, result, out);
+                        migrations(cfg, model, emu, api, c, result, out);
+                        reload(model, emu, api, c, topo, result, out);
+                    }
+                    verify(emu, model.expected(emu), "at the end of the run");
+                    out.println("end of the run: every emulated table equals the compiler's rules for the final fabric");
+                    Controller.Heap heapNow = c.heapAfterGc();
+                    result.put("heap_mib", heapNow.usedMib());
+                    result.put("heap_committed_mib", heapNow.committedMib());
+                    result.put("cpu_s", c.cpuSeconds());
+                    out.printf("heap after GC: %d MiB used of %d MiB committed; controller CPU (user+system) %.1f s%n",
+                            heapNow.usedMib(), heapNow.committedMib(), c.cpuSeconds());
                 } finally {
                     c.stop();
                 }
-                // ---- restart on the same state: the switches kept their tables
-                long before = emu.flowModsReceived.get();
-                Controller r = Controller.start(dir, topo, ofPort, apiPort, heap);
-                try {
-                    Await.until("all switches reconnected", Duration.ofMinutes(10), () -> emu.connectedNow.get() == switches);
-                    long reconnected = System.nanoTime() - r.started;
-                    Await.until("all switches reconciled", Duration.ofMinutes(20), () -> r.reconciled.get() == switches);
-                    long reconciled = r.lastReconciled.get() - r.started;
-                    Thread.sleep(2000);   // anything sent late would show up here
-                    System.out.printf("%nrestart on the same state (controller pid %d):%n", r.process.pid());
-                    System.out.printf("  all %d switches reconnected        %8.0f ms after start%n", switches, Await.ms(reconnected));
-                    System.out.printf("  all switches reconciled            %8.0f ms after start (tables read back: %d switches)%n",
-                            Await.ms(reconciled), r.reconciled.get());
-                    System.out.printf("  flow-mods sent by the restarted controller: %d (its log: %d)  %s%n",
-                            emu.flowModsReceived.get() - before, r.flowModsLogged.get(), verify(emu, f));
-                    r.report();
-                } finally {
-                    r.stop();
-                }
+                restartAndAudit(cfg, model, emu, dir, topo, ofPort, apiPort, result, out);
             }
-            return 0;
+            result.put("loadavg_after", loadavg());
+            result.put("check", "every emulated table equals WireCompiler.compile of the fabric after start-up, at the end, "
+                    + "after the restart and after the audit; every migration step's rules checked on the switches");
+            return result;
         } finally {
             try (var files = Files.walk(dir)) {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -130,61 +207,581 @@ public final class ScaleBench implements Callable<Integer> {
         }
     }
 
-    /** Every emulated table equals the compiler's rules for its switch. */
-    private static String verify(SwitchEmulator emu, Fabric f) {
-        FlowRuleCodec codec = new FlowRuleCodec(SwitchEmulator.OF13);
-        for (SwitchEmulator.Switch s : emu.switches()) {
-            Set<FlowRule> have = new HashSet<>();
-            for (OFFlowStatsEntry e : s.table.values()) have.add(codec.fromStatsEntry(e).rule());
-            if (!have.equals(f.expected.flowsOf(s.dpid))) throw new IllegalStateException("switch " + s.dpid + " holds other rules than expected");
+    /** Connects between spare NICs, then disconnects of the file's wires; each the HTTP call's latency. */
+    private static void connectsAndDisconnects(Config cfg, Model model, SwitchEmulator emu, HttpKeepAlive api, Controller c,
+                                               Map<String, Object> result, PrintStream out) throws Exception {
+        int s = cfg.switches();
+        NicRef wa = model.spares.take(0), wb = model.spares.take(s / 2);
+        String warm = "{\"a\": \"" + wa + "\", \"b\": \"" + wb + "\", \"name\": \"warm\"}";
+        for (int i = 0; i < cfg.warmup(); i++) {
+            api.call("POST", "wires", warm, 201);
+            api.call("DELETE", "wires/warm", null, 200);
         }
-        return "every table equals the compiler's rules";
+        double cpu0 = c.cpuSeconds();
+        List<Long> up = new ArrayList<>(), down = new ArrayList<>();
+        for (int i = 0; i < cfg.connects(); i++) {
+            NicRef a = model.spares.take(i % s), b = model.spares.take((i + s / 2) % s);
+            String name = "c" + i;
+            var r = api.call("POST", "wires", "{\"a\": \"" + a + "\", \"b\": \"" + b + "\", \"name\": \"" + name + "\"}", 201);
+            up.add(r.nanos());
+            JsonNode view = JSON.readTree(r.body());
+            if (!view.path("state").asText().equals("active")) throw new IllegalStateException("connect " + name + ": " + r.body());
+            model.connected(new WireSpec(name, a, b, OptionalInt.empty()), view.path("tunnelKey").asLong());
+        }
+        int stride = Math.max(1, cfg.wires() / Math.max(1, cfg.connects()));
+        List<String> gone = new ArrayList<>();
+        for (int i = 0, k = 0; i < cfg.connects(); i++, k += stride) {
+            while (model.reserved(k % cfg.wires())) k++;
+            String name = "w" + (k % cfg.wires());
+            model.reserve(k % cfg.wires());
+            var r = api.call("DELETE", "wires/" + name, null, 200);
+            down.add(r.nanos());
+            model.disconnected(name);
+            gone.add(name);
+        }
+        result.put("connect_ms", stats(up));
+        result.put("disconnect_ms", stats(down));
+        result.put("connects", up.size());
+        result.put("disconnects", down.size());
+        result.put("connect_disconnect_cpu_s", round(c.cpuSeconds() - cpu0));
+        out.printf("%n%d connects (spare NICs, two switches each) and %d disconnects (the file's wires), after %d unmeasured pairs; "
+                        + "HTTP call -> answer (sent after every affected switch's barrier reply):%n  connect    %s%n  disconnect %s%n",
+                up.size(), down.size(), cfg.warmup(), fmt(up), fmt(down));
     }
 
-    record Fabric(Topology topology, Map<DatapathId, Map<Integer, String>> ports, CompiledFabric expected, int nicCount, int totalRules) {}
+    /** Live migrations with libvirt's signals in order; pause -> bicast and resume -> switched on the switches' side. */
+    private static void migrations(Config cfg, Model model, SwitchEmulator emu, HttpKeepAlive api, Controller c,
+                                   Map<String, Object> result, PrintStream out) throws Exception {
+        int s = cfg.switches();
+        double cpu0 = c.cpuSeconds();
+        List<Long> pause = new ArrayList<>(), resume = new ArrayList<>(), pauseApi = new ArrayList<>(), resumeApi = new ArrayList<>(),
+                prepared = new ArrayList<>();
+        int bicastSwitches = 0, switchedSwitches = 0;
+        Map<NicRef, NicPlacement> where = model.placements(emu);
+        for (int m = 0; m < cfg.migrations(); m++) {
+            int srcIdx = (int) ((long) m * s / cfg.migrations());
+            String vm = model.fabric.firstVmOn(srcIdx);
+            if (vm == null) throw new IllegalStateException("no wired VM on hv" + srcIdx);
+            int dstIdx = (srcIdx + 1) % s;
+            SwitchEmulator.Switch src = emu.switches().get(srcIdx), dst = emu.switches().get(dstIdx);
+            String to = "hv" + dstIdx;
+            Vm v = model.fabric.file.vm(vm).orElseThrow();
+            List<NicRef> nics = v.nics().stream().map(n -> new NicRef(vm, n.name())).toList();
+            Map<NicRef, NicLocation> at = new HashMap<>(), next = new HashMap<>();
+            for (NicRef n : nics) at.put(n, where.get(n).current());
+
+            var started = api.call("POST", "migrations", "{\"vm\": \"" + vm + "\", \"to\": \"" + to + "\"}", 202);
+            String id = JSON.readTree(started.body()).path("id").asText();
+            // The destination's taps appear (libvirt creates them before the memory copy): PORT_STATUS ADD, same names.
+            long p0 = System.nanoTime();
+            for (Nic n : v.nics()) {
+                int number = dst.nextPortNumber();
+                emu.portStatus(dst, number, n.portName(), true);
+                next.put(new NicRef(vm, n.name()), new NicLocation(dst.dpid, number));
+            }
+            JsonNode mig = awaitMigration(api, vm, id, "PREPARED", "PREPARED");
+            prepared.add(System.nanoTime() - p0);
+            checkStep(emu, model, where, nics, at, next, "PREPARED", vm);
+            Thread.sleep(20);   // the memory copy: seconds in real life
+
+            // The pause: libvirt's SUSPENDED, as the orchestrator's switchover notification.
+            Step bicast = signal(emu, api, "migrations/" + vm + "/switchover");
+            pause.add(bicast.toSwitches);
+            pauseApi.add(bicast.api);
+            bicastSwitches += bicast.switches;
+            checkAffected(model, where, nics, at, next, bicast, vm + " pause");
+            checkStep(emu, model, where, nics, at, next, "SWITCHING", vm);
+            Thread.sleep(20);   // the VM's pause, 100-250 ms in real life
+
+            // The resume at the destination: libvirt's RESUMED, as the orchestrator's complete notification.
+            Step switched = signal(emu, api, "migrations/" + vm + "/complete");
+            resume.add(switched.toSwitches);
+            resumeApi.add(switched.api);
+            switchedSwitches += switched.switches;
+            checkAffected(model, where, nics, at, next, switched, vm + " resume");
+            awaitMigration(api, vm, id, "COMPLETED", null);
+            checkStep(emu, model, where, nics, at, next, "SWITCHED", vm);
+            // The source QEMU exits: its taps go away (PORT_STATUS DELETE at the source).
+            long mods = emu.flowModsReceived.get();
+            for (NicRef n : nics) {
+                NicLocation l = at.get(n);
+                emu.portStatus(src, l.port(), model.fabric.file.nic(n).orElseThrow().portName(), false);
+                where.put(n, NicPlacement.at(next.get(n)));
+            }
+            Thread.sleep(5);
+            if (emu.flowModsReceived.get() != mods) {
+                throw new IllegalStateException("migration of " + vm + ": the source port's removal after the migration caused "
+                        + (emu.flowModsReceived.get() - mods) + " flow-mods");
+            }
+        }
+        result.put("pause_to_bicast_ms", stats(pause));
+        result.put("resume_to_switched_ms", stats(resume));
+        result.put("migrations", pause.size());
+        result.put("pause_api_ms", stats(pauseApi));
+        result.put("resume_api_ms", stats(resumeApi));
+        result.put("port_appeared_to_prepared_confirmed_ms", stats(prepared));
+        result.put("bicast_switches_per_migration", round((double) bicastSwitches / pause.size()));
+        result.put("migrations_cpu_s", round(c.cpuSeconds() - cpu0));
+        out.printf("%n%d migrations (VMs of %d NICs on %d different switches, each NIC wired to another switch): "
+                        + "signal sent -> the last affected emulated switch answered the barrier closing the step's flow-mods:%n"
+                        + "  pause -> bicast confirmed   %s   (%.1f switches per step; the API answered in %s)%n"
+                        + "  resume -> switched confirmed %s   (%.1f switches per step; the API answered in %s)%n"
+                        + "  destination ports appeared -> PREPARED confirmed (seen by polling the API) %s%n",
+                pause.size(), NICS_PER_VM, pause.size(), fmt(pause), (double) bicastSwitches / pause.size(), fmt(pauseApi),
+                fmt(resume), (double) switchedSwitches / resume.size(), fmt(resumeApi), fmt(prepared));
+    }
+
+    /** The signal's HTTP call; then, on the emulated switches, the last barrier reply that closed flow-mods since. */
+    private record Step(long toSwitches, long api, Set<DatapathId> affected, int switches) {}
+
+    private static Step signal(SwitchEmulator emu, HttpKeepAlive api, String path) throws Exception {
+        long t0 = System.nanoTime();
+        var r = api.call("POST", path, "", 200);
+        long last = 0;
+        Set<DatapathId> affected = new HashSet<>();
+        for (SwitchEmulator.Switch x : emu.switches()) {
+            long a = x.appliedAt;
+            if (a > t0) {
+                affected.add(x.dpid);
+                last = Math.max(last, a);
+            }
+        }
+        if (affected.isEmpty()) throw new IllegalStateException(path + ": no switch received flow-mods");
+        return new Step(last - t0, r.nanos(), affected, affected.size());
+    }
+
+    private static JsonNode awaitMigration(HttpKeepAlive api, String vm, String id, String phase, String confirmed) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            JsonNode m = JSON.readTree(api.call("GET", "migrations/" + vm, null, 200).body());
+            if (!m.path("id").asText().equals(id)) throw new IllegalStateException("migration of " + vm + ": another id " + m);
+            if (m.path("phase").asText().equals(phase) && (confirmed == null || m.path("confirmed").asText().equals(confirmed))) return m;
+            if (m.path("phase").asText().equals("ABORTED")) throw new IllegalStateException("migration " + id + " aborted: " + m);
+            if (System.nanoTime() > deadline) throw new TimeoutException("migration " + id + " not " + phase + " after 60 s: " + m);
+            Thread.sleep(1);
+        }
+    }
+
+    /** Where a migrating VM's NICs are wired in each phase (the README's Live migration section). */
+    private static Map<NicRef, NicPlacement> phase(String phase, List<NicRef> nics, Map<NicRef, NicLocation> src, Map<NicRef, NicLocation> dst) {
+        Map<NicRef, NicPlacement> p = new HashMap<>();
+        for (NicRef n : nics) {
+            NicLocation a = src.get(n), b = dst.get(n);
+            p.put(n, switch (phase) {
+                case "PREPARED" -> new NicPlacement(List.of(a, b), List.of(a));
+                case "SWITCHING" -> new NicPlacement(List.of(a, b), List.of(a, b));
+                case "SWITCHED" -> NicPlacement.at(b);
+                default -> NicPlacement.at(a);
+            });
+        }
+        return p;
+    }
+
+    /** The VM's wires compiled for a phase: each rule is on its switch; what the previous phase had and this one has not, is gone. */
+    private static void checkStep(SwitchEmulator emu, Model model, Map<NicRef, NicPlacement> where, List<NicRef> nics,
+                                  Map<NicRef, NicLocation> src, Map<NicRef, NicLocation> dst, String phase, String vm) {
+        String before = switch (phase) {
+            case "PREPARED" -> "NONE";
+            case "SWITCHING" -> "PREPARED";
+            default -> "SWITCHING";
+        };
+        Map<DatapathId, Set<FlowRule>> want = model.compileWiresOf(nics, where, phase(phase, nics, src, dst));
+        Map<DatapathId, Set<FlowRule>> had = model.compileWiresOf(nics, where, phase(before, nics, src, dst));
+        Set<DatapathId> all = new HashSet<>(want.keySet());
+        all.addAll(had.keySet());
+        for (DatapathId d : all) {
+            Set<FlowRule> table = rulesOf(emu.byDpid(d));
+            Set<FlowRule> w = want.getOrDefault(d, Set.of());
+            if (!table.containsAll(w)) {
+                throw new IllegalStateException("migration of " + vm + ", " + phase + ": switch " + d + " lacks rules of the phase");
+            }
+            for (FlowRule r : had.getOrDefault(d, Set.of())) {
+                if (!w.contains(r) && table.contains(r)) {
+                    throw new IllegalStateException("migration of " + vm + ", " + phase + ": switch " + d + " still holds " + r);
+                }
+            }
+        }
+    }
+
+    /** The switches a step touched are among those the VM's wires are on (source, destination, peers). */
+    private static void checkAffected(Model model, Map<NicRef, NicPlacement> where, List<NicRef> nics, Map<NicRef, NicLocation> src,
+                                      Map<NicRef, NicLocation> dst, Step step, String what) {
+        Set<DatapathId> possible = new HashSet<>();
+        for (String p : List.of("PREPARED", "SWITCHING", "SWITCHED")) possible.addAll(model.compileWiresOf(nics, where, phase(p, nics, src, dst)).keySet());
+        for (DatapathId d : step.affected()) {
+            if (!possible.contains(d)) throw new IllegalStateException(what + ": switch " + d + ", not on the VM's wires, received flow-mods");
+        }
+    }
+
+    /** Reload of the file with one wire added: total API call, and the parse alone (validate of the same body). */
+    private static void reload(Model model, SwitchEmulator emu, HttpKeepAlive api, Controller c, Path topo,
+                               Map<String, Object> result, PrintStream out) throws Exception {
+        int s = model.fabric.hypervisors;
+        NicRef a = model.spares.take(1), b = model.spares.take(1 + s / 2);
+        WireSpec added = new WireSpec("r0", a, b, OptionalInt.empty());
+        List<WireSpec> fileWires = new ArrayList<>(model.file.wires());
+        fileWires.add(added);
+        Topology next = new Topology(model.file.clouds(), model.file.hypervisors(), model.file.vms(), fileWires);
+        String yaml = TopologyWriter.toYaml(next);
+        double cpu0 = c.cpuSeconds();
+        var validated = api.call("POST", "topology/validate", yaml, 200);
+        var reloaded = api.call("POST", "topology", yaml, 200);
+        double cpu = c.cpuSeconds() - cpu0;
+        JsonNode r = JSON.readTree(reloaded.body());
+        if (!r.path("added").toString().equals("[\"r0\"]") || r.path("removed").size() != 0) {
+            throw new IllegalStateException("reload: expected one wire added (r0), got " + reloaded.body());
+        }
+        if (!Files.readString(topo).equals(yaml)) throw new IllegalStateException("reload: the topology file was not saved");
+        JsonNode view = JSON.readTree(api.call("GET", "wires/r0", null, 200).body());
+        if (!view.path("state").asText().equals("active")) throw new IllegalStateException("reload: r0 is " + view);
+        model.file = next;
+        model.connected(added, view.path("tunnelKey").asLong());
+        result.put("reload_one_wire_ms", round(Await.ms(reloaded.nanos())));
+        result.put("reload_parse_ms", round(Await.ms(validated.nanos())));
+        result.put("reload_apply_ms", round(Await.ms(reloaded.nanos() - validated.nanos())));
+        result.put("reload_body_mb", round(yaml.length() / 1e6));
+        result.put("reload_cpu_s", round(cpu));
+        out.printf("%nreload with one wire added (POST /api/v1/topology, %.1f MB YAML): %.1f ms in all; the same body's parse and "
+                        + "validation alone (POST /api/v1/topology/validate) %.1f ms, so the rest (apply) ~%.1f ms%n",
+                yaml.length() / 1e6, Await.ms(reloaded.nanos()), Await.ms(validated.nanos()), Await.ms(reloaded.nanos() - validated.nanos()));
+    }
+
+    /** Restart on the same state (0 flow-mods), then one audit cycle with drift injected into some tables. */
+    private static void restartAndAudit(Config cfg, Model model, SwitchEmulator emu, Path dir, Path topo, int ofPort, int apiPort,
+                                        Map<String, Object> result, PrintStream out) throws Exception {
+        int s = cfg.switches();
+        CompiledFabric expected = model.expected(emu);
+        long before = emu.flowModsReceived.get();
+        Controller r = Controller.start(dir, topo, ofPort, apiPort, cfg.heap(), cfg.auditSeconds(), null, out);
+        try {
+            Await.until("all switches reconnected", Duration.ofMinutes(10), () -> emu.connectedNow.get() == s);
+            long reconnected = System.nanoTime() - r.started;
+            Await.until("all switches reconciled", Duration.ofMinutes(20), () -> r.reconciled.get() >= s);
+            long reconciled = r.lastReconciled.get() - r.started;
+            Thread.sleep(2000);   // anything sent late would show up here
+            long sent = emu.flowModsReceived.get() - before;
+            verify(emu, expected, "after the restart");
+            Map<String, Object> restart = new LinkedHashMap<>();
+            restart.put("all_reconnected_ms", round(Await.ms(reconnected)));
+            restart.put("all_reconciled_ms", round(Await.ms(reconciled)));
+            restart.put("flowmods_logged", r.flowModsLogged.get());
+            result.put("restart_flowmods", sent);
+            out.printf("%nrestart on the same state (controller pid %d): all %d switches reconnected %.0f ms, reconciled %.0f ms after start; "
+                            + "flow-mods sent: %d (its log: %d); every table equals the compiler's rules%n",
+                    r.process.pid(), s, Await.ms(reconnected), Await.ms(reconciled), sent, r.flowModsLogged.get());
+            if (sent != 0) throw new IllegalStateException("the restarted controller sent " + sent + " flow-mods");
+
+            // ---- one audit cycle: drift in some tables, every switch re-read, exactly the drift repaired
+            int drifted = Math.max(2, Math.min(10, s / 10)) / 2 * 2;
+            long auditBefore = emu.flowModsReceived.get();
+            for (int i = 0; i < drifted; i++) {
+                SwitchEmulator.Switch x = emu.switches().get((int) ((long) i * s / drifted));
+                var e = x.table.entrySet().iterator().next();
+                if (i % 2 == 0) {
+                    x.table.remove(e.getKey());   // a rule lost
+                } else {   // a stale rule of ours that no wire wants
+                    OFFlowStatsEntry stale = e.getValue().createBuilder().setPriority(e.getValue().getPriority() - 1).build();
+                    x.table.put(new SwitchEmulator.Key(stale.getTableId().getValue(), stale.getPriority(), stale.getMatch()), stale);
+                }
+            }
+            long t0 = System.nanoTime();
+            double cpu0 = r.cpuSeconds();
+            Await.until("every switch re-read by the audit", Duration.ofSeconds(3L * cfg.auditSeconds() + 60),
+                    () -> emu.switches().stream().allMatch(x -> x.lastStatsReadAt > t0));
+            long allRead = emu.switches().stream().mapToLong(x -> x.lastStatsReadAt).max().orElseThrow() - t0;
+            Await.until("the drift repaired", Duration.ofSeconds(60), () -> emu.flowModsReceived.get() - auditBefore >= drifted);
+            Thread.sleep(500);
+            double cpu = r.cpuSeconds() - cpu0;
+            long repairs = emu.flowModsReceived.get() - auditBefore;
+            verify(emu, expected, "after the audit");
+            Map<String, Object> audit = new LinkedHashMap<>();
+            audit.put("interval_s", cfg.auditSeconds());
+            audit.put("all_switches_reread_ms", round(Await.ms(allRead)));
+            audit.put("drift_injected", drifted);
+            audit.put("flowmods", repairs);
+            audit.put("cpu_s", round(cpu));
+            result.put("audit", audit);
+            out.printf("one audit cycle (--audit-interval %d s, audits spread over it): every switch re-read %.0f ms after %d rules drifted "
+                            + "(%d lost, %d stale); %d flow-mods sent to repair; controller CPU %.2f s meanwhile; every table equals the compiler's rules%n",
+                    cfg.auditSeconds(), Await.ms(allRead), drifted, drifted / 2, drifted / 2, repairs, cpu);
+            if (repairs != drifted) throw new IllegalStateException("the audit sent " + repairs + " flow-mods for " + drifted + " drifted rules");
+            Controller.Heap h = r.heapAfterGc();
+            restart.put("heap_mib", h.usedMib());
+            restart.put("cpu_s", r.cpuSeconds());
+            result.put("restart", restart);
+            out.printf("restarted controller: heap after GC %d MiB used of %d MiB committed; CPU %.1f s%n", h.usedMib(), h.committedMib(), r.cpuSeconds());
+        } finally {
+            r.stop();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ checks
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final FlowRuleCodec CODEC = new FlowRuleCodec(SwitchEmulator.OF13);
+
+    static Set<FlowRule> rulesOf(SwitchEmulator.Switch s) {
+        Set<FlowRule> have = new HashSet<>();
+        for (OFFlowStatsEntry e : s.table.values()) have.add(CODEC.fromStatsEntry(e).rule());
+        return have;
+    }
+
+    /** Every emulated table equals the compiler's rules for its switch; throws naming the first that does not. */
+    static void verify(SwitchEmulator emu, CompiledFabric expected, String when) {
+        int bad = 0;
+        String first = null;
+        for (SwitchEmulator.Switch s : emu.switches()) {
+            Set<FlowRule> have = rulesOf(s), want = expected.flowsOf(s.dpid);
+            if (!have.equals(want)) {
+                if (first == null) {
+                    Set<FlowRule> extra = new HashSet<>(have);
+                    extra.removeAll(want);
+                    Set<FlowRule> missing = new HashSet<>(want);
+                    missing.removeAll(have);
+                    first = "switch " + s.dpid + ": " + missing.size() + " rules missing (e.g. " + missing.stream().findFirst().orElse(null)
+                            + "), " + extra.size() + " extra (e.g. " + extra.stream().findFirst().orElse(null) + ")";
+                }
+                bad++;
+            }
+        }
+        if (bad > 0) throw new IllegalStateException(when + ": " + bad + " emulated tables differ from the compiler's rules; " + first);
+    }
+
+    // ------------------------------------------------------------------------------------------------ the fabric
 
     /**
-     * S hypervisors; NICs 4 per VM, 2W/S per hypervisor; NIC k is wired to NIC k + W (the other half of the
-     * list), which sits on another hypervisor. Ports 1.. per switch, vxlan0 at 4000.
+     * S hypervisors; W wires over 2W NICs, 4 per VM, NICs numbered k = 0..2W-1 and placed in order (a VM's NICs
+     * on one hypervisor). Wire k joins NIC k (first half) and NIC W + sigma(k), sigma ordering the second half so
+     * that a VM's four NICs reach four different hypervisors. Every hypervisor also has one VM of spare unwired
+     * NICs. Ports 1.. per switch, vxlan0 above them.
      */
-    static Fabric fabric(int s, int w) {
-        List<Hypervisor> hvs = new ArrayList<>();
-        for (int i = 0; i < s; i++) {
-            hvs.add(new Hypervisor("hv" + i, "dc", DatapathId.of(0x5657_0000_0000_0000L + i + 1),
-                    IPv4Address.of((10 << 24) | ((i + 1) << 8) | 1), Optional.empty()));
-        }
-        int nics = 2 * w;
-        List<Vm> vms = new ArrayList<>();
-        List<NicRef> refs = new ArrayList<>(nics);
-        Map<NicRef, NicPlacement> at = new HashMap<>();
-        Map<DatapathId, Map<Integer, String>> ports = new HashMap<>();
-        Map<DatapathId, Integer> tunnels = new HashMap<>();
-        for (Hypervisor h : hvs) {
-            ports.put(h.datapathId(), new HashMap<>(Map.of(TUNNEL_PORT, NicLocator.TUNNEL_PORT_NAME)));
-            tunnels.put(h.datapathId(), TUNNEL_PORT);
-        }
-        int perHv = (nics + s - 1) / s;
-        for (int v = 0; v * NICS_PER_VM < nics; v++) {
-            List<Nic> vmNics = new ArrayList<>();
-            Hypervisor h = hvs.get(v * NICS_PER_VM / perHv);
-            for (int j = 0; j < NICS_PER_VM && v * NICS_PER_VM + j < nics; j++) {
-                int k = v * NICS_PER_VM + j;
-                String port = "v" + v + "-e" + j;
-                vmNics.add(new Nic("e" + j, MacAddress.of(0x0200_0000_0000L + k + 1), port, Optional.empty()));
-                NicRef ref = new NicRef("v" + v, "e" + j);
-                refs.add(ref);
-                int number = k % perHv + 1;
-                ports.get(h.datapathId()).put(number, port);
-                at.put(ref, NicPlacement.at(new NicLocation(h.datapathId(), number)));
+    static final class Fabric {
+        final Topology file;
+        final Map<DatapathId, Map<Integer, String>> ports = new HashMap<>();
+        final Map<DatapathId, Integer> tunnels = new HashMap<>();
+        final Map<Integer, Deque<NicRef>> spares = new HashMap<>();
+        final CompiledFabric initial;
+        final Map<String, Long> keys;
+        final int hypervisors, perHv, nicCount, spareCount;
+
+        private Fabric(int s, int w, int sparePerHv) {
+            hypervisors = s;
+            List<Hypervisor> hvs = new ArrayList<>();
+            for (int i = 0; i < s; i++) {
+                hvs.add(new Hypervisor("hv" + i, "dc", DatapathId.of(0x5657_0000_0000_0000L + i + 1),
+                        IPv4Address.of((10 << 24) | ((i + 1) << 8) | 1), Optional.empty()));
             }
-            vms.add(new Vm("v" + v, h.name(), VmKind.VM, vmNics, Optional.empty()));
+            nicCount = 2 * w;
+            int per = (nicCount + s - 1) / s;
+            perHv = (per + NICS_PER_VM - 1) / NICS_PER_VM * NICS_PER_VM;
+            int tunnel = Math.max(4000, perHv + sparePerHv + 1);
+            for (Hypervisor h : hvs) {
+                ports.put(h.datapathId(), new HashMap<>(Map.of(tunnel, NicLocator.TUNNEL_PORT_NAME)));
+                tunnels.put(h.datapathId(), tunnel);
+            }
+            List<Vm> vms = new ArrayList<>();
+            List<NicRef> refs = new ArrayList<>(nicCount);
+            Map<NicRef, NicPlacement> at = new HashMap<>();
+            for (int v = 0; v * NICS_PER_VM < nicCount; v++) {
+                List<Nic> vmNics = new ArrayList<>();
+                Hypervisor h = hvs.get(v * NICS_PER_VM / perHv);
+                for (int j = 0; j < NICS_PER_VM && v * NICS_PER_VM + j < nicCount; j++) {
+                    int k = v * NICS_PER_VM + j;
+                    String port = "v" + v + "-e" + j;
+                    vmNics.add(new Nic("e" + j, MacAddress.of(0x0200_0000_0000L + k + 1), port, Optional.empty()));
+                    NicRef ref = new NicRef("v" + v, "e" + j);
+                    refs.add(ref);
+                    int number = k % perHv + 1;
+                    ports.get(h.datapathId()).put(number, port);
+                    at.put(ref, NicPlacement.at(new NicLocation(h.datapathId(), number)));
+                }
+                vms.add(new Vm("v" + v, h.name(), VmKind.VM, vmNics, Optional.empty()));
+            }
+            int spare = 0;
+            for (int i = 0; i < s; i++) {
+                Hypervisor h = hvs.get(i);
+                List<Nic> vmNics = new ArrayList<>();
+                Deque<NicRef> free = new ArrayDeque<>();
+                for (int j = 0; j < sparePerHv; j++) {
+                    String port = "s" + i + "-e" + j;
+                    int number = perHv + 1 + j;
+                    vmNics.add(new Nic("e" + j, MacAddress.of(0x0600_0000_0000L + (long) i * 4096 + j + 1), port, Optional.empty()));
+                    ports.get(h.datapathId()).put(number, port);
+                    free.add(new NicRef("s" + i, "e" + j));
+                    spare++;
+                }
+                vms.add(new Vm("s" + i, h.name(), VmKind.VM, vmNics, Optional.empty()));
+                spares.put(i, free);
+            }
+            spareCount = spare;
+            int[] before = new int[NICS_PER_VM + 1];   // sigma: second-half positions ordered by (k mod 4, k / 4)
+            for (int r = 0; r < NICS_PER_VM; r++) before[r + 1] = before[r] + (w - r + NICS_PER_VM - 1) / NICS_PER_VM;
+            List<WireSpec> ws = new ArrayList<>();
+            for (int k = 0; k < w; k++) {
+                int sigma = before[k % NICS_PER_VM] + k / NICS_PER_VM;
+                ws.add(new WireSpec("w" + k, refs.get(k), refs.get(w + sigma), OptionalInt.empty()));
+            }
+            file = new Topology(List.of(new Cloud("dc", Optional.of("10.0.0.0/8"))), hvs, vms, ws);
+            keys = TunnelKeys.assign(ws, Map.of());
+            initial = WireCompiler.compile(new FabricSnapshot(file, keys, at, tunnels));
         }
-        List<WireSpec> ws = new ArrayList<>();
-        for (int k = 0; k < w; k++) ws.add(new WireSpec("w" + k, refs.get(k), refs.get(k + w), OptionalInt.empty()));
-        Topology t = new Topology(List.of(new Cloud("dc", Optional.of("10.0.0.0/8"))), hvs, vms, ws);
-        CompiledFabric expected = WireCompiler.compile(new FabricSnapshot(t, TunnelKeys.assign(ws, Map.of()), at, tunnels));
-        int total = expected.flows().values().stream().mapToInt(Set::size).sum();
-        return new Fabric(t, ports, expected, nics, total);
+
+        static Fabric generate(int s, int w, int sparePerHv) {
+            return new Fabric(s, w, sparePerHv);
+        }
+
+        /** The first wired VM on hypervisor i (its NICs are the first of the hypervisor's), or null. */
+        String firstVmOn(int i) {
+            int v = i * perHv / NICS_PER_VM;
+            return v * NICS_PER_VM < nicCount ? "v" + v : null;
+        }
+    }
+
+    /** Spare NICs by hypervisor; a hypervisor without one left lends the next one's. */
+    static final class Spares {
+        private final Map<Integer, Deque<NicRef>> free;
+        private final int n;
+
+        Spares(Map<Integer, Deque<NicRef>> free, int n) {
+            this.free = new HashMap<>();
+            free.forEach((i, d) -> this.free.put(i, new ArrayDeque<>(d)));
+            this.n = n;
+        }
+
+        NicRef take(int hv) {
+            for (int i = 0; i < n; i++) {
+                Deque<NicRef> d = free.get((hv + i) % n);
+                if (!d.isEmpty()) return d.poll();
+            }
+            throw new IllegalStateException("no spare NIC left");
+        }
+    }
+
+    /** The fabric as the benchmark made it: the file, the wires connected and disconnected through the API, their keys. */
+    static final class Model {
+        final Fabric fabric;
+        final Spares spares;
+        Topology file;
+        final Map<String, WireSpec> wires = new LinkedHashMap<>();
+        final Map<String, Long> keys;
+        private final Set<Integer> reserved = new HashSet<>();
+        private final Map<DatapathId, Hypervisor> hvByDpid = new HashMap<>();
+
+        Model(Fabric f) {
+            fabric = f;
+            file = f.file;
+            spares = new Spares(f.spares, f.hypervisors);
+            f.file.wires().forEach(w -> wires.put(w.name(), w));
+            keys = new HashMap<>(f.keys);
+            f.file.hypervisors().forEach(h -> hvByDpid.put(h.datapathId(), h));
+        }
+
+        void connected(WireSpec w, long key) {
+            wires.put(w.name(), w);
+            keys.put(w.name(), key);
+        }
+
+        void disconnected(String name) {
+            wires.remove(name);
+            keys.remove(name);
+        }
+
+        /** File wire k (and the VMs at its ends) is taken: not disconnected twice, not migrated. */
+        boolean reserved(int k) {
+            return reserved.contains(k);
+        }
+
+        void reserve(int k) {
+            reserved.add(k);
+        }
+
+        Topology running() {
+            return new Topology(file.clouds(), file.hypervisors(), file.vms(), new ArrayList<>(wires.values()));
+        }
+
+        /** Each NIC where the emulated switches report its port (exactly one place: no migration is under way). */
+        Map<NicRef, NicPlacement> placements(SwitchEmulator emu) {
+            Map<String, List<NicLocation>> byName = new HashMap<>();
+            for (SwitchEmulator.Switch s : emu.switches()) {
+                s.ports.forEach((number, name) -> {
+                    if (!name.equals(NicLocator.TUNNEL_PORT_NAME)) byName.computeIfAbsent(name, x -> new ArrayList<>()).add(new NicLocation(s.dpid, number));
+                });
+            }
+            Map<NicRef, NicPlacement> out = new HashMap<>();
+            for (Vm vm : file.vms()) {
+                for (Nic nic : vm.nics()) {
+                    List<NicLocation> at = byName.get(nic.portName());
+                    if (at == null) continue;
+                    if (at.size() != 1) throw new IllegalStateException("port " + nic.portName() + " is on " + at.size() + " switches");
+                    out.put(new NicRef(vm.name(), nic.name()), NicPlacement.at(at.get(0)));
+                }
+            }
+            return out;
+        }
+
+        Map<DatapathId, Integer> tunnels(SwitchEmulator emu) {
+            Map<DatapathId, Integer> out = new HashMap<>();
+            for (SwitchEmulator.Switch s : emu.switches()) {
+                s.ports.forEach((number, name) -> {
+                    if (name.equals(NicLocator.TUNNEL_PORT_NAME)) out.put(s.dpid, number);
+                });
+            }
+            return out;
+        }
+
+        /** WireCompiler.compile of the fabric now: the running wires, their keys, the NICs where the switches see them. */
+        CompiledFabric expected(SwitchEmulator emu) {
+            return WireCompiler.compile(new FabricSnapshot(running(), keys, placements(emu), tunnels(emu)));
+        }
+
+        /** The wires of these NICs compiled with the NICs placed as given, everything else where it is. */
+        Map<DatapathId, Set<FlowRule>> compileWiresOf(List<NicRef> nics, Map<NicRef, NicPlacement> where, Map<NicRef, NicPlacement> override) {
+            if (override.values().stream().anyMatch(p -> p == null)) return Map.of();
+            Topology t = running();
+            WireCompiler.Inputs in = new WireCompiler.Inputs() {
+                @Override public NicPlacement placement(NicRef nic) { return override.containsKey(nic) ? override.get(nic) : where.get(nic); }
+                @Override public Integer tunnelPort(DatapathId dpid) { return fabric.tunnels.get(dpid); }
+                @Override public Hypervisor hypervisor(DatapathId dpid) { return hvByDpid.get(dpid); }
+                @Override public String portName(NicRef nic) { return "?"; }
+            };
+            Map<DatapathId, Set<FlowRule>> out = new HashMap<>();
+            for (NicRef n : nics) {
+                t.wireOf(n).ifPresent(w -> {
+                    CompiledWire c = WireCompiler.compileWire(w, keys.get(w.name()), in);
+                    c.rules().forEach((d, rules) -> out.computeIfAbsent(d, x -> new HashSet<>()).addAll(rules));
+                });
+            }
+            return out;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ figures
+
+    static Map<String, Double> stats(List<Long> nanos) {
+        List<Long> s = new ArrayList<>(nanos);
+        Collections.sort(s);
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("min", round(Await.ms(s.get(0))));
+        m.put("median", round(Await.ms(s.get(s.size() / 2))));
+        m.put("p99", round(Await.ms(s.get(Math.min(s.size() - 1, (int) Math.ceil(s.size() * 0.99) - 1)))));
+        return m;
+    }
+
+    private static String fmt(List<Long> nanos) {
+        Map<String, Double> m = stats(nanos);
+        return String.format("min %7.3f  median %7.3f  p99 %7.3f ms", m.get("min"), m.get("median"), m.get("p99"));
+    }
+
+    static double round(double x) {
+        return Math.round(x * 1000) / 1000.0;
+    }
+
+    private static String loadavg() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (Exception e) {
+            return "?";
+        }
     }
 
     private static int freePort() throws java.io.IOException {
@@ -193,29 +790,43 @@ public final class ScaleBench implements Callable<Integer> {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------ the controller
+
     /** The controller as a child process; its log tells when it listens and each switch it reconciled. */
-    private static final class Controller {
-        private static final Pattern RECONCILED = Pattern.compile("reconciled: \\d+ rules of ours found, (\\d+) flow-mods sent");
+    static final class Controller {
+        private static final Pattern RECONCILED = Pattern.compile("reconciled \\([^)]*\\): \\d+ rules of ours found, (\\d+) flow-mods sent");
         final Process process;
         final long started;
         final AtomicLong listening = new AtomicLong();
+        final AtomicLong apiUp = new AtomicLong();
         final AtomicInteger reconciled = new AtomicInteger();
         final AtomicLong lastReconciled = new AtomicLong();
         final AtomicLong flowModsLogged = new AtomicLong();
+        private final PrintStream out;
 
-        private Controller(Process process, long started) {
+        private Controller(Process process, long started, PrintStream out) {
             this.process = process;
             this.started = started;
+            this.out = out;
         }
 
-        static Controller start(Path dir, Path topo, int ofPort, int apiPort, String heap) throws Exception {
-            String jar = new File(ScaleBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getPath();
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx" + heap, "-XX:+UseG1GC", "-jar", jar, "controller", "--topology", topo.toString(),
+        /** The classpath this process runs with (the jar, or the test's classpath under Surefire). */
+        static String classpath() {
+            String cp = System.getProperty("surefire.test.class.path");
+            return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+        }
+
+        static Controller start(Path dir, Path topo, int ofPort, int apiPort, String heap, int auditSeconds, Path jfr, PrintStream out)
+                throws Exception {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx" + heap, "-XX:+UseG1GC"));
+            if (jfr != null) cmd.add("-XX:StartFlightRecording=filename=" + jfr.toAbsolutePath() + ",settings=profile,dumponexit=true");
+            cmd.addAll(List.of("-cp", classpath(), "virtualwire.controller.Main", "controller", "--topology", topo.toString(),
                     "--openflow-port", String.valueOf(ofPort), "--api", "127.0.0.1:" + apiPort,
-                    "--state-dir", dir.resolve("state").toString(), "--audit-interval", "3600").redirectErrorStream(true);
+                    "--state-dir", dir.resolve("state").toString(), "--audit-interval", String.valueOf(auditSeconds)));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             long t0 = System.nanoTime();
-            Controller c = new Controller(pb.start(), t0);
+            Controller c = new Controller(pb.start(), t0, out);
             Path log = dir.resolve("controller-" + c.process.pid() + ".log");
             Thread reader = new Thread(() -> c.follow(log), "controller-log");
             reader.setDaemon(true);
@@ -225,41 +836,47 @@ public final class ScaleBench implements Callable<Integer> {
 
         private void follow(Path logCopy) {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-                 var out = Files.newBufferedWriter(logCopy)) {
+                 var copy = Files.newBufferedWriter(logCopy)) {
                 String line;
                 while ((line = in.readLine()) != null) {
-                    out.write(line);
-                    out.newLine();
+                    copy.write(line);
+                    copy.newLine();
                     if (line.contains("OpenFlow 1.3 listening")) listening.set(System.nanoTime());
+                    if (line.contains("JSON API on")) apiUp.set(System.nanoTime());
                     Matcher m = RECONCILED.matcher(line);
                     if (m.find()) {
                         flowModsLogged.addAndGet(Long.parseLong(m.group(1)));
                         lastReconciled.set(System.nanoTime());
                         reconciled.incrementAndGet();
                     }
-                    if (line.contains(" ERROR ") || line.contains("Exception")) System.out.println("controller: " + line);
+                    if (line.contains(" ERROR ") || line.contains("Exception") || line.contains(" WARN ")) out.println("controller: " + line);
                 }
             } catch (Exception e) {
                 // the process ended
             }
         }
 
-        /** Heap used after a full GC (jcmd) and CPU time so far (/proc). */
-        void report() throws Exception {
+        record Heap(long usedMib, long committedMib) {}
+
+        /** Heap used after a full GC (jcmd GC.run, then GC.heap_info). */
+        Heap heapAfterGc() throws Exception {
             long pid = process.pid();
             run("jcmd", String.valueOf(pid), "GC.run");
             String info = run("jcmd", String.valueOf(pid), "GC.heap_info");
             Matcher m = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
-            String heap = m.find() ? String.format("%.0f MiB used of %.0f MiB committed", Long.parseLong(m.group(2)) / 1024.0,
-                    Long.parseLong(m.group(1)) / 1024.0) : info.trim();
-            String[] stat = Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll(".*\\) ", "").split(" ");
-            double cpu = (Long.parseLong(stat[11]) + Long.parseLong(stat[12])) / 100.0;   // utime + stime, in clock ticks of 1/100 s
-            System.out.printf("  heap after GC: %s;  controller CPU time so far: %.1f s (user+system)%n", heap, cpu);
+            if (!m.find()) throw new IllegalStateException("jcmd GC.heap_info: " + info);
+            return new Heap(Math.round(Long.parseLong(m.group(2)) / 1024.0), Math.round(Long.parseLong(m.group(1)) / 1024.0));
+        }
+
+        /** CPU time so far, user + system (/proc, clock ticks of 1/100 s). */
+        double cpuSeconds() throws Exception {
+            String[] stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat")).replaceAll(".*\\) ", "").split(" ");
+            return (Long.parseLong(stat[11]) + Long.parseLong(stat[12])) / 100.0;
         }
 
         void stop() throws InterruptedException {
             process.destroy();   // SIGTERM: the controller's clean shutdown
-            if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (!process.waitFor(60, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
 
         private static String run(String... cmd) throws Exception {

@@ -36,6 +36,7 @@ import org.projectfloodlight.openflow.protocol.OFFlowStatsRequest;
 import org.projectfloodlight.openflow.protocol.OFMessage;
 import org.projectfloodlight.openflow.protocol.OFPortDesc;
 import org.projectfloodlight.openflow.protocol.OFPortDescStatsRequest;
+import org.projectfloodlight.openflow.protocol.OFPortReason;
 import org.projectfloodlight.openflow.protocol.OFPortState;
 import org.projectfloodlight.openflow.protocol.OFStatsReplyFlags;
 import org.projectfloodlight.openflow.protocol.OFVersion;
@@ -66,11 +67,22 @@ final class SwitchEmulator implements AutoCloseable {
         volatile boolean handshaken;
         volatile long completeNanos;   // when a barrier was answered with the table at its expected size
         volatile Channel channel;
+        // Written on the event loop only; read by the benchmark.
+        volatile long modsSinceBarrier;     // flow-mods applied since the last barrier reply
+        volatile long appliedAt;            // System.nanoTime of the last barrier reply that closed flow-mods
+        volatile long flowMods;             // flow-mods received in all
+        volatile long statsReads;           // flow-stats requests answered
+        volatile long lastStatsReadAt;      // System.nanoTime of the last one
 
         Switch(DatapathId dpid, Map<Integer, String> ports, int expectedRules) {
             this.dpid = dpid;
-            this.ports = ports;
+            this.ports = new ConcurrentHashMap<>(ports);
             this.expectedRules = expectedRules;
+        }
+
+        /** The next free port number (above every port the switch has). */
+        int nextPortNumber() {
+            return ports.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
         }
     }
 
@@ -103,6 +115,11 @@ final class SwitchEmulator implements AutoCloseable {
         return switches;
     }
 
+    Switch byDpid(DatapathId dpid) {
+        for (Switch s : switches) if (s.dpid.equals(dpid)) return s;
+        throw new IllegalArgumentException("no emulated switch " + dpid);
+    }
+
     void connectAll() {
         switches.forEach(this::connect);
     }
@@ -130,6 +147,27 @@ final class SwitchEmulator implements AutoCloseable {
         }).connect(host, port).addListener(f -> {
             if (!f.isSuccess()) group.schedule(() -> connect(s), 100, TimeUnit.MILLISECONDS);
         });
+    }
+
+    /**
+     * A port appears on (or goes away from) the switch, as OVS reports it: the port table changes and, if the
+     * switch is connected, a PORT_STATUS goes to the controller, in order with everything else on the session.
+     */
+    void portStatus(Switch s, int number, String name, boolean add) throws Exception {
+        group.next().submit(() -> {
+            if (add) s.ports.put(number, name);
+            else s.ports.remove(number);
+            Channel ch = s.channel;
+            if (ch != null && s.handshaken && ch.isActive()) {
+                ch.writeAndFlush(OF13.buildPortStatus().setXid(0).setReason(add ? OFPortReason.ADD : OFPortReason.DELETE)
+                        .setDesc(desc(number, name)).build());
+            }
+        }).get(10, TimeUnit.SECONDS);
+    }
+
+    private static OFPortDesc desc(int number, String name) {
+        return OF13.buildPortDesc().setPortNo(OFPort.of(number)).setHwAddr(MacAddress.of(0x0200_0000_0000L + number))
+                .setName(name).setState(EnumSet.of(OFPortState.LIVE)).build();
     }
 
     @Override
@@ -184,8 +222,14 @@ final class SwitchEmulator implements AutoCloseable {
             if (msg instanceof OFFlowMod fm) {
                 flowMod(fm);
             } else if (msg instanceof OFBarrierRequest b) {
+                // Every flow-mod before the barrier is in the table: the reply is the switch's confirmation.
+                long now = System.nanoTime();
+                if (sw.modsSinceBarrier > 0) {
+                    sw.appliedAt = now;
+                    sw.modsSinceBarrier = 0;
+                }
                 ctx.writeAndFlush(OF13.buildBarrierReply().setXid(b.getXid()).build());
-                if (sw.completeNanos == 0 && sw.table.size() == sw.expectedRules) sw.completeNanos = System.nanoTime();
+                if (sw.completeNanos == 0 && sw.table.size() == sw.expectedRules) sw.completeNanos = now;
             } else if (msg instanceof OFEchoRequest e) {
                 ctx.writeAndFlush(OF13.buildEchoReply().setXid(e.getXid()).setData(e.getData()).build());
             } else if (msg instanceof OFFeaturesRequest f) {
@@ -202,6 +246,8 @@ final class SwitchEmulator implements AutoCloseable {
 
         private void flowMod(OFFlowMod fm) {
             flowModsReceived.incrementAndGet();
+            sw.modsSinceBarrier++;
+            sw.flowMods++;
             Key key = new Key(fm.getTableId().getValue(), fm.getPriority(), fm.getMatch());
             OFFlowModCommand c = fm.getCommand();
             if (c == OFFlowModCommand.DELETE_STRICT) {
@@ -215,9 +261,7 @@ final class SwitchEmulator implements AutoCloseable {
 
         private void portDesc(ChannelHandlerContext ctx, OFPortDescStatsRequest r) {
             List<OFPortDesc> ports = new ArrayList<>();
-            sw.ports.forEach((number, name) -> ports.add(OF13.buildPortDesc().setPortNo(OFPort.of(number))
-                    .setHwAddr(MacAddress.of(0x0200_0000_0000L + number)).setName(name)
-                    .setState(EnumSet.of(OFPortState.LIVE)).build()));
+            sw.ports.forEach((number, name) -> ports.add(desc(number, name)));
             for (int i = 0; i < ports.size() || i == 0; i += ENTRIES_PER_REPLY) {
                 boolean last = i + ENTRIES_PER_REPLY >= ports.size();
                 ctx.write(OF13.buildPortDescStatsReply().setXid(r.getXid())
@@ -230,6 +274,8 @@ final class SwitchEmulator implements AutoCloseable {
         }
 
         private void flowStats(ChannelHandlerContext ctx, OFFlowStatsRequest r) {
+            sw.statsReads++;
+            sw.lastStatsReadAt = System.nanoTime();
             long cookie = r.getCookie().getValue(), mask = r.getCookieMask().getValue();
             List<OFFlowStatsEntry> entries = new ArrayList<>();
             for (OFFlowStatsEntry e : sw.table.values()) {

@@ -92,7 +92,7 @@ public final class SwitchSession {
                 repairs += n;
                 log.warn("audit: switch {} ({}) had drifted from its wires; {} flow-mods sent to repair it", sw.dpid(), name, n);
             } else if (!why.equals("audit")) {
-                log.info("switch {} ({}) reconciled ({}): {} rules of ours found, {} flow-mods sent", sw.dpid(), name, why, read, n);
+                log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent ({})", sw.dpid(), name, read, n, why);
             }
             return send(mods).thenApply(v -> n);
         }, engine).whenCompleteAsync((n, e) -> {
