@@ -89,7 +89,7 @@ class ThreeTierAcrossTwoCloudsTest(ControllerFabricTestCase):
             self.assertGreaterEqual(echoed[vm], 0.98 * count, f"UDP echoes from {vm}")
         # Every echo came back from aws through the internet namespace.
         self.assertGreaterEqual(crossed, echoed["app1"] + echoed["db1"])
-        wires = self.wires()
+        wires = self.counted_wires()
         self.assertEqual({"active"}, {w["state"] for w in wires.values()})
         for name, w in wires.items():
             self.assertGreater(w["packets"], 0, f"wire {name}'s counters")

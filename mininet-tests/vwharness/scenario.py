@@ -66,7 +66,12 @@ class ControllerFabricTestCase(unittest.TestCase):
         return time.monotonic() - start
 
     def wires(self):
+        """Every wire; its counters are as of each switch's last periodic read (the audit interval)."""
         return {w["name"]: w for w in self.ctl.api("GET", "wires")}
+
+    def counted_wires(self):
+        """Every wire with counters read now from its own switches (GET /wires/NAME)."""
+        return {n: self.ctl.api("GET", f"wires/{n}") for n in self.wires()}
 
     def rules(self):
         """Every bridge's rules without counters or durations: what a controller restart must not touch."""
