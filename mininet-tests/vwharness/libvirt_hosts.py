@@ -44,7 +44,8 @@ ip link set eth0 up
 ip addr add "$(arg ip)" dev eth0
 [ -n "$(arg gw)" ] && ip route add default via "$(arg gw)"
 [ -n "$(arg echo)" ] && /bin/udpecho "$(arg echo)" &
-echo "vw-guest: up, $(arg ip), UDP echo on $(arg echo)" >/dev/ttyS0
+cs=/sys/devices/system/clocksource/clocksource0
+echo "vw-guest: up, $(arg ip), UDP echo on $(arg echo), clocksource $(cat $cs/current_clocksource) of $(cat $cs/available_clocksource)" >/dev/ttyS0
 while :; do sleep 3600; done
 """
 
@@ -143,11 +144,28 @@ def guest_image():
     return kernel, initrd
 
 
+def _tsc_khz_arg():
+    """ tsc_early_khz=N when the host's TSC runs at a constant rate (its "cpu MHz" is then the TSC's)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return ""
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    mhz = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("cpu MHz")), None)
+    if "constant_tsc" not in flags or not mhz:
+        return ""
+    return f" tsc_early_khz={round(float(mhz) * 1000)}"
+
+
 def domain_xml(name, nics, kernel, initrd, memory_mib=128, echo_port=None, gateway=None, bridge="br-int"):
     """A TCG guest (KVM is unusable here: type='qemu', CPU qemu64). nics: topology Nic records; the first one's
     address goes on the kernel command line. Guest checksum offload is off: the userspace datapath would
-    forward partial checksums unfilled."""
-    cmdline = f"console=ttyS0 quiet panic=-1 vw.ip={nics[0].ip}"
+    forward partial checksums unfilled. The guest's clock: under TCG the guest kernel's TSC calibration against
+    the PIT often fails or its watchdog rejects the TSC, leaving refined-jiffies, a 4 ms clock, too coarse for
+    udpecho's reception stamps; the guest's TSC is the host's (QEMU's TCG reads the host TSC, and stops it while
+    the VM is paused), so it is given the host's frequency and trusted (tsc_early_khz=, tsc=reliable)."""
+    cmdline = f"console=ttyS0 quiet panic=-1 tsc=reliable{_tsc_khz_arg()} vw.ip={nics[0].ip}"
     if echo_port:
         cmdline += f" vw.echo={echo_port}"
     if gateway:
