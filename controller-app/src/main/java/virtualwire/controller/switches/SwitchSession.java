@@ -51,7 +51,12 @@ public final class SwitchSession {
     private long repairs;
     private boolean closed;
 
-    public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine) {
+    private final java.util.concurrent.atomic.LongAdder fabricFlowMods;
+
+    /** @param fabricFlowMods counts every flow-mod any session sends (the fabric's total, without a scan) */
+    public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine,
+                         java.util.concurrent.atomic.LongAdder fabricFlowMods) {
+        this.fabricFlowMods = fabricFlowMods;
         this.sw = sw;
         this.name = name;
         this.desired = desired;
@@ -166,6 +171,7 @@ public final class SwitchSession {
         }
         if (sentDuringRead != null) sentDuringRead.addAll(mods);
         flowModsSent += mods.size();
+        fabricFlowMods.add(mods.size());
     }
 
     /** A failure is the switch's, not the change's (which is recorded): re-read that table and repair it. */

@@ -66,7 +66,7 @@ final class FabricEngine implements SwitchListener {
     final Map<NicRef, NicPlacement> placements = new ConcurrentHashMap<>();
     final Set<DatapathId> reconciled = ConcurrentHashMap.newKeySet();
     volatile List<Migration> migrations = List.of();
-    volatile long flowModsSent;
+    final java.util.concurrent.atomic.LongAdder flowModsSent = new java.util.concurrent.atomic.LongAdder();
     private volatile Topology published;
 
     private final SwitchSession.Desired desired = new SwitchSession.Desired() {
@@ -111,7 +111,6 @@ final class FabricEngine implements SwitchListener {
             SwitchSession s = sessions.get(sw.dpid());
             if (s != null && s.connection() == sw) {
                 sessions.remove(sw.dpid());
-                retiredFlowMods += s.flowModsSent();
                 s.close();
                 reconciled.remove(sw.dpid());
             }
@@ -128,17 +127,15 @@ final class FabricEngine implements SwitchListener {
         if (existing != null && existing.connection() == sw) return;   // heard twice (listener added while it connected)
         if (existing != null) {
             existing.close();
-            retiredFlowMods += existing.flowModsSent();
         }
         reconciled.remove(sw.dpid());
-        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor);
+        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor, flowModsSent);
         sessions.put(sw.dpid(), session);
         Reported r = portsDescribed(sw.dpid(), ports);
         r.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
         push(r.delta());
         session.reconcile("connected").thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
-            flowModsSent = totalFlowMods();
         }, executor);
         scheduleAudit(session);
         if (keepWindowOpen && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
@@ -158,7 +155,14 @@ final class FabricEngine implements SwitchListener {
         Set<String> moved = locator.switchPorts(dpid, ports);
         List<Migration> changed = List.of();
         if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
-            changed = coordinator.reconcilePorts(nodes, locator.nics(nodes), locator.reported());
+            Map<NicRef, List<virtualwire.topology.compile.NicLocation>> seen = new HashMap<>();   // the migrating VMs' NICs only
+            for (Migration m : coordinator.active()) {
+                nodes.vm(m.vm()).ifPresent(v -> v.nics().forEach(n -> {
+                    var at = locator.locationsOf(n.portName());
+                    if (!at.isEmpty()) seen.put(new NicRef(v.name(), n.name()), at);
+                }));
+            }
+            changed = coordinator.reconcilePorts(nodes, seen, locator.reported());
         }
         FabricDelta d = relocate(moved).merge(compiler.tunnelPortChanged(dpid, locator.tunnelPortOf(dpid)));
         return new Reported(d, changed);
@@ -281,7 +285,6 @@ final class FabricEngine implements SwitchListener {
             SwitchSession s = sessions.get(dpid);
             if (s != null) all.add(s.apply(keys));
         });
-        flowModsSent = totalFlowMods();
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((v, e) -> System.nanoTime());
     }
 
@@ -335,17 +338,9 @@ final class FabricEngine implements SwitchListener {
                 timer.get().cancel(false);
                 return;
             }
-            session.audit().whenComplete((n, e) -> flowModsSent = totalFlowMods());
+            session.audit();
         }));
     }
-
-    private long totalFlowMods() {
-        long n = retiredFlowMods;
-        for (SwitchSession s : sessions.values()) n += s.flowModsSent();
-        return n;
-    }
-
-    private long retiredFlowMods;
 
     String hypervisorName(DatapathId dpid) {
         return nodes.hypervisorByDpid(dpid).map(Hypervisor::name).orElse("not in the topology");

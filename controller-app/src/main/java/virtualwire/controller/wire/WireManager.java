@@ -96,7 +96,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     public boolean isReconciled(DatapathId dpid) { return e.reconciled.contains(dpid); }
 
     /** Flow-mods sent since start (reconciles, changes, audit repairs). */
-    public long flowModsSent() { return e.flowModsSent; }
+    public long flowModsSent() { return e.flowModsSent.sum(); }
 
     /** Packets and bytes entering the wire with this key on these switches, from each switch's last table read. */
     public CompletableFuture<long[]> counters(long key, Set<DatapathId> switches) {
