@@ -64,6 +64,9 @@ public final class LocalJournalStore implements DesiredStateStore {
             replayJournal();
             journal = FileChannel.open(journalFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             loaded = true;
+            // Jackson introspects a type on its first use (~100 ms): do it now, not in the first connect's answer.
+            JSON.writeValueAsString(new Entry(0, List.of(new StateChange.WireConnected("w", "a:x", "b:x", 1),
+                    new StateChange.WireDisconnected("w"), new StateChange.MigrationEnded("v"))));
         }
         return new Snapshot(revision, state.toRuntimeState());
     }
