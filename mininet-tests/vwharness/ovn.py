@@ -1,0 +1,381 @@
+"""The OVN 23.03 baseline for `./vw bench migration`: the same emulated rig, VMs, probe and emulated migration,
+with OVN doing the networking instead of VirtualWire, migrated the way OpenStack (Neutron's OVN driver) and
+KubeVirt do it: a multi-chassis port binding with RARP activation.
+
+Entry point: `ovn_baseline(fabric, runs, pause_ms, measure=None)` converts an already-built Fabric (built with
+controller_port=None, or with a controller that is then ignored) and runs `runs` migrations of the bench's VM
+back and forth, returning one dict per run. Debian's `ovn-central` and `ovn-host` are installed by
+`ensure_ovn()` when missing (apt), never at import time.
+
+What runs (all started and stopped by pid, each with private run/db/log/etc directories; no system service):
+  root netns : ovsdb-server for OVN_Northbound (unix socket), ovsdb-server for OVN_Southbound (unix socket),
+               ovn-northd
+  each hypervisor netns: ovn-controller, talking to that hypervisor's own ovsdb-server (its OVS_RUNDIR) and to
+               the SB over the unix socket path (the file system is shared across network namespaces)
+Each hypervisor's Open_vSwitch external_ids: system-id/hostname = the hypervisor's name (also `-n`),
+ovn-remote = the SB socket, ovn-encap-type=geneve, ovn-encap-ip = its tunnel IP (on br-phy, as the fabric
+set it up), ovn-bridge = the fabric's integration bridge, ovn-bridge-datapath-type=netdev. The integration
+bridge loses VirtualWire's controller and its flow-based vxlan0 port (ovn-controller makes its own Geneve ports),
+keeps fail_mode=secure and accepts OpenFlow 1.5 (ovn-controller's version).
+
+Logical topology: each wire of the topology is a logical switch with its two VM NICs as logical switch ports
+named after the NIC's OVS port (that name is also external_ids:iface-id on the OVS interface); addresses
+"MAC IP" (or "MAC unknown" for a NIC without an address, e.g. an appliance's bridge leg); no port security and
+no ACLs (VirtualWire's wires filter nothing either).
+
+A migration (`OvnMigration`, the harness's EmulatedMigration plus the CMS's steps):
+  prepare : options:requested-chassis="SRC,DST" and options:activation-strategy=rarp on each NIC's LSP
+            (Neutron does this when Nova's pre-live-migration binds the port at the destination); the NIC's
+            port appears at DST with the same iface-id; wait until the SB Port_Binding lists DST in
+            additional_chassis and `ovn-nbctl --wait=hv sync` (every ovn-controller installed it)
+  pause / resume : the emulated migration's own (the RARP announces at resume are what OVN waits for)
+  complete: wait until ovn-controller at DST reports options:additional-chassis-activated=true in the SB (the
+            RARP was seen), then requested-chassis=DST without activation-strategy (Neutron's post-migration
+            port update), `--wait=hv`; then the source port goes (the emulation's cleanup)
+"""
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from .fabric import _stop_process
+from .migration import EmulatedMigration
+
+OVN_PACKAGES = ("ovn-central", "ovn-host")
+NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
+SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
+ENCAP = "geneve"
+
+
+def ensure_ovn():
+    """Installs Debian's ovn-central and ovn-host when missing (no service is started: the harness runs the
+    daemons itself). Returns the seconds the install took (0.0 when nothing was missing)."""
+    if all(shutil.which(t) for t in ("ovn-controller", "ovn-northd", "ovn-nbctl", "ovn-sbctl")) \
+            and os.path.exists(NB_SCHEMA) and os.path.exists(SB_SCHEMA):
+        return 0.0
+    start = time.monotonic()
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+    res = subprocess.run(apt + ["install", "-y", "-qq", "--no-install-recommends", *OVN_PACKAGES],
+                         env=env, capture_output=True, text=True)
+    if res.returncode != 0:   # a fresh machine may not have the package lists yet
+        subprocess.run(apt + ["update", "-qq"], env=env, capture_output=True, check=True)
+        subprocess.run(apt + ["install", "-y", "-qq", "--no-install-recommends", *OVN_PACKAGES],
+                       env=env, capture_output=True, text=True, check=True)
+    return time.monotonic() - start
+
+
+class OvnCentral:
+    """OVN_Northbound and OVN_Southbound ovsdb-servers and ovn-northd in the root namespace, in `workdir`."""
+
+    def __init__(self, fabric, workdir):
+        self.fabric, self.workdir = fabric, workdir
+        self.nb_sock, self.sb_sock = f"{workdir}/nb.sock", f"{workdir}/sb.sock"
+        self.nb, self.sb = f"unix:{self.nb_sock}", f"unix:{self.sb_sock}"
+        # ovsdb-server and northd put their control sockets in OVS_RUNDIR/OVN_RUNDIR: keep them private.
+        self.env = dict(os.environ, OVS_RUNDIR=workdir, OVS_DBDIR=workdir, OVS_LOGDIR=workdir,
+                        OVN_RUNDIR=workdir, OVN_DBDIR=workdir, OVN_LOGDIR=workdir, OVN_SYSCONFDIR=workdir)
+        self.procs = []
+
+    def start(self):
+        for name, schema in (("nb", NB_SCHEMA), ("sb", SB_SCHEMA)):
+            subprocess.run(["ovsdb-tool", "create", f"{self.workdir}/{name}.db", schema], check=True,
+                           capture_output=True)
+            self._daemon(f"ovsdb-server-{name}", [
+                "ovsdb-server", f"{self.workdir}/{name}.db", f"--remote=punix:{self.workdir}/{name}.sock",
+                f"--pidfile={self.workdir}/ovsdb-server-{name}.pid", f"--unixctl={self.workdir}/ovsdb-server-{name}.ctl",
+                f"--log-file={self.workdir}/ovsdb-server-{name}.log", "-vconsole:off"])
+        # The socket file appears at bind(), a moment before the server answers: wait until each answers.
+        self.fabric.wait_until(lambda: self._ctl("ovn-nbctl", self.nb, "--no-wait", "init", check=False).returncode == 0,
+                               10, "OVN NB ovsdb-server answers")
+        self.fabric.wait_until(lambda: self._ctl("ovn-sbctl", self.sb, "show", check=False).returncode == 0,
+                               10, "OVN SB ovsdb-server answers")
+        self._daemon("ovn-northd", [
+            "ovn-northd", f"--ovnnb-db={self.nb}", f"--ovnsb-db={self.sb}",
+            f"--pidfile={self.workdir}/ovn-northd.pid", f"--unixctl={self.workdir}/ovn-northd.ctl",
+            f"--log-file={self.workdir}/ovn-northd.log", "-vconsole:off"])
+        self.nbctl("--wait=sb", "sync", timeout=20)   # northd is up and has written the SB
+
+    def _daemon(self, name, argv):
+        with open(f"{self.workdir}/{name}.stderr", "w") as err:
+            proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True)
+        self.procs.append(proc)
+        self.fabric._procs.append(proc)   # stopped by the fabric's teardown too, should ours not run
+
+    def _ctl(self, tool, db, *args, check=True, timeout=15):
+        res = subprocess.run([tool, f"--db={db}", f"--timeout={timeout}", *args], env=self.env,
+                             capture_output=True, text=True, timeout=timeout + 5)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"{tool} {' '.join(args)} -> rc {res.returncode}: {res.stderr.strip()}"
+                               + self.fabric_dead())
+        return res
+
+    def fabric_dead(self):
+        dead = [p.args[0] for p in self.procs if p.poll() is not None]
+        return f" (exited: {', '.join(dead)})" if dead else ""
+
+    def nbctl(self, *args, timeout=15):
+        return self._ctl("ovn-nbctl", self.nb, *args, timeout=timeout).stdout
+
+    def sbctl(self, *args, timeout=15, check=True):
+        return self._ctl("ovn-sbctl", self.sb, *args, timeout=timeout, check=check)
+
+    def stop(self):
+        for proc in reversed(self.procs):   # northd first, then the databases
+            _stop_process(proc)
+
+
+class OvnFabric:
+    """Turns a built Fabric's hypervisors into OVN chassis and its wires into logical switches; close() stops
+    every OVN daemon it started (by pid) and removes its directory. The fabric itself stays the caller's."""
+
+    def __init__(self, fabric, encap=ENCAP):
+        self.fabric, self.encap = fabric, encap
+        self.workdir = None
+        self.central = None
+        self.controllers = {}   # hypervisor name -> Popen of its ovn-controller
+        self.install_seconds = None
+        self.setup_seconds = None
+
+    def __enter__(self):
+        start = time.monotonic()
+        self.install_seconds = ensure_ovn()
+        try:
+            self._build()
+        except BaseException:
+            print(self.logs(), file=sys.stderr)
+            self.close()
+            raise
+        self.setup_seconds = time.monotonic() - start - self.install_seconds
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt):
+            print(self.logs(), file=sys.stderr)
+        self.close()
+
+    def _build(self):
+        self.workdir = tempfile.mkdtemp(prefix=f"vw-ovn-{self.fabric.run_id}-")
+        self.central = OvnCentral(self.fabric, f"{self.workdir}/central")
+        os.makedirs(self.central.workdir)
+        self.central.start()
+        for hv in self.fabric.hypervisors.values():
+            self._chassis(hv)
+        for hv in self.fabric.hypervisors.values():
+            self.fabric.wait_until(lambda: self._alive() and self.chassis_uuid(hv.name), 20,
+                                   f"{hv.name}'s ovn-controller registers its chassis")
+        self._logical_switches()
+        for vm in self.fabric.vms.values():
+            for nic in vm.spec.nics:
+                if self._lsp_of(nic):
+                    self.wait_bound(nic.port, vm.spec.hypervisor)
+        self.central.nbctl("--wait=hv", "sync", timeout=20)
+
+    def _chassis(self, hv):
+        """ovn-controller for hypervisor `hv`, on the fabric's integration bridge."""
+        d = f"{self.workdir}/{hv.name}"
+        os.makedirs(d)
+        bridge = hv.BRIDGE
+        ports = hv.vsctl("list-ports", bridge).split()
+        args = ["del-controller", bridge,
+                "--", "set", "bridge", bridge, "fail_mode=secure", "protocols=OpenFlow10,OpenFlow13,OpenFlow15",
+                "--", "set", "Open_vSwitch", ".", f"external_ids:system-id={hv.name}",
+                f"external_ids:hostname={hv.name}", f"external_ids:ovn-remote={self.central.sb}",
+                f"external_ids:ovn-encap-type={self.encap}", f"external_ids:ovn-encap-ip={hv.spec.tunnel_ip}",
+                f"external_ids:ovn-bridge={bridge}", "external_ids:ovn-bridge-datapath-type=netdev"]
+        if hv.TUNNEL_PORT in ports:
+            args += ["--", "del-port", bridge, hv.TUNNEL_PORT]
+        for port in ports:   # the VM NICs present now are bound by their port name
+            if port != hv.TUNNEL_PORT:
+                args += ["--", "set", "Interface", port, f"external_ids:iface-id={port}"]
+        hv.vsctl(*args)
+        env = dict(hv.env, OVN_RUNDIR=d, OVN_DBDIR=d, OVN_LOGDIR=d, OVN_SYSCONFDIR=d)
+        with open(f"{d}/ovn-controller.stderr", "w") as err:
+            self.controllers[hv.name] = hv.spawn(
+                ["ovn-controller", f"unix:{hv.workdir}/run/db.sock", "-n", hv.name,
+                 f"--pidfile={d}/ovn-controller.pid",
+                 f"--log-file={d}/ovn-controller.log", "-vconsole:off"],
+                env=env, stdout=subprocess.DEVNULL, stderr=err)
+
+    def _alive(self):
+        dead = [n for n, p in self.controllers.items() if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"ovn-controller exited on {', '.join(dead)}")
+        return True
+
+    def _logical_switches(self):
+        nics = {f"{vm.name}:{nic.name}": nic for vm in self.fabric.vms.values() for nic in vm.spec.nics}
+        self._lsps = {}
+        args = []
+        for wire in self.fabric.topology.wires:
+            args += ["--", "ls-add", wire.name]
+            for end in wire.ends:
+                nic = nics[end]
+                addresses = [f"{nic.mac} {nic.ip.ip}"] if nic.ip else [nic.mac, "unknown"]
+                args += ["--", "lsp-add", wire.name, nic.port, "--", "lsp-set-addresses", nic.port, *addresses]
+                self._lsps[nic.port] = wire.name
+        if args:
+            self.central.nbctl(*args)
+
+    def _lsp_of(self, nic):
+        return self._lsps.get(nic.port)
+
+    def chassis_uuid(self, name):
+        return self.central.sbctl("--bare", "--columns=_uuid", "find", "Chassis", f"name={name}").stdout.strip()
+
+    def wait_bound(self, lsp, chassis, additional=False, timeout=20):
+        """Until the SB Port_Binding of `lsp` has `chassis` as its (additional) chassis."""
+        column = "additional_chassis" if additional else "chassis"
+        op = "{>=}" if additional else "="
+        self.central.sbctl("wait-until", "Port_Binding", lsp, f"{column}{op}{self.chassis_uuid(chassis)}",
+                           timeout=timeout)
+
+    def version(self):
+        return subprocess.run(["ovn-controller", "--version"], capture_output=True, text=True).stdout.split("\n")[0].split()[-1]
+
+    def migration(self, vm, to, pause_ms=150):
+        return OvnMigration(self, vm, to, pause_ms)
+
+    def close(self):
+        errors = []
+        for name, proc in self.controllers.items():
+            try:
+                _stop_process(proc)
+            except Exception as e:
+                errors.append(f"ovn-controller {name}: {e}")
+        if self.central:
+            try:
+                self.central.stop()
+            except Exception as e:
+                errors.append(f"OVN central: {e}")
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        if errors:
+            raise RuntimeError("OVN teardown incomplete: " + "; ".join(errors))
+
+    def logs(self, lines=30):
+        """The tail of every OVN daemon's log, for a failure report."""
+        out = []
+        for root, _dirs, files in os.walk(self.workdir or "/nonexistent"):
+            for f in sorted(files):
+                if f.endswith(".log") or f.endswith(".stderr"):
+                    with open(os.path.join(root, f), errors="replace") as fh:
+                        tail = fh.readlines()[-lines:]
+                    out.append(f"=== {os.path.join(root, f)}\n" + "".join(tail))
+        return "\n".join(out)
+
+
+class OvnMigration(EmulatedMigration):
+    """The emulated migration with the CMS's OVN steps around it (see the module's docstring)."""
+
+    def __init__(self, ovn, vm, to, pause_ms=150):
+        super().__init__(ovn.fabric, vm, to, pause_ms=pause_ms, controller=None)
+        self.ovn = ovn
+        self.lsps = [nic.port for nic in self.vm.spec.nics if ovn._lsp_of(nic)]
+        self.activated_after_resume_ms = None   # resume -> the SB shows the destination activated (RARP seen)
+        self.switched_after_resume_ms = None    # resume -> requested-chassis=DST installed everywhere
+
+    def prepare(self):
+        src, dst = self.src.name, self.dest.name
+        args = []
+        for lsp in self.lsps:
+            args += ["--", "set", "Logical_Switch_Port", lsp, f'options:requested-chassis="{src},{dst}"',
+                     "options:activation-strategy=rarp"]
+        if args:
+            self.ovn.central.nbctl(*args)
+        super().prepare()
+        for nic in self.vm.spec.nics:   # the destination's tap, as libvirt's <virtualport> sets it
+            self.dest.vsctl("set", "Interface", nic.port, f"external_ids:iface-id={nic.port}")
+        for lsp in self.lsps:
+            self.ovn.wait_bound(lsp, dst, additional=True)
+        self.ovn.central.nbctl("--wait=hv", "sync", timeout=20)
+        self._note("OVN: bound at the destination as additional chassis, installed on every chassis")
+
+    def resume(self):
+        super().resume()
+        resume_ns = getattr(self, "resume_ns", None)   # the harness's CLOCK_MONOTONIC instant of the resume
+        resumed = resume_ns / 1e9 if resume_ns else self._paused_at + self.paused_seconds
+        ok = True
+        for lsp in self.lsps:
+            res = self.ovn.central.sbctl("wait-until", "Port_Binding", lsp,
+                                         f"options:additional-chassis-activated={self.dest.name}",
+                                         timeout=5, check=False)
+            ok = ok and res.returncode == 0
+        if ok:
+            self.activated_after_resume_ms = (time.monotonic() - resumed) * 1000
+            self._note("OVN: destination activated (RARP seen by ovn-controller)")
+        else:
+            self._note("OVN: destination NOT activated within 5 s of the resume")
+        args = []
+        for lsp in self.lsps:
+            args += ["--", "set", "Logical_Switch_Port", lsp, f"options:requested-chassis={self.dest.name}",
+                     "--", "remove", "Logical_Switch_Port", lsp, "options", "activation-strategy"]
+        if args:
+            self.ovn.central.nbctl("--wait=hv", *args, timeout=20)
+        self.switched_after_resume_ms = (time.monotonic() - resumed) * 1000
+        self._note("OVN: requested-chassis=DST installed on every chassis")
+
+
+def _legacy_measure(peer, ip, port):
+    """Until vwharness.migration.measure_migration exists: the GapProbe (largest gap of echoed send times)."""
+    from .migration import GapProbe
+    from .probes import udp_echo_server
+
+    def measure(fabric, migration):
+        if not getattr(fabric.vm(migration.vm.name), "_ovn_echo", None):
+            fabric.vm(migration.vm.name)._ovn_echo = udp_echo_server(migration.vm, port)
+        probe = GapProbe(fabric.vm(peer), ip, port, seconds=1.5 + migration.pause_ms / 1000)
+        pause = migration.run() * 1000
+        sent, echoed, gap = probe.result()
+        return {"gap_ms": gap, "pause_ms": pause, "network_added_ms": gap - pause, "sent": sent, "echoed": echoed}
+    return measure
+
+
+def ovn_baseline(fabric, runs, pause_ms, measure=None, vm="v1", peer="p1", ip=None, port=7001, log=None):
+    """Converts `fabric` (built, e.g. `Fabric.from_file(TOPOLOGY, controller_port=None)`) to OVN and runs `runs`
+    emulated migrations of `vm` between its hypervisor and the other one (the fabric's first two), back and
+    forth, probed from `peer`. Returns one dict per run: what `measure(fabric, migration)` returns (default:
+    vwharness.migration.measure_migration with peer/ip/port, the figures every variant of the bench reports)
+    plus ovn_activated_after_resume_ms (resume -> the SB shows the destination activated by the RARP),
+    ovn_switched_after_resume_ms (resume -> requested-chassis=DST installed everywhere), ovn_install_s and
+    ovn_setup_s (the apt install, 0 when present, and the conversion). Stops every OVN daemon it started."""
+    from . import migration as mig_mod
+    from .migration import warm_underlay
+    log = log or (lambda line: print(line, flush=True))
+    ip = ip or str(fabric.vm(vm).spec.nics[0].ip.ip)
+    describe = getattr(mig_mod, "describe", None)
+    if measure is None:
+        if hasattr(mig_mod, "measure_migration"):
+            measure = functools.partial(mig_mod.measure_migration, peer=peer, ip=ip, port=port)
+        else:
+            measure, describe = _legacy_measure(peer, ip, port), None
+    results = []
+    with OvnFabric(fabric) as ovn:
+        log(f"    OVN {ovn.version()}: apt install {ovn.install_seconds:.1f} s, conversion {ovn.setup_seconds:.1f} s")
+        warm_underlay(fabric)
+        fabric.wait_until(lambda: fabric.vm(peer).ping(ip), 20, f"{peer} reaches {vm} over OVN")
+        hvs = list(fabric.hypervisors)[:2]
+        for i in range(runs):
+            here = fabric.vm(vm).spec.hypervisor
+            dest = next(h for h in hvs if h != here)
+            mig = ovn.migration(vm, dest, pause_ms)
+            r = dict(measure(fabric, mig))
+            r.update({"run": i + 1, "to": dest, "ovn_activated_after_resume_ms": mig.activated_after_resume_ms,
+                      "ovn_switched_after_resume_ms": mig.switched_after_resume_ms,
+                      "ovn_install_s": round(ovn.install_seconds, 2), "ovn_setup_s": round(ovn.setup_seconds, 2)})
+            r.setdefault("harness_timeline", mig.timeline)
+            results.append(r)
+            act = mig.activated_after_resume_ms
+            ovn_part = (f"OVN: resume -> activated {act:.1f} ms" if act is not None else "OVN: NOT activated") + \
+                       f", resume -> switched {mig.switched_after_resume_ms:.1f} ms"
+            if describe:
+                log(f"    run {i + 1:2d}: -> {dest}  {describe(r)}; {ovn_part}")
+            else:
+                log(f"    run {i + 1:2d}: -> {dest}  gap {r['gap_ms']:.1f} ms  pause {r['pause_ms']:.1f} ms  "
+                    f"network-added {r['network_added_ms']:.1f} ms  ({r['echoed']}/{r['sent']} echoed); {ovn_part}")
+    return results
