@@ -1,30 +1,51 @@
 #!/usr/bin/env python3
-"""./vw bench migration [--runs N] [--pause-ms MS] [--real]: emulated live migrations under a 1 kHz UDP probe, with
-VirtualWire and, in the same run on the same emulation, with plain Open vSwitch MAC learning (the same
-bridges in fail_mode=standalone, NORMAL, one VXLAN tunnel between the two hypervisors).
+"""./vw bench migration [--runs N] [--pause-ms MS] [--json] [--baseline learning|ovn|all|none] [--real]
 
---real: real QEMU live migrations instead (a TCG guest under libvirt, one libvirtd per emulated hypervisor, the
-controller starting libvirt's migration): the probe's gap, QEMU's own downtime (libvirt's job statistics) and
-gap - downtime, per run and as min / median / max; then, on the same rig, the baseline: the bridges turned to
-plain MAC learning and libvirt's migration started with virsh, no controller.
+Emulated live migrations (vwharness/migration.py: QEMU-like, the destination's port up and queueing during the
+pause) of v1 between hv2 and hv1, back and forth, under p1's 1 kHz UDP probe; and in the same run, on the same
+emulation with the same probe and figures, the baselines: plain Open vSwitch MAC learning (the same bridges in
+fail_mode=standalone, NORMAL, one VXLAN tunnel) and, with --baseline ovn|all, OVN (vwharness/ovn.py).
 
-Per run and as min / median / max: the probe's largest gap, the VM's pause, and network-added downtime =
-gap - pause. A negative network-added time means the network delivered to the destination before the
-emulated VM's pause ended (packets queued in the resumed VM's socket): the network added nothing.
+Figures per run and as min / median / p95 (nearest rank) / max over the runs, all on CLOCK_MONOTONIC (README,
+"Figures for migrations"): lost, lost window, blackout (largest gap between echo arrivals), pause (SIGSTOP ->
+SIGCONT), network-added = blackout - pause, resume -> first frame in the VM, pause -> bicast confirmed and
+resume -> switched confirmed (controller's timeline), late and duplicated echoes.
+
+--json: exactly one JSON object on stdout, everything else on stderr:
+  {"runs": [...], "summary": {figure: {"min", "median", "p95", "max"}}, "baselines": {"learning": summary,
+   "ovn": summary}, "baseline_runs": {"learning": [...], "ovn": [...]}, "pause_ms": MS}
+--real: real QEMU live migrations instead (vwharness/real_migration.py, default 3 runs), the same figures, and
+the MAC-learning baseline on the same rig (virsh migrate, no controller).
 """
 import argparse
+import functools
+import json
 import os
 import statistics
 import sys
-import time
 
-from vwharness import Fabric, udp_echo_server
+from vwharness import Fabric
 from vwharness.controller import Controller
-from vwharness.migration import EmulatedMigration, GapProbe, warm_underlay
+from vwharness.migration import EmulatedMigration, describe, measure_migration, warm_underlay
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPOLOGY = os.path.join(HERE, "topologies", "bench-migration.yaml")
 PEER, VM, IP, PORT = "p1", "v1", "10.9.0.2", 7001
+
+SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
+                "pause_to_bicast_ms", "duplicates", "resume_to_switched_ms", "late", "delivered_from_pause",
+                "lost_after_bicast", "dropped_at_source"]
+# Per-run keys kept in the JSON (the raw instants stay too: they are what the figures are computed from).
+RUN_KEYS = SUMMARY_KEYS + ["run", "vm", "from", "to", "phase", "sent", "echoed", "sent_in_pause", "lost_in_pause",
+                           "bicast_before_resume", "pause_ns", "resume_ns", "bicast_ns", "switched_ns",
+                           "blackout_from_ns", "blackout_to_ns", "lost_first_ns", "lost_last_ns"]
+
+
+def log(line=""):
+    print(line, file=sys.stderr if JSON_MODE else sys.stdout, flush=True)
+
+
+JSON_MODE = False
 
 
 def mac_learning_baseline(fabric):
@@ -40,97 +61,141 @@ def mac_learning_baseline(fabric):
         hv.ofctl("add-flow", hv.BRIDGE, "actions=NORMAL")
 
 
+def keep(r, i):
+    return dict({k: r.get(k) for k in RUN_KEYS if k in r}, run=i + 1)
+
+
 def measure(fabric, runs, pause_ms, controller=None):
     warm_underlay(fabric)
     fabric.wait_until(lambda: fabric.vm(PEER).ping(IP), 20, f"{PEER} reaches {VM}")
-    udp_echo_server(fabric.vm(VM), PORT)
     results = []
     for i in range(runs):
         dest = "hv1" if fabric.vm(VM).spec.hypervisor == "hv2" else "hv2"
-        probe = GapProbe(fabric.vm(PEER), IP, PORT, seconds=1.0 + pause_ms / 1000)
-        pause = EmulatedMigration(fabric, VM, dest, pause_ms=pause_ms, controller=controller).run() * 1000
-        sent, echoed, gap = probe.result()
-        results.append((gap, pause, gap - pause))
-        print(f"    run {i + 1:2d}: -> {dest}  gap {gap:7.1f} ms  pause {pause:6.1f} ms  "
-              f"network-added {gap - pause:7.1f} ms  ({echoed}/{sent} echoed)", flush=True)
-        if controller:
-            fabric.wait_until(lambda: controller.api("GET", f"migrations/{VM}")["phase"] == "COMPLETED", 10, "completion")
+        m = EmulatedMigration(fabric, VM, dest, pause_ms=pause_ms, controller=controller)
+        r = measure_migration(fabric, m, PEER, IP, PORT, controller=controller)
+        log(f"    run {i + 1:2d}: -> {dest}  {describe(r)}")
+        results.append(keep(r, i))
     return results
 
 
-def summary(name, results):
-    print(f"  {name}")
-    for label, idx in (("probe gap", 0), ("VM pause", 1), ("network-added", 2)):
-        vals = [r[idx] for r in results]
-        print(f"    {label:14s} min {min(vals):7.1f}  median {statistics.median(vals):7.1f}  max {max(vals):7.1f} ms")
-    return statistics.median(r[0] for r in results), statistics.median(r[2] for r in results)
+def _pct(vals, q):
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, max(0, -(-int(q * 100) * len(vals) // 100) - 1))]   # nearest rank
 
 
-def real(runs):
-    from vwharness.real_migration import RealMigrationRig
-    print(f"==> VirtualWire, real QEMU: {runs} live migrations of the guest between hv1 and hv2 (libvirt, TCG)")
-    ours, base = [], []
-    with RealMigrationRig() as rig:
-        for i in range(runs):
-            dest = "hv1" if rig.where() == ["hv2"] else "hv2"
-            r = rig.migrate(dest)
-            if r.phase != "COMPLETED":
-                print(rig.diagnostics(), file=sys.stderr)
-                raise SystemExit(f"run {i + 1}: migration {r.phase}:\n{r.timeline_text()}")
-            print(f"    run {i + 1:2d}: {r.line()}", flush=True)
-            ours.append(r)
-        print("==> baseline: the same rig, the bridges turned to Open vSwitch MAC learning (standalone, NORMAL), "
-              "libvirt's migration started with virsh, no controller")
-        mac_learning_baseline(rig.fabric)
-        warm_underlay(rig.fabric)
-        for i in range(runs):
-            dest = "hv1" if rig.where() == ["hv2"] else "hv2"
-            r = rig.migrate_with_virsh(dest)
-            print(f"    run {i + 1:2d}: {r.line()}", flush=True)
-            base.append(r)
-    print("==> results")
-    for name, results, clock in (("VirtualWire", ours, "API to COMPLETED"), ("OVS MAC learning (baseline)", base, "virsh migrate")):
-        print(f"  {name}")
-        for label, vals in (("probe gap", [r.gap_ms for r in results]),
-                            ("QEMU downtime", [r.downtime_ms for r in results if r.downtime_ms is not None]),
-                            ("gap - downtime", [r.added_ms for r in results if r.added_ms is not None]),
-                            (clock, [r.seconds * 1000 for r in results])):
-            if vals:
-                print(f"    {label:16s} min {min(vals):7.1f}  median {statistics.median(vals):7.1f}  max {max(vals):7.1f} ms")
-    print("    (the probe counts a request as answered however late its echo comes: packets sent during the pause "
-          "wait at the destination, so the gap can be shorter than QEMU's downtime)")
+def summarize(runs, keys=SUMMARY_KEYS):
+    """{figure: {"min", "median", "p95", "max"}} over the runs that have it (None when none has)."""
+    out = {}
+    for k in keys:
+        vals = [r[k] for r in runs if r.get(k) is not None]
+        out[k] = None if not vals else {"min": min(vals), "median": round(statistics.median(vals), 3),
+                                        "p95": _pct(vals, 0.95), "max": max(vals)}
+    return out
 
 
-def main():
-    ap = argparse.ArgumentParser(prog="vw bench migration", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, help="migrations per variant (default 10; with --real 4)")
-    ap.add_argument("--pause-ms", type=int, default=150, help="emulated stop-and-copy time (default 150)")
-    ap.add_argument("--real", action="store_true", help="real QEMU/libvirt live migrations (default runs: 4)")
-    args = ap.parse_args()
-    if args.runs is not None and args.runs < 1:
-        ap.error("--runs must be at least 1")
-    if args.real:
-        real(args.runs or 4)
-        return
-    args.runs = args.runs or 10
-    print(f"==> VirtualWire: {args.runs} emulated migrations of {VM} between hv1 and hv2, pause {args.pause_ms} ms")
-    ctl = Controller(TOPOLOGY)
+def print_summary(name, summary):
+    log(f"  {name}")
+    for k, s in summary.items():
+        if s is not None:
+            log(f"    {k:26s} min {s['min']:8.2f}  median {s['median']:8.2f}  p95 {s['p95']:8.2f}  max {s['max']:8.2f}")
+
+
+def ours(runs, pause_ms):
+    log(f"==> VirtualWire: {runs} emulated migrations of {VM} between hv1 and hv2, pause {pause_ms} ms")
+    ctl = Controller(TOPOLOGY, audit_interval=60)
     try:
         ctl.start()
         with Fabric.from_file(TOPOLOGY, controller_port=ctl.openflow_port) as fabric:
             ctl.wait_fabric_ready()
-            ours = measure(fabric, args.runs, args.pause_ms, ctl)
+            return measure(fabric, runs, pause_ms, ctl)
     finally:
         ctl.close()
-    print(f"==> baseline: the same emulation, Open vSwitch MAC learning (fail_mode=standalone, NORMAL), no controller")
+
+
+def learning(runs, pause_ms):
+    log("==> baseline: the same emulation, Open vSwitch MAC learning (fail_mode=standalone, NORMAL), no controller")
     with Fabric.from_file(TOPOLOGY, controller_port=None) as fabric:
         mac_learning_baseline(fabric)
-        base = measure(fabric, args.runs, args.pause_ms)
-    print("==> results")
-    our_gap, our_added = summary("VirtualWire", ours)
-    base_gap, base_added = summary("OVS MAC learning (baseline)", base)
-    print(f"  median probe gap: baseline / VirtualWire = {base_gap / our_gap:.2f}x; "
-          f"median network-added: VirtualWire {our_added:.1f} ms vs baseline {base_added:.1f} ms")
+        return measure(fabric, runs, pause_ms)
+
+
+def ovn(runs, pause_ms):
+    log("==> baseline: the same emulation, OVN (multi-chassis binding, activation-strategy=rarp)")
+    try:
+        from vwharness import ovn as ovn_mod
+    except ImportError as e:
+        raise SystemExit(f"vw bench migration: --baseline ovn needs mininet-tests/vwharness/ovn.py ({e})")
+    if not hasattr(ovn_mod, "ovn_baseline"):
+        raise SystemExit("vw bench migration: vwharness/ovn.py has no ovn_baseline(fabric, runs, pause_ms, measure)")
+    measure_one = functools.partial(measure_migration, peer=PEER, ip=IP, port=PORT)
+
+    def measure_run(fabric, migration):
+        r = measure_one(fabric, migration)
+        log(f"    -> {migration.dest.name}  {describe(r)}")
+        return keep(r, 0)
+    with Fabric.from_file(TOPOLOGY, controller_port=None) as fabric:
+        results = ovn_mod.ovn_baseline(fabric, runs, pause_ms, measure_run, vm=VM, peer=PEER, ip=IP, port=PORT, log=log)
+    return [{k: v for k, v in r.items() if k != "timeline"} for r in results]
+
+
+def real(runs, baselines):
+    from vwharness import real_migration
+    log(f"==> VirtualWire, real QEMU: {runs} live migrations of the guest between hv1 and hv2 (libvirt, TCG)")
+    out = {"runs": real_migration.measure_real(runs, log=log), "baselines": {}, "baseline_runs": {}}
+    for b in baselines:
+        if b != "learning":
+            raise SystemExit(f"vw bench migration --real: the {b} baseline is not built for real QEMU migrations")
+        log("==> baseline: the same rig, Open vSwitch MAC learning (standalone, NORMAL), `virsh migrate`, no controller")
+        out["baseline_runs"][b] = real_migration.measure_real(runs, baseline=b, log=log)
+    keys = getattr(real_migration, "SUMMARY_KEYS", SUMMARY_KEYS)
+    out["summary"] = summarize(out["runs"], keys)
+    out["baselines"] = {b: summarize(r, keys) for b, r in out["baseline_runs"].items()}
+    return out
+
+
+def main():
+    global JSON_MODE
+    ap = argparse.ArgumentParser(prog="vw bench migration", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, help="migrations per variant (default 10; with --real 3)")
+    ap.add_argument("--pause-ms", type=int, default=150, help="emulated stop-and-copy time (default 150)")
+    ap.add_argument("--baseline", choices=["learning", "ovn", "all", "none"], default="learning",
+                    help="baselines measured in the same run (default learning; all = learning and ovn)")
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout, everything else on stderr")
+    ap.add_argument("--real", action="store_true", help="real QEMU/libvirt live migrations (default runs: 3)")
+    args = ap.parse_args()
+    if args.runs is not None and args.runs < 1:
+        ap.error("--runs must be at least 1")
+    baselines = {"learning": ["learning"], "ovn": ["ovn"], "all": ["learning", "ovn"], "none": []}[args.baseline]
+    JSON_MODE = args.json
+    stdout = None
+    if JSON_MODE:   # whatever any child process prints goes to stderr too; stdout carries the one JSON object
+        sys.stdout.flush()
+        stdout = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
+    if args.real:
+        out = real(args.runs or 3, baselines)
+    else:
+        runs = args.runs or 10
+        if "ovn" in baselines:   # fail before the long part when the OVN baseline cannot run at all
+            try:
+                from vwharness import ovn as ovn_mod
+                assert hasattr(ovn_mod, "ovn_baseline")
+            except (ImportError, AssertionError):
+                raise SystemExit("vw bench migration: --baseline ovn needs vwharness/ovn.py with "
+                                 "ovn_baseline(fabric, runs, pause_ms, measure)")
+        out = {"runs": ours(runs, args.pause_ms), "baselines": {}, "baseline_runs": {}}
+        for b in baselines:
+            out["baseline_runs"][b] = {"learning": learning, "ovn": ovn}[b](runs, args.pause_ms)
+        out["summary"] = summarize(out["runs"])
+        out["baselines"] = {b: summarize(r) for b, r in out["baseline_runs"].items()}
+        out["pause_ms"] = args.pause_ms
+    log("==> results (min / median / p95 / max over the runs)")
+    print_summary("VirtualWire", out["summary"])
+    for b, s in out["baselines"].items():
+        print_summary(f"baseline: {b}", s)
+    if JSON_MODE:
+        stdout.write(json.dumps(out) + "\n")
+        stdout.flush()
 
 
 if __name__ == "__main__":

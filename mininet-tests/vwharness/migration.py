@@ -1,12 +1,46 @@
-"""An emulated live migration, as the network sees a libvirt/QEMU one, and the probe that measures its gap.
+"""An emulated live migration that behaves, for the network, like a libvirt/QEMU one; and the per-run figures.
 
-Prepare: each NIC's port appears at the destination hypervisor (same port name, same MAC), as libvirt creates
-the destination tap while the VM is still running at the source. Pause: the VM's processes stop (SIGSTOP) and
-its NICs at the source go quiet, for the stop-and-copy time. Resume: the VM's NICs now lead to the destination
-(same names, MACs, addresses, bridge membership, routes), its processes continue, and it sends RARP announces
-as QEMU does. Cleanup: the source ports go. The orchestrator signals (switchover at the pause, complete at the
-resume) go to the controller's API when a controller is given, as libvirt's events would.
+For the OVN baseline (vwharness/ovn.py) and the benchmarks, the reusable measurement is
+
+    measure_migration(fabric, migration, peer, ip, port, controller=None, steps=None, observe_ms=1000) -> dict
+
+  fabric     : the Fabric; migration: an EmulatedMigration (or a subclass) not started yet
+  peer, ip, port : the probing VM's name and the migrating VM's address and UDP echo port (an echo server is
+               started there if none runs: probes.echo_server)
+  controller : a vwharness.controller.Controller following the migration (its timeline gives the bicast and
+               switched confirmations), or None (baselines)
+  steps      : callable(migration) doing the migration; default migration.run() (prepare, pause, resume, cleanup)
+  observe_ms : the probe keeps sending this long after the resume (or the abort)
+It returns one run's figures (README "Figures for migrations"), every instant on CLOCK_MONOTONIC:
+  lost, lost_window_ms, blackout_ms, pause_ms, network_added_ms (= blackout_ms - pause_ms), late, duplicates,
+  resume_to_first_frame_ms, delivered_from_pause, dropped_at_source, sent, echoed, sent_in_pause,
+  lost_in_pause, pause_ns, resume_ns, blackout_from_ns, blackout_to_ns, lost_first_ns, lost_last_ns, and with a
+  controller: phase, bicast_ns, switched_ns, pause_to_bicast_ms, resume_to_switched_ms, bicast_before_resume,
+  lost_after_bicast.
+A measure(fabric, migration) for ovn_baseline: functools.partial(measure_migration, peer=..., ip=..., port=...).
+
+The emulation (EmulatedMigration), as the network sees a QEMU migration:
+  prepare : each NIC's destination port appears (same name and MAC) as libvirt's destination tap does, UP;
+            inside the VM its other end is a second interface, up, no address yet (IPv6 off, so the live kernel
+            says nothing on it). With a controller, the harness waits until the switches confirmed the
+            destination's rules (PREPARED), as a migration's pre-copy gives them time to.
+  pause   : the VM's processes stop (SIGSTOP): pause_ns. Its kernel does not stop, so the VM's "tap queues" are
+            its stopped socket's buffer (SO_RCVBUF, probes.ECHO_RCVBUF): what arrives on either interface waits
+            there. The echo server is told that what arrives on the source interfaces from pause_ns on is in the
+            paused source's queue. The switchover notification goes to the controller in the background (it
+            never holds up the pause, as libvirt's event does not); the VM's addresses, neighbour entries,
+            bridge membership and routes move to the destination interface (the kernel state QEMU carries).
+  resume  : after the fixed stop-and-copy time: the echo server is told the source copy is gone (what waited in
+            the source's queue is dropped, as it goes with the source QEMU), the processes continue (SIGCONT):
+            resume_ns; what waited at the destination is read at once; RARP announces as QEMU's; then the
+            completion notification.
+  abort   : (before or after the pause) the VM runs on at the source: what waited in the source's queue is
+            answered, the destination's ports go.
+  cleanup : the source ports go.
+What the emulation does not pause: the VM's kernel (an appliance VM's in-kernel forwarding or bridging goes on
+during the pause; the probes measured here are answered by a process, which does stop).
 """
+import http.client
 import os
 import select
 import signal
@@ -15,7 +49,7 @@ import threading
 import time
 
 from .fabric import _netns_inode, processes_in
-from .probes import PYTHON
+from .probes import PYTHON, Probe, echo_server, echo_servers_of, probe_figures, vm_figures
 
 # Started before the pause and paused with the VM, so its announces leave the moment the VM resumes (as
 # QEMU's do), without an interpreter start on the clock. Each stdin line names an interface and a MAC.
@@ -52,9 +86,13 @@ class EmulatedMigration:
         self.src = fabric.hypervisor(self.vm.spec.hypervisor)   # where the VM runs now
         self.pause_ms, self.ctl = pause_ms, controller
         self.paused_seconds = None
-        self.timeline = []   # (seconds since prepare, what)
+        self.pause_ns = self.resume_ns = self.abort_ns = None   # CLOCK_MONOTONIC instants
+        self.timeline = []   # (ms since prepare, what)
         self._t0 = None
         self._stopped = []
+        self._swapped = False
+        self._echoes = []
+        self._switchover = None
 
     def _note(self, what):
         self.timeline.append((round((time.monotonic() - self._t0) * 1000, 2), what))
@@ -75,17 +113,30 @@ class EmulatedMigration:
         self.cleanup()
         return self.paused_seconds
 
+    def _ifindex(self, name):
+        out = self.vm.run(["ip", "-o", "link", "show", "dev", name]).stdout
+        return int(out.split(":", 1)[0])
+
     def prepare(self):
         self._t0 = time.monotonic()
         self._notify("start")
+        script = ["sysctl -qw net.ipv4.conf.all.rp_filter=0"]
         for i, nic in enumerate(self.vm.spec.nics):
             tmp = f"mig{i}"
             subprocess.run(["ip", "link", "add", nic.port, "netns", str(self.dest.pid), "type", "veth",
                             "peer", "name", tmp, "netns", str(self.vm.pid)], check=True, capture_output=True)
-            self.vm.sh(f"ip link set {tmp} address {nic.mac} && ethtool -K {tmp} tx off >/dev/null")
+            # Up from the start, as a tap QEMU has opened; no address, no IPv6 (nothing said on it before the
+            # resume), no reverse-path filter (frames for the VM's address arrive on an interface without it
+            # during the pause, as on the source interface after the addresses moved).
+            script += [f"sysctl -qw net.ipv6.conf.{tmp}.disable_ipv6=1", f"ip link set {tmp} address {nic.mac}",
+                       f"ethtool -K {tmp} tx off >/dev/null", f"sysctl -qw net.ipv4.conf.{tmp}.rp_filter=0",
+                       f"sysctl -qw net.ipv4.conf.{nic.name}.rp_filter=0", f"ip link set {tmp} up"]
+        self.vm.sh(" && ".join(script))
+        for nic in self.vm.spec.nics:
             self.dest.sh(f"ip link set {nic.port} up")
             self.dest.vsctl("add-port", self.dest.BRIDGE, nic.port)
-        # Bridge membership (switch appliances) moves with the NIC at resume: read it now, off the pause.
+        self._source_ifindexes = [self._ifindex(nic.name) for nic in self.vm.spec.nics]
+        # Bridge membership (switch appliances) moves with the NIC: read it now, off the pause.
         self._masters = {nic.name: self.vm.run(["sh", "-c", f"basename $(readlink /sys/class/net/{nic.name}/master) "
                                                             "2>/dev/null || true"]).stdout.strip()
                          for nic in self.vm.spec.nics}
@@ -94,6 +145,38 @@ class EmulatedMigration:
             self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{self.vm.name}")["confirmed"] == "PREPARED",
                                    10, f"{self.vm.name}'s migration prepared and confirmed")
             self._note("controller: prepared, confirmed by the switches")
+        self._start_announcer()   # paused with the VM: its announces leave the moment the VM resumes
+        if self.ctl:
+            self._arm_switchover()
+
+    def _arm_switchover(self):
+        """The switchover notification's thread and HTTP connection, ready before the pause, so that the
+        harness adds no thread start or TCP handshake to the notification's delay (libvirt's event comes from
+        a running daemon on an open connection too)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.ctl.api_port, timeout=30)
+        conn.connect()
+        self._switchover_go = threading.Event()
+        self._switchover_skip = False
+        self.switchover_error = None
+
+        def send():
+            self._switchover_go.wait()
+            if self._switchover_skip:
+                conn.close()
+                return
+            try:
+                conn.request("POST", f"/api/v1/migrations/{self.vm.name}/switchover", b"")
+                r = conn.getresponse()
+                body = r.read()
+                if r.status >= 300:
+                    self.switchover_error = f"{r.status}: {body.decode(errors='replace')}"
+                self._note("controller notified: switchover")
+            except OSError as e:
+                self.switchover_error = repr(e)
+            finally:
+                conn.close()
+        self._switchover = threading.Thread(target=send, daemon=True)
+        self._switchover.start()
 
     def _start_announcer(self):
         self._announcer = self.vm.spawn([PYTHON, "-c", _RARP], stdin=subprocess.PIPE)
@@ -104,62 +187,102 @@ class EmulatedMigration:
         """The VM's processes (its "CPU"), not the Mininet shell that holds its namespace."""
         return [pid for pid in processes_in({_netns_inode(self.vm.pid)}) if pid != self.vm.pid]
 
+    @property
+    def _paused_at(self):   # seconds (time.monotonic()), for subclasses written against the older emulation
+        return None if self.pause_ns is None else self.pause_ns / 1e9
+
+    def _swap_script(self, to_destination):
+        """The VM's kernel state moves between its source and destination interfaces (one shell, ~5 ms)."""
+        script = []
+        for i, nic in enumerate(self.vm.spec.nics):
+            # nic.name is the interface the VM uses; `there` takes its place, the other is parked.
+            here = nic.name
+            there, parked = (f"mig{i}", f"old{i}") if to_destination else (f"old{i}", f"mig{i}")
+            # Neighbour entries are per interface: the guest keeps its ARP cache across a migration.
+            script.append(f"ip -4 neigh show dev {here} | while read a _ m _; do "
+                          f"[ \"$m\" = \"${{m#*:}}\" ] || ip neigh replace $a lladdr $m dev {there} nud reachable; done")
+            if nic.ip:   # added there before it goes here: the VM never lacks its address (frames to it would drop)
+                script += [f"ip addr add {nic.ip} dev {there}", f"ip addr del {nic.ip} dev {here}"]
+            script += [f"ip link set {here} name {parked}", f"ip link set {there} name {nic.name}"]
+            if self._masters[nic.name]:
+                script.append(f"ip link set {nic.name} master {self._masters[nic.name]}")
+        if self.vm.spec.gateway:
+            script.append(f"ip route replace default via {self.vm.spec.gateway}")
+        return " && ".join(script)
+
     def pause(self):
-        self._start_announcer()
         self._stopped = self._vm_processes()
         for pid in self._stopped:
             os.kill(pid, signal.SIGSTOP)
-        self._paused_at = time.monotonic()
+        self.pause_ns = time.monotonic_ns()
         self._note("VM paused")
-        # The source's NICs go quiet (the paused QEMU no longer reads its taps).
-        self.vm.sh(" && ".join(f"ip link set {nic.name} down" for nic in self.vm.spec.nics))
+        self._echoes = echo_servers_of(self.vm)
+        for e in self._echoes:   # read when the VM continues, before any datagram that arrived after pause_ns
+            e.command(f"source {','.join(map(str, self._source_ifindexes))} {self.pause_ns}")
+        if not self._echoes:     # nothing models the source's queue: its frames are lost from the pause on
+            self.vm.sh(" && ".join(f"ip link set {nic.name} down" for nic in self.vm.spec.nics))
         # As libvirt's event, the notification does not hold up the pause: the pause lasts pause_ms whatever
-        # the controller does, so a slow switchover shows in the probe's gap, not in the VM's pause.
-        self._switchover = threading.Thread(target=self._notify, args=("switchover",))
-        self._switchover.start()
+        # the controller does, so a slow switchover shows in the probe's figures, not in the VM's pause.
+        if self._switchover:
+            self._switchover_go.set()
+        self.vm.sh(self._swap_script(True))
+        self._swapped = True
 
-    def resume(self):
+    def _end_of_stop_and_copy(self):
         # The stop-and-copy time: a set duration of the emulation, not a wait for a condition.
-        left = self.pause_ms / 1000 - (time.monotonic() - self._paused_at)
+        left = self.pause_ms / 1e3 - (time.monotonic_ns() - self.pause_ns) / 1e9
         if left > 0:
             time.sleep(left)
-        script = []
-        for i, nic in enumerate(self.vm.spec.nics):
-            old, new = f"old{i}", f"mig{i}"
-            master = self._masters[nic.name]
-            script += [f"ip link set {nic.name} name {old}", f"ip link set {new} name {nic.name}"]
-            if nic.ip:
-                script.append(f"ip addr add {nic.ip} dev {nic.name}")
-            if master:
-                script.append(f"ip link set {nic.name} master {master}")
-            script.append(f"ip link set {nic.name} up")
-        if self.vm.spec.gateway:
-            script.append(f"ip route replace default via {self.vm.spec.gateway}")
-        self.vm.sh(" && ".join(script))
+
+    def resume(self):
+        self._end_of_stop_and_copy()
+        for e in self._echoes:
+            e.command("complete")   # the source copy is gone with what waited in its queue
+        # Stamped before the first SIGCONT: the VM's first process may run (and read) before the last is sent.
+        self.resume_ns = time.monotonic_ns()
         for pid in self._stopped:
             os.kill(pid, signal.SIGCONT)
-        self.paused_seconds = time.monotonic() - self._paused_at
+        self.paused_seconds = (self.resume_ns - self.pause_ns) / 1e9
         self._note("VM resumed at the destination")
-        self._switchover.join(30)
         for nic in self.vm.spec.nics:
             self._announcer.stdin.write(f"{nic.name} {nic.mac}\n")
             self._announcer.stdin.flush()
             self._announcer.stdout.readline()
         self._announcer.stdin.close()
         self._note("RARP announces sent")
+        if self._switchover:
+            self._switchover.join(30)
         self._notify("complete")
 
     def abort(self):
-        """The migration fails after prepare (or during the pause): the VM goes on at the source."""
+        """The migration fails after prepare (or at the end of the stop-and-copy): the VM goes on at the source;
+        what waited in the source's queue during the pause is answered."""
+        if self._stopped:
+            self._end_of_stop_and_copy()
+            if self._swapped:
+                self.vm.sh(self._swap_script(False))
+                self._swapped = False
+            if not self._echoes:
+                self.vm.sh(" && ".join(f"ip link set {nic.name} up" for nic in self.vm.spec.nics))
+            for e in self._echoes:
+                e.command("abort")
+            self.abort_ns = self.resume_ns = time.monotonic_ns()
+            for pid in self._stopped:
+                os.kill(pid, signal.SIGCONT)
+            self.paused_seconds = (self.resume_ns - self.pause_ns) / 1e9
+        else:
+            self.abort_ns = time.monotonic_ns()
         for i, nic in enumerate(self.vm.spec.nics):
             self.dest.vsctl("--if-exists", "del-port", self.dest.BRIDGE, nic.port)
             self.vm.run(["ip", "link", "del", f"mig{i}"], check=False)
-        self.vm.sh(" && ".join(f"ip link set {nic.name} up" for nic in self.vm.spec.nics))
-        for pid in self._stopped:
-            os.kill(pid, signal.SIGCONT)
-        if self._stopped:
-            self.paused_seconds = time.monotonic() - self._paused_at
+        if getattr(self, "_announcer", None) and self._announcer.poll() is None:
+            self._announcer.stdin.close()
         self._note("migration aborted: the VM runs on at the source")
+        if self._switchover:
+            if self.pause_ns is None:     # never paused: no switchover to send
+                self._switchover_go.set()
+                self._switchover_skip = True
+            self._switchover.join(30)
         self._notify("abort")
 
     def cleanup(self):
@@ -168,6 +291,71 @@ class EmulatedMigration:
             self.vm.run(["ip", "link", "del", f"old{i}"], check=False)
         self.vm.spec.hypervisor = self.dest.name
         self._note("source ports removed")
+
+
+BICAST_CONFIRMED = "switches confirmed the switching rules"
+SWITCHED_CONFIRMED = "switches confirmed the switched rules"
+
+
+def timeline_instants(migration_json):
+    """(bicast confirmed, switched confirmed) instants (monotonic ns, the last switch's barrier reply) from a
+    migration of the controller's API, None where absent."""
+    def at(prefix):
+        return next((e["monoNanos"] for e in migration_json.get("timeline", []) if e["event"].startswith(prefix)), None)
+    return at(BICAST_CONFIRMED), at(SWITCHED_CONFIRMED)
+
+
+def _ms(ns):
+    return None if ns is None else round(ns / 1e6, 3)
+
+
+def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=None, observe_ms=1000):
+    """One migration under the probe; its figures (see the module's docstring)."""
+    vm = migration.vm
+    echo = echo_server(vm, port)
+    echo.dump()                           # only this run's datagrams in the log
+    probe = Probe(fabric.vm(peer), ip, port)
+    try:
+        (steps or (lambda m: m.run()))(migration)
+    finally:
+        end = migration.resume_ns or migration.abort_ns or time.monotonic_ns()
+        probe.stop_at(end + observe_ms * 1_000_000)
+    raw = probe.result()
+    log = echo.dump()
+    f = {"vm": vm.name, "from": migration.src.name, "to": migration.dest.name,
+         "pause_ns": migration.pause_ns, "resume_ns": migration.resume_ns,
+         "pause_ms": _ms(migration.resume_ns - migration.pause_ns) if migration.pause_ns and migration.resume_ns else None}
+    bicast = switched = None
+    if controller is not None:
+        fabric.wait_until(lambda: controller.api("GET", f"migrations/{vm.name}")["phase"] in ("COMPLETED", "ABORTED"),
+                          15, f"{vm.name}'s migration to end")
+        m = controller.api("GET", f"migrations/{vm.name}")
+        bicast, switched = timeline_instants(m)
+        f.update({"phase": m["phase"], "bicast_ns": bicast, "switched_ns": switched,
+                  "pause_to_bicast_ms": _ms(bicast - migration.pause_ns) if bicast and migration.pause_ns else None,
+                  "resume_to_switched_ms": _ms(switched - migration.resume_ns) if switched and migration.resume_ns else None,
+                  "bicast_before_resume": (bicast < migration.resume_ns) if bicast and migration.resume_ns else None,
+                  "timeline": m["timeline"]})
+    f.update(probe_figures(raw, migration.pause_ns, migration.resume_ns, bicast))
+    if migration.resume_ns:
+        f.update(vm_figures(log, migration.resume_ns, migration.pause_ns))
+    f["network_added_ms"] = round(f["blackout_ms"] - f["pause_ms"], 3) if f["pause_ms"] is not None else None
+    f["harness_timeline"] = migration.timeline
+    return f
+
+
+def describe(f):
+    """One line of a run's figures."""
+    def v(key, fmt="{:.1f}"):
+        x = f.get(key)
+        return "n/a" if x is None else (fmt.format(x) if isinstance(x, float) else str(x))
+    line = (f"lost {v('lost')} (window {v('lost_window_ms')} ms), blackout {v('blackout_ms')} ms, pause {v('pause_ms')} ms, "
+            f"blackout - pause {v('network_added_ms')} ms, resume -> first frame in VM {v('resume_to_first_frame_ms', '{:.2f}')} ms, "
+            f"{v('delivered_from_pause')} sent in the pause answered after it, late {v('late')}, dup {v('duplicates')}")
+    if "pause_to_bicast_ms" in f:
+        line += (f"; pause -> bicast confirmed {v('pause_to_bicast_ms')} ms, resume -> switched confirmed "
+                 f"{v('resume_to_switched_ms')} ms, lost after the bicast {v('lost_after_bicast')}")
+    return line
 
 
 _GAP_PROBE = r"""
