@@ -1,6 +1,7 @@
 """Scenarios with the real controller (java -jar) on emulated hypervisors, each its own Open vSwitch:
 the three-tier example's connectivity matrix, its traffic across two clouds, wires connected and disconnected
-through the API, a hypervisor's ovs-vswitchd restarted, and a third cloud added to a running fabric.
+through the API, a hypervisor's ovs-vswitchd restarted, a third cloud added to a running fabric, and a bicast
+delivering each frame to two tunnel endpoints.
 
 Run (as root): flock /tmp/vw-ovs.lock /usr/bin/python3 -m unittest discover -s mininet-tests -v
 """
@@ -12,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from vwharness import load_topology, udp_echo_server, udp_stream
 from vwharness.controller import ApiError
-from vwharness.probes import (udp_first_echo_result, udp_first_echo_start, udp_stream_result,
+from vwharness.migration import EmulatedMigration, warm_underlay
+from vwharness.probes import (PYTHON, udp_first_echo_result, udp_first_echo_start, udp_stream_result,
                               udp_stream_start)
 from vwharness.reach import end_vms, expected_reachability, format_matrix
 from vwharness.scenario import ControllerFabricTestCase
@@ -208,6 +210,55 @@ class TopologyReloadTest(ControllerFabricTestCase):
         self.assertTrue(self.fabric.vm("a1").ping("10.0.0.3"))
         udp_echo_server(self.fabric.vm("a4"), ECHO_PORT)
         self.assertGreaterEqual(udp_stream(self.fabric.vm("a2"), "10.0.0.4", ECHO_PORT, count=500), 495)
+
+
+# Sends COUNT UDP datagrams to IP:PORT, 1 ms apart (no one answers: the captures count them).
+_SEND = r"""
+import socket, sys, time
+ip, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(count):
+    s.sendto(b"bicast %d" % i, (ip, port))
+    time.sleep(0.001)
+"""
+
+
+class BicastTest(ControllerFabricTestCase):
+    """p1 (hv1) wired to v1 (hv2); v1's migration to hv3 is prepared and switched over (the pause notification)
+    with v1 still running, so the bicast stays in place: every frame p1 sends must reach both hv2 and hv3."""
+    topology = os.path.join(TOPOLOGIES, "bicast.yaml")
+
+    def test_a_bicast_rule_delivers_each_frame_to_two_tunnel_endpoints(self):
+        v1 = self.fabric.vm("v1")
+        ip, port = str(v1.spec.nics[0].ip.ip), v1.spec.nics[0].port
+        warm_underlay(self.fabric)
+        self.wait_ping("p1", ip)   # p1 knows v1's MAC: from here on p1 sends only the datagrams below
+        migration = EmulatedMigration(self.fabric, "v1", "hv3", controller=self.ctl)
+        migration.prepare()          # hv3's port exists, its rules are confirmed
+        v1.run(["ip", "link", "set", "mig0", "up"])   # the destination's link is up, as a real tap's is
+        self.ctl.api("POST", "migrations/v1/switchover", b"")
+        self.fabric.wait_until(lambda: any(e["event"].startswith("switches confirmed the switching rules")
+                                           for e in self.ctl.api("GET", "migrations/v1")["timeline"]),
+                               10, "the switches to confirm the bicast")
+        bicast = [l for l in self.fabric.hypervisor("hv1").dump_flows().splitlines() if l.count("vxlan0") >= 2]
+        # What each hypervisor's switch sent out of v1's port (the source's, and the destination's new one).
+        out = lambda: {hv: _counter(self.fabric.hypervisor(hv), port, "tx_packets") for hv in ("hv2", "hv3")}
+        before, count = out(), 100
+        self.fabric.vm("p1").run([PYTHON, "-c", _SEND, ip, "7999", str(count)], timeout=30)
+        got = {}
+        try:   # the last copies may still be crossing the tunnel when the sender ends
+            self.fabric.wait_until(lambda: got.update((hv, n - before[hv]) for hv, n in out().items())
+                                   or min(got.values()) >= count, 5, "both copies of every datagram")
+        except TimeoutError:
+            pass
+        self.report(f"{count} datagrams from p1 during the bicast: {got['hv2']} frames out of v1's port at hv2 "
+                    f"(the source), {got['hv3']} at hv3 (the destination); hv1's rules with two tunnel outputs: "
+                    f"{len(bicast)}")
+        self.assertGreaterEqual(got["hv2"], count, "frames delivered at the source")
+        self.assertGreaterEqual(got["hv3"], count, "frames delivered at the destination")
+        self.assertLess(max(got.values()), count + 10, "nothing but the datagrams (and a stray frame or two)")
+        self.ctl.api("POST", "migrations/v1/abort", b"")
+        self.fabric.wait_until(lambda: self.ctl.api("GET", "migrations/v1")["phase"] == "ABORTED", 10, "the abort")
 
 
 if __name__ == "__main__":

@@ -300,7 +300,8 @@ class LifecycleWatch:
         self.host = host
         a = time.monotonic_ns(); r = time.time_ns(); b = time.monotonic_ns()
         self.rt_minus_mono = r - (a + b) // 2
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "virsh", "-q", "-c", host.uri, "event", "--domain", domain,
+        self.domain = domain   # not --domain: virsh refuses a domain the daemon does not have yet (the destination)
+        self.proc = subprocess.Popen(["stdbuf", "-oL", "virsh", "-q", "-c", host.uri, "event",
                                       "--event", "lifecycle", "--loop", "--timestamp"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                      start_new_session=True)
@@ -316,11 +317,11 @@ class LifecycleWatch:
             out, _ = self.proc.communicate()
         got = []
         for line in out.splitlines():
-            m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\+0000: event 'lifecycle' for domain '[^']*': (.*)", line)
-            if m:
+            m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\+0000: event 'lifecycle' for domain '([^']*)': (.*)", line)
+            if m and m.group(2) == self.domain:
                 t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc)
                 wall_ns = int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
-                got.append((wall_ns - self.rt_minus_mono, m.group(2).strip()))
+                got.append((wall_ns - self.rt_minus_mono, m.group(3).strip()))
         return got
 
 
