@@ -4,7 +4,8 @@ KubeVirt do it: a multi-chassis port binding with RARP activation.
 
 Entry point: `ovn_baseline(fabric, runs, pause_ms, measure=None)` converts an already-built Fabric (built with
 controller_port=None, or with a controller that is then ignored) and runs `runs` migrations of the bench's VM
-back and forth, returning one dict per run. Debian's `ovn-central` and `ovn-host` are installed by
+back and forth, returning one dict per run (by default vwharness.migration.measure_migration's figures, the
+same as every other variant of the bench, plus OVN's own instants). Debian's `ovn-central` and `ovn-host` are installed by
 `ensure_ovn()` when missing (apt), never at import time.
 
 What runs (all started and stopped by pid, each with private run/db/log/etc directories; no system service):
@@ -29,8 +30,8 @@ A migration (`OvnMigration`, the harness's EmulatedMigration plus the CMS's step
             port appears at DST with the same iface-id; wait until the SB Port_Binding lists DST in
             additional_chassis and `ovn-nbctl --wait=hv sync` (every ovn-controller installed it)
   pause / resume : the emulated migration's own (the RARP announces at resume are what OVN waits for)
-  complete: wait until ovn-controller at DST reports options:additional-chassis-activated=true in the SB (the
-            RARP was seen), then requested-chassis=DST without activation-strategy (Neutron's post-migration
+  complete: wait until ovn-controller at DST reports the activation in the SB (23.03 writes
+            options:additional-chassis-activated=<DST's chassis name>: the RARP was seen), then requested-chassis=DST without activation-strategy (Neutron's post-migration
             port update), `--wait=hv`; then the source port goes (the emulation's cleanup)
 """
 import functools
@@ -298,8 +299,7 @@ class OvnMigration(EmulatedMigration):
 
     def resume(self):
         super().resume()
-        resume_ns = getattr(self, "resume_ns", None)   # the harness's CLOCK_MONOTONIC instant of the resume
-        resumed = resume_ns / 1e9 if resume_ns else self._paused_at + self.paused_seconds
+        resumed = self.resume_ns / 1e9   # the emulation's CLOCK_MONOTONIC instant of the resume
         ok = True
         for lsp in self.lsps:
             res = self.ovn.central.sbctl("wait-until", "Port_Binding", lsp,
@@ -321,21 +321,6 @@ class OvnMigration(EmulatedMigration):
         self._note("OVN: requested-chassis=DST installed on every chassis")
 
 
-def _legacy_measure(peer, ip, port):
-    """Until vwharness.migration.measure_migration exists: the GapProbe (largest gap of echoed send times)."""
-    from .migration import GapProbe
-    from .probes import udp_echo_server
-
-    def measure(fabric, migration):
-        if not getattr(fabric.vm(migration.vm.name), "_ovn_echo", None):
-            fabric.vm(migration.vm.name)._ovn_echo = udp_echo_server(migration.vm, port)
-        probe = GapProbe(fabric.vm(peer), ip, port, seconds=1.5 + migration.pause_ms / 1000)
-        pause = migration.run() * 1000
-        sent, echoed, gap = probe.result()
-        return {"gap_ms": gap, "pause_ms": pause, "network_added_ms": gap - pause, "sent": sent, "echoed": echoed}
-    return measure
-
-
 def ovn_baseline(fabric, runs, pause_ms, measure=None, vm="v1", peer="p1", ip=None, port=7001, log=None):
     """Converts `fabric` (built, e.g. `Fabric.from_file(TOPOLOGY, controller_port=None)`) to OVN and runs `runs`
     emulated migrations of `vm` between its hypervisor and the other one (the fabric's first two), back and
@@ -348,12 +333,9 @@ def ovn_baseline(fabric, runs, pause_ms, measure=None, vm="v1", peer="p1", ip=No
     from .migration import warm_underlay
     log = log or (lambda line: print(line, flush=True))
     ip = ip or str(fabric.vm(vm).spec.nics[0].ip.ip)
-    describe = getattr(mig_mod, "describe", None)
+    custom = measure is not None   # the caller's measure reports its own figures: log only OVN's part
     if measure is None:
-        if hasattr(mig_mod, "measure_migration"):
-            measure = functools.partial(mig_mod.measure_migration, peer=peer, ip=ip, port=port)
-        else:
-            measure, describe = _legacy_measure(peer, ip, port), None
+        measure = functools.partial(mig_mod.measure_migration, peer=peer, ip=ip, port=port)
     results = []
     with OvnFabric(fabric) as ovn:
         log(f"    OVN {ovn.version()}: apt install {ovn.install_seconds:.1f} s, conversion {ovn.setup_seconds:.1f} s")
@@ -373,9 +355,5 @@ def ovn_baseline(fabric, runs, pause_ms, measure=None, vm="v1", peer="p1", ip=No
             act = mig.activated_after_resume_ms
             ovn_part = (f"OVN: resume -> activated {act:.1f} ms" if act is not None else "OVN: NOT activated") + \
                        f", resume -> switched {mig.switched_after_resume_ms:.1f} ms"
-            if describe:
-                log(f"    run {i + 1:2d}: -> {dest}  {describe(r)}; {ovn_part}")
-            else:
-                log(f"    run {i + 1:2d}: -> {dest}  gap {r['gap_ms']:.1f} ms  pause {r['pause_ms']:.1f} ms  "
-                    f"network-added {r['network_added_ms']:.1f} ms  ({r['echoed']}/{r['sent']} echoed); {ovn_part}")
+            log(f"    run {i + 1:2d}: -> {dest}  " + (ovn_part if custom else f"{mig_mod.describe(r)}; {ovn_part}"))
     return results
