@@ -1,7 +1,8 @@
 """A real QEMU live migration driven by the controller: v1 is a TCG guest under libvirt on hv2, wired to the
 namespace VM p1 on hv1; `POST /api/v1/migrations` moves it hv2 -> hv1 -> hv2 (libvirt's own live migration,
 its lifecycle events fed to the coordinator) while p1 probes it at 1 kHz. Each move must leave the wire carrying
-traffic; the probe's gap, QEMU's own downtime (libvirt's completed-job statistics) and their difference are printed.
+traffic; the figures of vwharness/real_migration.py (lost, blackout, pause, ...) are printed. A migration started
+with `virsh migrate` directly against the source's libvirtd must be followed by the controller too.
 Run (as root): cd mininet-tests && /usr/bin/python3 -m unittest test_libvirt_migration -v"""
 import shutil
 import sys
@@ -41,6 +42,35 @@ class RealLiveMigrationTest(unittest.TestCase):
                               if m["vm"] == rig.guest_name and m["id"] != r.id and m["id"] not in self.done])
         self.done.append(r.id)
         return r
+
+    def test_migration_started_outside_the_controller_is_followed(self):
+        """`virsh migrate` against the source's libvirtd, no API call: the controller notices the destination's
+        tap (an implicit migration) and follows libvirt's events to the end."""
+        rig = self.rig
+        try:
+            r = rig.migrate_with_virsh("hv1")
+            print(f"\n  {r.line()}", file=sys.stderr, end=" ")
+            self.assertEqual(["hv1"], rig.where())
+            ours = lambda: [m for m in rig.ctl.api("GET", "migrations") if m["vm"] == rig.guest_name]
+            rig.fabric.wait_until(lambda: any(m["phase"] in ("COMPLETED", "ABORTED") for m in ours()), 15,
+                                  "the controller to end its migration of the guest")
+            ms = ours()
+            self.assertEqual(1, len(ms), f"one migration of the guest: {[(m['id'], m['phase']) for m in ms]}")
+            m = rig.ctl.api("GET", f"migrations/{ms[0]['id']}")
+            text = "\n".join(f"    {e['atMs']:8.1f} ms  {e['origin']:<12} {e['event']}" for e in m["timeline"])
+            print(f"\n{text}", file=sys.stderr, end=" ")
+            self.assertEqual(("COMPLETED", "hv2", "hv1"), (m["phase"], m["from"], m["to"]), text)
+            heard = [e["event"] for e in m["timeline"] if e["origin"] == "libvirt"]
+            self.assertIn(f"{rig.guest_name} paused at hv2", heard, f"libvirt's pause event followed: {text}")
+            self.assertIn(f"{rig.guest_name} running at hv1", heard, f"libvirt's resume event followed: {text}")
+            self.assertEqual("hv1", {v["name"]: v for v in rig.ctl.api("GET", "vms")}[rig.guest_name]["hypervisor"])
+            # The wire carries traffic at the destination, and the bicast was in place during the pause.
+            back = udp_stream(rig.peer, rig.ip, rig.echo_port, count=200)
+            self.assertGreaterEqual(back, 195, f"only {back}/200 echoed after the move")
+            self.assertLess(r.figures["blackout_ms"], MAX_GAP_MS)
+        except BaseException:
+            print(self.rig.diagnostics(), file=sys.stderr)
+            raise
 
     def test_there_and_back_under_a_probe(self):
         try:

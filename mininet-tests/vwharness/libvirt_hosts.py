@@ -280,7 +280,8 @@ class LibvirtHost:
         out = ""
         for f in (f"{self.dir}/libvirtd.stderr", f"{self.dir}/var/log/libvirt/libvirtd.log"):
             if os.path.exists(f):
-                out += f"\n--- {f}\n" + open(f).read()[-chars:]
+                with open(f) as log:
+                    out += f"\n--- {f}\n" + log.read()[-chars:]
         return out
 
     def console_log(self, domain):
