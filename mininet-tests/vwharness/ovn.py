@@ -112,10 +112,10 @@ class OvnCentral:
                              capture_output=True, text=True, timeout=timeout + 5)
         if check and res.returncode != 0:
             raise RuntimeError(f"{tool} {' '.join(args)} -> rc {res.returncode}: {res.stderr.strip()}"
-                               + self.fabric_dead())
+                               + self._exited())
         return res
 
-    def fabric_dead(self):
+    def _exited(self):
         dead = [p.args[0] for p in self.procs if p.poll() is not None]
         return f" (exited: {', '.join(dead)})" if dead else ""
 
