@@ -1,24 +1,36 @@
-"""Live migrations followed by the real controller: the probe's gap minus the VM's pause is what the network
-added. Run: /usr/bin/python3 -m unittest discover -s mininet-tests -v"""
+"""Live migrations followed by the real controller, measured on one clock (CLOCK_MONOTONIC: the probe, the VM's
+echo server, the harness's pause/resume and the controller's timeline). Run:
+/usr/bin/python3 -m unittest discover -s mininet-tests -v
+
+What every migration here must show (assert_made_before_break), and why each bound holds under load:
+- the switches confirmed the bicast (the last barrier reply, controller's clock) before the harness resumed the
+  VM (harness's clock; it never waits for that confirmation: the pause is a fixed stop-and-copy time);
+- no request sent after that confirmation is lost (a count, not a duration: scheduling noise cannot move it);
+- requests were sent between that confirmation and the resume, and what was sent during the pause was answered
+  from the destination's queue when the VM resumed (counts: the bicast was exercised);
+- no duplicated echo (one copy answers: the source's queue goes with the source);
+- the blackout the peer saw minus the VM's own outage as the VM saw it (its last read before the pause to its
+  first after the resume, so the VM's scheduling on 2 shared cores is not charged to the network) stays below
+  MAX_PATH_MS: what is left is the echoes' transit after the resume minus before the pause.
+"""
 import os
 import sys
 import threading
 import unittest
 
-from vwharness import Fabric, udp_echo_server
-from vwharness.controller import ApiError, Controller
-from vwharness.migration import EmulatedMigration, GapProbe, warm_underlay
+from vwharness.controller import ApiError
+from vwharness.migration import EmulatedMigration, describe, measure_migration, warm_underlay
+from vwharness.probes import echo_server
 from vwharness.scenario import ControllerFabricTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO_PORT = 7001
 PAUSE_MS = 150
-# Generous for 2 shared cores under CI (scheduling noise is 2-5 ms); `./vw bench migration` reports the figures.
-MAX_ADDED_MS = 40
-# Two migrations at once under a full test run have twice added ~500-600 ms to one of them (v2, across clouds;
-# its timeline normal: the bicast confirmed within the pause); not yet explained, so this bound only says that
-# both recover promptly. Runs on their own stay within MAX_ADDED_MS.
-MAX_ADDED_CONCURRENT_MS = 1000
+# The echoes' transit (VM -> two userspace Open vSwitch -> peer) after the resume minus before the pause. Idle
+# it is < 1 ms; under a parallel build on the 2 shared cores the userspace switches' threads wait for a core too.
+# Had the path from the destination not been in place at the resume, the echoes would have waited for the
+# switched rules (resume -> switched confirmed: 15-30 ms idle) *and* lost_after_bicast would count them.
+MAX_PATH_MS = 50
 
 
 class MigrationTest(ControllerFabricTestCase):
@@ -28,58 +40,50 @@ class MigrationTest(ControllerFabricTestCase):
         super().setUp()
         warm_underlay(self.fabric)
 
-    def echo(self, vm):
-        """A UDP echo server in vm (once per test): the probe's other end, paused with the VM."""
-        started = self.__dict__.setdefault("_echo", set())
-        if vm not in started:
-            udp_echo_server(self.fabric.vm(vm), ECHO_PORT)
-            started.add(vm)
-
-    def migrate_under_probe(self, vm, to, peer, ip, pause_ms=PAUSE_MS, seconds=2.0):
-        """Migrates vm to `to` while peer probes ip at 1 kHz; returns (gap, pause, added) in ms."""
+    def migrate_measured(self, vm, to, peer, ip, steps=None, pause_ms=PAUSE_MS, migration=None):
+        """Migrates vm to `to` (or runs `steps`) while peer probes ip at 1 kHz; returns the run's figures."""
         self.wait_ping(peer, ip)
-        self.echo(ip_owner(self, ip))
-        probe = GapProbe(self.fabric.vm(peer), ip, ECHO_PORT, seconds)
-        migration = EmulatedMigration(self.fabric, vm, to, pause_ms=pause_ms, controller=self.ctl)
-        pause = migration.run() * 1000
-        sent, echoed, gap = probe.result()
-        added = gap - pause
-        print(f"\n  {vm} -> {to}: pause {pause:.1f} ms, probe gap {gap:.1f} ms, network-added {added:.1f} ms "
-              f"({echoed}/{sent} echoed)", file=sys.stderr, end=" ")
-        return gap, pause, added
+        m = migration or EmulatedMigration(self.fabric, vm, to, pause_ms=pause_ms, controller=self.ctl)
+        f = measure_migration(self.fabric, m, peer, ip, ECHO_PORT, controller=self.ctl, steps=steps)
+        self.report(f"{vm} -> {to}: {describe(f)}; blackout - VM's own read gap {f.get('network_added_beyond_vm_ms')} ms")
+        return f
+
+    def assert_made_before_break(self, f):
+        self.assertEqual("COMPLETED", f["phase"])
+        self.assertIsNotNone(f["bicast_ns"], "no bicast confirmation in the timeline")
+        self.assertLess(f["bicast_ns"], f["resume_ns"],
+                        f"the switches confirmed the bicast {(f['bicast_ns'] - f['resume_ns']) / 1e6:.1f} ms after "
+                        f"the VM resumed (pause -> bicast {f['pause_to_bicast_ms']} ms, pause {f['pause_ms']} ms)")
+        self.assertEqual(0, f["lost_after_bicast"], "requests sent after the bicast was confirmed were lost")
+        # Requests sent between the confirmation and the resume can only be answered from the destination's queue
+        # (the source's is dropped at completion): none lost above, and some were sent and answered.
+        self.assertGreater(f["sent_bicast_to_resume"], 0)
+        self.assertGreater(f["delivered_from_pause"], 0, "nothing sent during the pause waited at the destination")
+        self.assertEqual(0, f["duplicates"], "duplicated echoes")
+        self.assertLess(f["network_added_beyond_vm_ms"], MAX_PATH_MS)
 
     def assert_migrated(self, vm, to):
-        self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{vm}")["phase"] == "COMPLETED", 10,
-                               f"{vm}'s migration to complete")
-        m = self.ctl.api("GET", f"migrations/{vm}")
-        # The bicast was confirmed by the switches before the VM resumed: no controller round trip after it.
-        events = [e["event"] for e in m["timeline"]]
-        switching = next(i for i, e in enumerate(events) if e.startswith("switches confirmed the switching rules"))
-        resumed = next(i for i, e in enumerate(events) if " running at " in e)
-        self.assertLess(switching, resumed, f"bicast confirmed only after the resume: {events}")
         vms = {v["name"]: v for v in self.ctl.api("GET", "vms")}
         self.assertEqual(to, vms[vm]["hypervisor"])
-        return m
+        return self.ctl.api("GET", f"migrations/{vm}")
 
     def test_within_a_cloud_and_back(self):
-        gap, pause, added = self.migrate_under_probe("v1", "hv1", "p1", "10.1.0.2")
-        self.assertLess(added, MAX_ADDED_MS)
+        self.assert_made_before_break(self.migrate_measured("v1", "hv1", "p1", "10.1.0.2"))
         self.assert_migrated("v1", "hv1")
-        gap, pause, added = self.migrate_under_probe("v1", "hv2", "p1", "10.1.0.2")
-        self.assertLess(added, MAX_ADDED_MS)
+        self.assert_made_before_break(self.migrate_measured("v1", "hv2", "p1", "10.1.0.2"))
         self.assert_migrated("v1", "hv2")
 
     def test_across_clouds(self):
-        gap, pause, added = self.migrate_under_probe("v2", "hv3", "p2", "10.2.0.2")
-        self.assertLess(added, MAX_ADDED_MS)
+        self.assert_made_before_break(self.migrate_measured("v2", "hv3", "p2", "10.2.0.2"))
         self.assert_migrated("v2", "hv3")
         self.assertEqual(["hv1", "hv3"], self.ctl.api("GET", "wires/w2")["switches"])
 
     def test_router_appliance_moves_all_three_wires_together(self):
-        # x1 reaches x2 and x3 through r1; r1 moves from onprem hv2 to aws hv3 with its three NICs.
+        # x1 reaches x2 and x3 through r1; r1 moves from onprem hv2 to aws hv3 with its three NICs. The probe is
+        # answered by r1 itself (its eth0 address): the emulation queues what r1's processes receive, while what
+        # its kernel would forward during the pause is dropped (see vwharness/migration.py).
         self.wait_ping("x1", "10.3.3.1")
-        gap, pause, added = self.migrate_under_probe("r1", "hv3", "x1", "10.3.2.1")
-        self.assertLess(added, MAX_ADDED_MS)
+        self.assert_made_before_break(self.migrate_measured("r1", "hv3", "x1", "10.3.1.254"))
         m = self.assert_migrated("r1", "hv3")
         self.assertEqual(["eth0", "eth1", "eth2"], sorted(m["atDestination"]))
         for wire in ("r-x1", "r-x2", "r-x3"):
@@ -90,34 +94,29 @@ class MigrationTest(ControllerFabricTestCase):
     def test_two_vms_at_once(self):
         self.wait_ping("p1", "10.1.0.2")
         self.wait_ping("p2", "10.2.0.2")
-        self.echo("v1")
-        self.echo("v2")
-        probes = [GapProbe(self.fabric.vm("p1"), "10.1.0.2", ECHO_PORT, 2.5),
-                  GapProbe(self.fabric.vm("p2"), "10.2.0.2", ECHO_PORT, 2.5)]
-        migrations = [EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl),
-                      EmulatedMigration(self.fabric, "v2", "hv3", PAUSE_MS, self.ctl)]
-        errors = []
+        runs = [("v1", "hv1", "p1", "10.1.0.2"), ("v2", "hv3", "p2", "10.2.0.2")]
+        for vm, _, _, _ in runs:
+            echo_server(self.fabric.vm(vm), ECHO_PORT)
+        results, errors = {}, []
 
-        def run(m):
+        def run(vm, to, peer, ip):
             try:
-                m.run()
+                m = EmulatedMigration(self.fabric, vm, to, PAUSE_MS, self.ctl)
+                results[vm] = measure_migration(self.fabric, m, peer, ip, ECHO_PORT, controller=self.ctl)
             except BaseException as e:   # a thread's exception would otherwise vanish
-                errors.append(f"{m.vm.name}: {e!r}")
-        threads = [threading.Thread(target=run, args=(m,)) for m in migrations]
+                errors.append(f"{vm}: {e!r}")
+        threads = [threading.Thread(target=run, args=r) for r in runs]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(30)
-        self.assertFalse(any(t.is_alive() for t in threads), "a migration did not finish within 30 s")
+            t.join(60)
+        self.assertFalse(any(t.is_alive() for t in threads), "a migration did not finish within 60 s")
         self.assertEqual([], errors)
-        for m, p in zip(migrations, probes):
-            sent, echoed, gap = p.result()
-            added = gap - m.paused_seconds * 1000
-            print(f"\n  {m.vm.name} -> {m.dest.name} (concurrently): gap {gap:.1f} ms, network-added {added:.1f} ms",
-                  file=sys.stderr, end=" ")
-            self.assertLess(added, MAX_ADDED_CONCURRENT_MS)
-        self.assert_migrated("v1", "hv1")
-        self.assert_migrated("v2", "hv3")
+        for vm, to, _, _ in runs:
+            self.report(f"{vm} -> {to} (concurrently): {describe(results[vm])}")
+        for vm, to, _, _ in runs:
+            self.assert_made_before_break(results[vm])
+            self.assert_migrated(vm, to)
 
     def test_second_migration_of_one_vm_is_refused(self):
         self.ctl.api("POST", "migrations", {"vm": "v1", "to": "hv1"})
@@ -129,43 +128,44 @@ class MigrationTest(ControllerFabricTestCase):
     def test_aborted_migration_loses_nothing(self):
         self.wait_ping("p1", "10.1.0.2")
         rules_before = self.rules()
-        self.echo("v1")
-        probe = GapProbe(self.fabric.vm("p1"), "10.1.0.2", ECHO_PORT, 1.5)
-        m = EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl)
-        m.prepare()
-        m.abort()
-        sent, echoed, gap = probe.result()
-        print(f"\n  aborted before the pause: {echoed}/{sent} echoed, largest gap {gap:.1f} ms", file=sys.stderr, end=" ")
-        self.assertEqual(sent, echoed, "an aborted migration that never paused the VM must lose nothing")
-        self.assertEqual("ABORTED", self.ctl.api("GET", "migrations/v1")["phase"])
+        f = self.migrate_measured("v1", "hv1", "p1", "10.1.0.2", steps=lambda m: (m.prepare(), m.abort()))
+        self.assertEqual(0, f["lost"], "an aborted migration that never paused the VM must lose nothing")
+        self.assertEqual("ABORTED", f["phase"])
         self.fabric.wait_until(lambda: self.rules() == rules_before, 10, "the destination's rules and any bicast to go")
+
+    def test_aborted_after_the_pause_loses_nothing_at_the_source(self):
+        # The stop-and-copy ran with the bicast in place, then the migration failed: the VM runs on at the source,
+        # and what the peer sent to the paused source waited in its queue and is answered; the destination's
+        # copies go with the destination.
+        self.wait_ping("p1", "10.1.0.2")
+        rules_before = self.rules()
+        f = self.migrate_measured("v1", "hv1", "p1", "10.1.0.2", steps=lambda m: (m.prepare(), m.pause(), m.abort()))
+        self.assertEqual("ABORTED", f["phase"])
+        self.assertIsNotNone(f["bicast_ns"], "the bicast was never confirmed: the abort did not happen after it")
+        self.assertLess(f["bicast_ns"], f["resume_ns"], "the bicast was confirmed only after the abort")
+        self.assertGreater(f["sent_in_pause"], 0)
+        self.assertGreater(f["delivered_from_pause"], 0, "nothing that waited at the source was answered")
+        self.assertEqual(0, f["lost"], "requests were lost although the VM never left the source")
+        self.assertEqual(0, f["duplicates"], "the destination's copies were answered too")
+        self.fabric.wait_until(lambda: self.rules() == rules_before, 10, "the destination's rules and the bicast to go")
 
     def test_controller_restarted_in_the_middle_of_a_migration(self):
         self.wait_ping("p1", "10.1.0.2")
-        self.echo("v1")
         m = EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl)
-        m.prepare()
-        self.ctl.kill9()                       # crash while PREPARED: the state directory has the migration
-        self.ctl.start()
-        self.assertEqual("PREPARED", self.ctl.api("GET", "migrations/v1")["phase"])
-        self.ctl.wait_fabric_ready()
-        probe = GapProbe(self.fabric.vm("p1"), "10.1.0.2", ECHO_PORT, 2.0)
-        m.pause()
-        m.resume()
-        m.cleanup()
-        sent, echoed, gap = probe.result()
-        added = gap - m.paused_seconds * 1000
-        print(f"\n  v1 -> hv1 across a controller restart: gap {gap:.1f} ms, network-added {added:.1f} ms",
-              file=sys.stderr, end=" ")
-        self.assertLess(added, MAX_ADDED_MS)
+
+        def across_a_restart(m):
+            m.prepare()
+            self.ctl.kill9()                       # crash while PREPARED: the state directory has the migration
+            self.ctl.start()
+            self.assertEqual("PREPARED", self.ctl.api("GET", "migrations/v1")["phase"])
+            self.ctl.wait_fabric_ready()
+            m._arm_switchover()                    # the notifications go to the new process
+            m.pause()
+            m.resume()
+            m.cleanup()
+        f = self.migrate_measured("v1", "hv1", "p1", "10.1.0.2", steps=across_a_restart, migration=m)
+        self.assert_made_before_break(f)
         self.assert_migrated("v1", "hv1")
-
-
-def ip_owner(test, ip):
-    for vm in test.fabric.vms.values():
-        if any(n.ip and str(n.ip.ip) == ip for n in vm.spec.nics):
-            return vm.name
-    raise KeyError(ip)
 
 
 if __name__ == "__main__":

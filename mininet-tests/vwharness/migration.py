@@ -13,7 +13,8 @@ For the OVN baseline (vwharness/ovn.py) and the benchmarks, the reusable measure
   observe_ms : the probe keeps sending this long after the resume (or the abort)
 It returns one run's figures (README "Figures for migrations"), every instant on CLOCK_MONOTONIC:
   lost, lost_window_ms, blackout_ms, pause_ms, network_added_ms (= blackout_ms - pause_ms), late, duplicates,
-  resume_to_first_frame_ms, delivered_from_pause, dropped_at_source, sent, echoed, sent_in_pause,
+  resume_to_first_frame_ms, delivered_from_pause, dropped_at_source, vm_read_gap_ms, network_added_beyond_vm_ms,
+  sent, echoed, sent_in_pause,
   lost_in_pause, pause_ns, resume_ns, blackout_from_ns, blackout_to_ns, lost_first_ns, lost_last_ns, and with a
   controller: phase, bicast_ns, switched_ns, pause_to_bicast_ms, resume_to_switched_ms, bicast_before_resume,
   lost_after_bicast.
@@ -26,19 +27,22 @@ The emulation (EmulatedMigration), as the network sees a QEMU migration:
             destination's rules (PREPARED), as a migration's pre-copy gives them time to.
   pause   : the VM's processes stop (SIGSTOP): pause_ns. Its kernel does not stop, so the VM's "tap queues" are
             its stopped socket's buffer (SO_RCVBUF, probes.ECHO_RCVBUF): what arrives on either interface waits
-            there. The echo server is told that what arrives on the source interfaces from pause_ns on is in the
-            paused source's queue. The switchover notification goes to the controller in the background (it
+            there. The echo server is told which interfaces are the source's and the destination's: what
+            arrives on the source's from pause_ns on is in the paused source's queue, on the destination's in the
+            destination's. The switchover notification goes to the controller in the background (it
             never holds up the pause, as libvirt's event does not); the VM's addresses, neighbour entries,
             bridge membership and routes move to the destination interface (the kernel state QEMU carries).
   resume  : after the fixed stop-and-copy time: the echo server is told the source copy is gone (what waited in
-            the source's queue is dropped, as it goes with the source QEMU), the processes continue (SIGCONT):
+            the source's queue is dropped, as it goes with the source QEMU), the processes continue (SIGCONT;
+            resume_ns is stamped just before the first):
             resume_ns; what waited at the destination is read at once; RARP announces as QEMU's; then the
             completion notification.
   abort   : (before or after the pause) the VM runs on at the source: what waited in the source's queue is
-            answered, the destination's ports go.
+            answered, what waited in the destination's is dropped with it, the destination's ports go.
   cleanup : the source ports go.
-What the emulation does not pause: the VM's kernel (an appliance VM's in-kernel forwarding or bridging goes on
-during the pause; the probes measured here are answered by a process, which does stop).
+What the emulation does not pause: the VM's kernel. A router's forwarding is switched off for the pause (what it
+would forward then is dropped, not queued); a switch appliance's in-kernel bridge goes on bridging. The probes
+measured here are answered by a process in the VM, which does stop and whose socket is the queue.
 """
 import http.client
 import os
@@ -91,6 +95,7 @@ class EmulatedMigration:
         self._t0 = None
         self._stopped = []
         self._swapped = False
+        self._forwards = self.vm.spec.kind in ("router", "firewall")
         self._echoes = []
         self._switchover = None
 
@@ -136,6 +141,7 @@ class EmulatedMigration:
             self.dest.sh(f"ip link set {nic.port} up")
             self.dest.vsctl("add-port", self.dest.BRIDGE, nic.port)
         self._source_ifindexes = [self._ifindex(nic.name) for nic in self.vm.spec.nics]
+        self._dest_ifindexes = [self._ifindex(f"mig{i}") for i in range(len(self.vm.spec.nics))]
         # Bridge membership (switch appliances) moves with the NIC: read it now, off the pause.
         self._masters = {nic.name: self.vm.run(["sh", "-c", f"basename $(readlink /sys/class/net/{nic.name}/master) "
                                                             "2>/dev/null || true"]).stdout.strip()
@@ -193,7 +199,9 @@ class EmulatedMigration:
 
     def _swap_script(self, to_destination):
         """The VM's kernel state moves between its source and destination interfaces (one shell, ~5 ms)."""
-        script = []
+        # A paused router forwards nothing (its kernel is not paused here): frames it would forward during the
+        # pause are dropped, not queued as a real paused VM's would be (its own processes' traffic is queued).
+        script = ["sysctl -qw net.ipv4.ip_forward=0"] if to_destination and self._forwards else []
         for i, nic in enumerate(self.vm.spec.nics):
             # nic.name is the interface the VM uses; `there` takes its place, the other is parked.
             here = nic.name
@@ -218,7 +226,8 @@ class EmulatedMigration:
         self._note("VM paused")
         self._echoes = echo_servers_of(self.vm)
         for e in self._echoes:   # read when the VM continues, before any datagram that arrived after pause_ns
-            e.command(f"source {','.join(map(str, self._source_ifindexes))} {self.pause_ns}")
+            e.command(f"migrating {','.join(map(str, self._source_ifindexes))} "
+                      f"{','.join(map(str, self._dest_ifindexes))} {self.pause_ns}")
         if not self._echoes:     # nothing models the source's queue: its frames are lost from the pause on
             self.vm.sh(" && ".join(f"ip link set {nic.name} down" for nic in self.vm.spec.nics))
         # As libvirt's event, the notification does not hold up the pause: the pause lasts pause_ms whatever
@@ -236,6 +245,8 @@ class EmulatedMigration:
 
     def resume(self):
         self._end_of_stop_and_copy()
+        if self._forwards:
+            self.vm.sh("sysctl -qw net.ipv4.ip_forward=1")
         for e in self._echoes:
             e.command("complete")   # the source copy is gone with what waited in its queue
         # Stamped before the first SIGCONT: the VM's first process may run (and read) before the last is sent.
@@ -264,6 +275,8 @@ class EmulatedMigration:
                 self._swapped = False
             if not self._echoes:
                 self.vm.sh(" && ".join(f"ip link set {nic.name} up" for nic in self.vm.spec.nics))
+            if self._forwards:
+                self.vm.sh("sysctl -qw net.ipv4.ip_forward=1")
             for e in self._echoes:
                 e.command("abort")
             self.abort_ns = self.resume_ns = time.monotonic_ns()
@@ -340,6 +353,10 @@ def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=
     if migration.resume_ns:
         f.update(vm_figures(log, migration.resume_ns, migration.pause_ns))
     f["network_added_ms"] = round(f["blackout_ms"] - f["pause_ms"], 3) if f["pause_ms"] is not None else None
+    # What the network added beyond the VM's own outage as the VM saw it (its scheduling around the pause removed):
+    # the echoes' transit after the resume minus before the pause, when the path was in place.
+    gap = f.get("vm_read_gap_ms")
+    f["network_added_beyond_vm_ms"] = round(f["blackout_ms"] - gap, 3) if gap is not None else None
     f["harness_timeline"] = migration.timeline
     return f
 

@@ -114,11 +114,12 @@ def arrival_ns(anc):
 # datagrams wait there (bounded by SO_RCVBUF) and are read at resume.
 # stdin commands (the emulated migration's, written while the VM is stopped; they are read after every
 # recvmsg, so they apply to every datagram read after the VM continues):
-#   source IFX[,IFY] T : datagrams that arrive on these (source) interfaces at or after T (monotonic ns) are in
-#                        the paused source's tap queue: held, until
-#   complete           : ... the source copy is gone: held and later ones dropped (fate "d")
-#   abort              : ... the VM runs on at the source: held and later ones echoed (fate "e")
-#   dump               : print the log as one JSON line and clear it
+#   migrating SRC DST T : SRC, DST: the VM's source and destination interfaces (ifindexes, comma-separated).
+#                         Datagrams that arrive on SRC at or after T (monotonic ns) are in the paused source's
+#                         tap queue, those on DST in the destination's: held (fate "h") until
+#   complete            : the source copy is gone: SRC's (from T on) are dropped (fate "d"), DST's answered
+#   abort               : the destination copy is gone: DST's are dropped, SRC's answered
+#   dump                : print the log as one JSON line and clear it
 _ECHO = _CLOCKS + r"""
 import json, os, select, sys
 from collections import deque
@@ -136,10 +137,16 @@ s.setblocking(False)
 stdin = sys.stdin.fileno()
 os.set_blocking(stdin, False)
 log = deque(maxlen=300000)   # [seq, arrived_ns, read_ns, ifindex, fate]
-sources, since, mode, held = set(), None, None, []
+src, dst, since, mode, held = set(), set(), None, None, []
 pending = b""
+def fate(ifindex, arrived):
+    if ifindex in src and arrived >= since:
+        return "h" if mode == "hold" else "d" if mode == "complete" else "e"
+    if ifindex in dst:
+        return "h" if mode == "hold" else "d" if mode == "abort" else "e"
+    return "e"
 def commands():
-    global pending, sources, since, mode, held
+    global pending, src, dst, since, mode, held
     try:
         chunk = os.read(stdin, 65536)
     except BlockingIOError:
@@ -152,14 +159,15 @@ def commands():
         words = line.decode().split()
         if not words:
             continue
-        if words[0] == "source":
-            sources, since, mode, held = {int(i) for i in words[1].split(",")}, int(words[2]), "hold", []
+        if words[0] == "migrating":
+            src, dst = ({int(i) for i in w.split(",") if i} for w in words[1:3])
+            since, mode, held = int(words[3]), "hold", []
         elif words[0] in ("complete", "abort"):
             mode = words[0]
             for data, addr, entry in held:
-                if mode == "abort":
+                entry[4] = fate(entry[3], entry[1])
+                if entry[4] == "e":
                     s.sendto(data, addr)
-                entry[4] = "e" if mode == "abort" else "d"
             held = []
         elif words[0] == "dump":
             sys.stdout.write(json.dumps(list(log)) + "\n")
@@ -184,16 +192,12 @@ while True:
             arrived = arrival_ns(anc)
             ifindex = next((struct.unpack("i", d[:4])[0] for l, k, d in anc
                             if l == socket.IPPROTO_IP and k == IP_PKTINFO), 0)
-            entry = [struct.unpack("!I", data[:4])[0] if len(data) >= 4 else -1, arrived, read, ifindex, "e"]
+            entry = [struct.unpack("!I", data[:4])[0] if len(data) >= 4 else -1, arrived, read, ifindex, fate(ifindex, arrived)]
             log.append(entry)
-            if ifindex in sources and arrived >= since and mode != "abort":
-                if mode == "hold":
-                    entry[4] = "h"
-                    held.append((data, addr, entry))
-                else:
-                    entry[4] = "d"
-                continue
-            s.sendto(data, addr)
+            if entry[4] == "h":
+                held.append((data, addr, entry))
+            elif entry[4] == "e":
+                s.sendto(data, addr)
 """
 
 # 1 MiB asked, 2 MiB granted (the kernel doubles it): ~2,700 of the probe's small datagrams (~770 bytes of
@@ -341,7 +345,8 @@ def probe_figures(raw, pause_ns=None, resume_ns=None, bicast_ns=None):
       never ends lasts to the end), blackout_from_ns/_to_ns (the arrivals around it), late (echoes that arrived
       after the next request was sent), duplicates (echoes beyond the first of a request);
       with pause/resume instants: sent_in_pause, lost_in_pause; with the bicast's confirmation instant:
-      lost_after_bicast (lost requests sent at or after it)."""
+      lost_after_bicast (lost requests sent at or after it), sent_bicast_to_resume (requests sent between it and
+      the resume: they can only be answered from the destination's queue)."""
     sent, interval = raw["sent"], raw["interval_ns"]
     n = len(sent)
     first, duplicates, arrivals = {}, 0, []
@@ -369,6 +374,8 @@ def probe_figures(raw, pause_ns=None, resume_ns=None, bicast_ns=None):
         f["lost_in_pause"] = sum(1 for i in in_pause if i not in first)
     if bicast_ns is not None:
         f["lost_after_bicast"] = sum(1 for i in lost if sent[i] >= bicast_ns)
+        if resume_ns is not None:
+            f["sent_bicast_to_resume"] = sum(1 for t in sent if bicast_ns <= t < resume_ns)
     return f
 
 
@@ -376,11 +383,16 @@ def vm_figures(log, resume_ns, pause_ns=None):
     """From the echo server's log: resume_to_first_frame_ms (resume -> the first datagram the VM read and
     answered after it), delivered_from_pause (datagrams that arrived in the VM's queue during the pause and
     were answered after it: at resume, or at an abort), dropped_at_source (datagrams in the paused source's
-    queue, gone with it)."""
+    queue, gone with it), vm_read_gap_ms (the VM's last answered read before the pause -> its first after
+    the resume)."""
     after = [e for e in log if e[2] >= resume_ns and e[4] == "e"]
     first = min((e[2] for e in after), default=None)
     f = {"resume_to_first_frame_ms": None if first is None else _ms(first - resume_ns),
          "dropped_at_source": sum(1 for e in log if e[4] == "d")}
     if pause_ns is not None:
         f["delivered_from_pause"] = sum(1 for e in after if pause_ns <= e[1] < resume_ns)
+        last = max((e[2] for e in log if e[2] < pause_ns and e[4] == "e"), default=None)
+        # The VM's own outage as it saw it: its last answered read before the pause to its first after the
+        # resume (the pause plus its scheduling on either side).
+        f["vm_read_gap_ms"] = None if first is None or last is None else _ms(first - last)
     return f
