@@ -134,8 +134,14 @@ class OvnFabric:
     """Turns a built Fabric's hypervisors into OVN chassis and its wires into logical switches; close() stops
     every OVN daemon it started (by pid) and removes its directory. The fabric itself stays the caller's."""
 
-    def __init__(self, fabric, encap=ENCAP):
+    def __init__(self, fabric, encap=ENCAP, extra_vms=()):
+        """extra_vms: topology Vm records of VMs that are not the fabric's namespaces (a real QEMU guest),
+        whose NICs' ports are on the hypervisors' bridges."""
         self.fabric, self.encap = fabric, encap
+        self.extra_vms = list(extra_vms)
+        self.lsp = {}           # NIC port name -> its logical switch port's name (= the OVS iface-id), if wired
+        self.bound_at = {}      # NIC port name -> the hypervisor whose bridge had it at the conversion
+        self._iface_ids = {}    # NIC port name -> the iface-id found on it
         self.workdir = None
         self.central = None
         self.controllers = {}   # hypervisor name -> Popen of its ovn-controller
@@ -170,10 +176,9 @@ class OvnFabric:
             self.fabric.wait_until(lambda: self._alive() and self.chassis_uuid(hv.name), 20,
                                    f"{hv.name}'s ovn-controller registers its chassis")
         self._logical_switches()
-        for vm in self.fabric.vms.values():
-            for nic in vm.spec.nics:
-                if self._lsp_of(nic):
-                    self.wait_bound(nic.port, vm.spec.hypervisor)
+        for port, lsp in self.lsp.items():
+            if port in self.bound_at:
+                self.wait_bound(lsp, self.bound_at[port])
         self.central.nbctl("--wait=hv", "sync", timeout=20)
 
     def _chassis(self, hv):
@@ -190,9 +195,16 @@ class OvnFabric:
                 f"external_ids:ovn-bridge={bridge}", "external_ids:ovn-bridge-datapath-type=netdev"]
         if hv.TUNNEL_PORT in ports:
             args += ["--", "del-port", bridge, hv.TUNNEL_PORT]
-        for port in ports:   # the VM NICs present now are bound by their port name
-            if port != hv.TUNNEL_PORT:
+        for port in ports:
+            if port == hv.TUNNEL_PORT:
+                continue
+            # A port libvirt made (<virtualport type='openvswitch'/>) has its interfaceid as iface-id: that
+            # names the logical port (libvirt sets the same at the destination). Others get their own name.
+            iface_id = hv.vsctl("--if-exists", "get", "Interface", port, "external_ids:iface-id").strip().strip('"')
+            if not iface_id:
+                iface_id = port
                 args += ["--", "set", "Interface", port, f"external_ids:iface-id={port}"]
+            self._iface_ids[port], self.bound_at[port] = iface_id, hv.name
         hv.vsctl(*args)
         env = dict(hv.env, OVN_RUNDIR=d, OVN_DBDIR=d, OVN_LOGDIR=d, OVN_SYSCONFDIR=d)
         with open(f"{d}/ovn-controller.stderr", "w") as err:
@@ -209,21 +221,52 @@ class OvnFabric:
         return True
 
     def _logical_switches(self):
-        nics = {f"{vm.name}:{nic.name}": nic for vm in self.fabric.vms.values() for nic in vm.spec.nics}
-        self._lsps = {}
+        specs = [vm.spec for vm in self.fabric.vms.values()] + self.extra_vms
+        nics = {f"{vm.name}:{nic.name}": nic for vm in specs for nic in vm.nics}
         args = []
         for wire in self.fabric.topology.wires:
             args += ["--", "ls-add", wire.name]
             for end in wire.ends:
                 nic = nics[end]
+                lsp = self.lsp[nic.port] = self._iface_ids.get(nic.port, nic.port)
                 addresses = [f"{nic.mac} {nic.ip.ip}"] if nic.ip else [nic.mac, "unknown"]
-                args += ["--", "lsp-add", wire.name, nic.port, "--", "lsp-set-addresses", nic.port, *addresses]
-                self._lsps[nic.port] = wire.name
+                args += ["--", "lsp-add", wire.name, lsp, "--", "lsp-set-addresses", lsp, *addresses]
         if args:
             self.central.nbctl(*args)
 
-    def _lsp_of(self, nic):
-        return self._lsps.get(nic.port)
+    def lsps_of(self, nics):
+        """The logical switch ports of these NICs (those on a wire)."""
+        return [self.lsp[nic.port] for nic in nics if nic.port in self.lsp]
+
+    # ---- the CMS's two steps of a live migration (Neutron's OVN driver; KubeVirt's is the same) ----
+
+    def multi_chassis(self, lsps, src, dst):
+        """Before the migration: the ports may be bound at both; the destination waits for the VM's RARP."""
+        args = []
+        for lsp in lsps:
+            args += ["--", "set", "Logical_Switch_Port", lsp, f'options:requested-chassis="{src},{dst}"',
+                     "options:activation-strategy=rarp"]
+        if args:
+            self.central.nbctl(*args)
+
+    def wait_activated(self, lsps, dst, timeout=5):
+        """Until ovn-controller at `dst` reports in the SB that the RARP activated each port (23.03 writes
+        options:additional-chassis-activated=<its chassis name>). False after `timeout` seconds."""
+        ok = True
+        for lsp in lsps:
+            res = self.central.sbctl("wait-until", "Port_Binding", lsp,
+                                     f"options:additional-chassis-activated={dst}", timeout=timeout, check=False)
+            ok = ok and res.returncode == 0
+        return ok
+
+    def single_chassis(self, lsps, dst):
+        """After the migration: bound at the destination only; returns once every chassis installed it."""
+        args = []
+        for lsp in lsps:
+            args += ["--", "set", "Logical_Switch_Port", lsp, f"options:requested-chassis={dst}",
+                     "--", "remove", "Logical_Switch_Port", lsp, "options", "activation-strategy"]
+        if args:
+            self.central.nbctl("--wait=hv", *args, timeout=20)
 
     def chassis_uuid(self, name):
         return self.central.sbctl("--bare", "--columns=_uuid", "find", "Chassis", f"name={name}").stdout.strip()
@@ -277,46 +320,30 @@ class OvnMigration(EmulatedMigration):
     def __init__(self, ovn, vm, to, pause_ms=150):
         super().__init__(ovn.fabric, vm, to, pause_ms=pause_ms, controller=None)
         self.ovn = ovn
-        self.lsps = [nic.port for nic in self.vm.spec.nics if ovn._lsp_of(nic)]
+        self.lsps = ovn.lsps_of(self.vm.spec.nics)
         self.activated_after_resume_ms = None   # resume -> the SB shows the destination activated (RARP seen)
         self.switched_after_resume_ms = None    # resume -> requested-chassis=DST installed everywhere
 
     def prepare(self):
-        src, dst = self.src.name, self.dest.name
-        args = []
-        for lsp in self.lsps:
-            args += ["--", "set", "Logical_Switch_Port", lsp, f'options:requested-chassis="{src},{dst}"',
-                     "options:activation-strategy=rarp"]
-        if args:
-            self.ovn.central.nbctl(*args)
+        self.ovn.multi_chassis(self.lsps, self.src.name, self.dest.name)
         super().prepare()
         for nic in self.vm.spec.nics:   # the destination's tap, as libvirt's <virtualport> sets it
-            self.dest.vsctl("set", "Interface", nic.port, f"external_ids:iface-id={nic.port}")
+            if nic.port in self.ovn.lsp:
+                self.dest.vsctl("set", "Interface", nic.port, f"external_ids:iface-id={self.ovn.lsp[nic.port]}")
         for lsp in self.lsps:
-            self.ovn.wait_bound(lsp, dst, additional=True)
+            self.ovn.wait_bound(lsp, self.dest.name, additional=True)
         self.ovn.central.nbctl("--wait=hv", "sync", timeout=20)
         self._note("OVN: bound at the destination as additional chassis, installed on every chassis")
 
     def resume(self):
         super().resume()
         resumed = self.resume_ns / 1e9   # the emulation's CLOCK_MONOTONIC instant of the resume
-        ok = True
-        for lsp in self.lsps:
-            res = self.ovn.central.sbctl("wait-until", "Port_Binding", lsp,
-                                         f"options:additional-chassis-activated={self.dest.name}",
-                                         timeout=5, check=False)
-            ok = ok and res.returncode == 0
-        if ok:
+        if self.ovn.wait_activated(self.lsps, self.dest.name):
             self.activated_after_resume_ms = (time.monotonic() - resumed) * 1000
             self._note("OVN: destination activated (RARP seen by ovn-controller)")
         else:
             self._note("OVN: destination NOT activated within 5 s of the resume")
-        args = []
-        for lsp in self.lsps:
-            args += ["--", "set", "Logical_Switch_Port", lsp, f"options:requested-chassis={self.dest.name}",
-                     "--", "remove", "Logical_Switch_Port", lsp, "options", "activation-strategy"]
-        if args:
-            self.ovn.central.nbctl("--wait=hv", *args, timeout=20)
+        self.ovn.single_chassis(self.lsps, self.dest.name)
         self.switched_after_resume_ms = (time.monotonic() - resumed) * 1000
         self._note("OVN: requested-chassis=DST installed on every chassis")
 
