@@ -384,3 +384,65 @@ def ovn_baseline(fabric, runs, pause_ms, measure=None, vm="v1", peer="p1", ip=No
                        f", resume -> switched {mig.switched_after_resume_ms:.1f} ms"
             log(f"    run {i + 1:2d}: -> {dest}  " + (ovn_part if custom else f"{mig_mod.describe(r)}; {ovn_part}"))
     return results
+
+
+def ovn_real_baseline(runs=3, probe_seconds=4.0, log=None, traces=None):
+    """The OVN baseline with real QEMU live migrations: vwharness.real_migration's rig (a TCG guest under one
+    libvirtd per emulated hypervisor) with VirtualWire's controller stopped and the fabric converted to OVN;
+    `runs` migrations with `virsh migrate --live --p2p` between hv2 and hv1, the CMS's steps around each:
+    requested-chassis=SRC,DST with activation-strategy=rarp before it, and, in the background as soon as the
+    SB shows QEMU's RARP activated the destination, requested-chassis=DST (so inside the probe's window).
+    The guest's tap keeps libvirt's interfaceid as iface-id (the same at the destination): that names its
+    logical port. Returns one dict per run: real_migration's figures (the rig's per-request trace probe, libvirt's
+    events) with variant "ovn", plus ovn_activated and ovn_activated_after_virsh_ms / ovn_switched_after_virsh_ms
+    (from `virsh migrate` returning; negative: before it returned)."""
+    import threading
+    from .migration import warm_underlay
+    from .real_migration import RealMigrationRig
+    log = log or (lambda line: print(line, flush=True))
+    out = []
+    with RealMigrationRig() as rig:
+        rig.ctl.close()   # no VirtualWire: OVN does the networking (libvirt's events go nowhere)
+        rig.ctl = None
+        with OvnFabric(rig.fabric, extra_vms=[rig.guest]) as ovn:
+            log(f"    OVN {ovn.version()}: apt install {ovn.install_seconds:.1f} s, conversion {ovn.setup_seconds:.1f} s")
+            warm_underlay(rig.fabric)
+            lsps = ovn.lsps_of(rig.guest.nics)
+            for i in range(runs):
+                src = rig.where()[0]
+                dest = "hv1" if src == "hv2" else "hv2"
+                ovn.multi_chassis(lsps, src, dest)
+                done = {}
+
+                def complete():
+                    done["activated"] = ovn.wait_activated(lsps, dest, timeout=60)
+                    done["activated_ns"] = time.monotonic_ns()
+                    ovn.single_chassis(lsps, dest)
+                    done["switched_ns"] = time.monotonic_ns()
+                worker = threading.Thread(target=complete, daemon=True)
+                worker.start()
+                host = rig.hosts[src]
+                virsh = host.virsh
+
+                def timed_virsh(*args, **kw):   # when `virsh migrate` returned (libvirt's job ended)
+                    res = virsh(*args, **kw)
+                    if args and args[0] == "migrate":
+                        done["virsh_ns"] = time.monotonic_ns()
+                    return res
+                host.virsh = timed_virsh
+                try:
+                    r = rig.migrate_with_virsh(dest, probe_seconds)
+                finally:
+                    del host.virsh
+                worker.join(70)
+                d = dict(r.run_dict(), variant="ovn", ovn_activated=done.get("activated"))
+                for key, at in (("ovn_activated_after_virsh_ms", "activated_ns"), ("ovn_switched_after_virsh_ms", "switched_ns")):
+                    d[key] = (round((done[at] - done["virsh_ns"]) / 1e6, 3)
+                              if done.get("activated") and at in done and "virsh_ns" in done else None)
+                out.append(d)
+                if traces is not None:
+                    traces.append(r.trace)
+                log(f"    run {i + 1:2d}: {r.line()}; OVN: activated {d['ovn_activated']}, "
+                    f"{d['ovn_activated_after_virsh_ms']} ms after virsh returned, requested-chassis=DST installed "
+                    f"{d['ovn_switched_after_virsh_ms']} ms after")
+    return out
