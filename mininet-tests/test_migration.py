@@ -31,6 +31,10 @@ PAUSE_MS = 150
 # Had the path from the destination not been in place at the resume, the echoes would have waited for the
 # switched rules (resume -> switched confirmed: 15-30 ms idle) *and* lost_after_bicast would count them.
 MAX_PATH_MS = 50
+# Two switchovers at once: this controller programs them one after the other; with the 2 cores starved (two
+# CPU-bound processes besides the suite) the second was confirmed 198 ms after its pause (96 ms for the first),
+# after a 150 ms stop-and-copy's resume. 300 ms is a stop-and-copy QEMU reaches too; the order is asserted there.
+CONCURRENT_PAUSE_MS = 300
 
 
 class MigrationTest(ControllerFabricTestCase):
@@ -101,7 +105,7 @@ class MigrationTest(ControllerFabricTestCase):
 
         def run(vm, to, peer, ip):
             try:
-                m = EmulatedMigration(self.fabric, vm, to, PAUSE_MS, self.ctl)
+                m = EmulatedMigration(self.fabric, vm, to, CONCURRENT_PAUSE_MS, self.ctl)
                 results[vm] = measure_migration(self.fabric, m, peer, ip, ECHO_PORT, controller=self.ctl)
             except BaseException as e:   # a thread's exception would otherwise vanish
                 errors.append(f"{vm}: {e!r}")
@@ -150,23 +154,31 @@ class MigrationTest(ControllerFabricTestCase):
         self.fabric.wait_until(lambda: self.rules() == rules_before, 10, "the destination's rules and the bicast to go")
 
     def test_controller_restarted_in_the_middle_of_a_migration(self):
+        # A controller killed while PREPARED finishes the migration after its restart. Measured from the restart on
+        # (the probe starts once the restarted controller is ready), the network figures of a *cold* controller:
+        # its first switchover after a restart took 90-203 ms idle and 285-431 ms under load here (signal -> last
+        # barrier reply; 7-24 ms warm), so the bicast can come after a 150 ms pause's resume. That is what failed
+        # once on a fresh machine ("network-added 304 ms"): the old harness counted the wait for the late bicast
+        # (or the switched rules) as network-added. So here the bound is on what is lost, not on the order: nothing
+        # sent after the bicast's confirmation is lost, and the outage ends within MAX_PATH_MS of the later of the
+        # resume and that confirmation.
         self.wait_ping("p1", "10.1.0.2")
         m = EmulatedMigration(self.fabric, "v1", "hv1", PAUSE_MS, self.ctl)
-
-        def across_a_restart(m):
-            m.prepare()
-            self.ctl.kill9()                       # crash while PREPARED: the state directory has the migration
-            self.ctl.start()
-            self.assertEqual("PREPARED", self.ctl.api("GET", "migrations/v1")["phase"])
-            self.ctl.wait_fabric_ready()
-            m._arm_switchover()                    # the notifications go to the new process
-            m.pause()
-            m.resume()
-            m.cleanup()
-        f = self.migrate_measured("v1", "hv1", "p1", "10.1.0.2", steps=across_a_restart, migration=m)
-        self.assert_made_before_break(f)
+        m.prepare()
+        self.ctl.kill9()                       # crash while PREPARED: the state directory has the migration
+        self.ctl.start()
+        self.assertEqual("PREPARED", self.ctl.api("GET", "migrations/v1")["phase"])
+        self.ctl.wait_fabric_ready()
+        m._arm_switchover()                    # the notifications go to the new process
+        f = self.migrate_measured("v1", "hv1", "p1", "10.1.0.2", migration=m,
+                                  steps=lambda m: (m.pause(), m.resume(), m.cleanup()))
+        self.assertEqual("COMPLETED", f["phase"])
+        self.assertIsNotNone(f["bicast_ns"], "no bicast confirmation in the timeline")
+        self.assertEqual(0, f["lost_after_bicast"], "requests sent after the bicast was confirmed were lost")
+        self.assertEqual(0, f["duplicates"], "duplicated echoes")
+        ends = (f["blackout_to_ns"] - max(f["resume_ns"], f["bicast_ns"])) / 1e6
+        self.assertLess(ends, MAX_PATH_MS, "the outage went on after the VM ran and the bicast was in place")
         self.assert_migrated("v1", "hv1")
-
 
 if __name__ == "__main__":
     unittest.main()
