@@ -23,6 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TOPOLOGIES = os.path.join(HERE, "topologies")
 ECHO_PORT = 7001
+# A hypervisor's ovs-vswitchd restarted: its wires carry traffic again 135-180 ms after the new vswitchd started
+# (11 runs, idle and with two busy loops on the 2 cores), once 532 ms (load average 9: two busy loops and other
+# builds). The bound leaves that worst case ~2x room; the README states the same figures.
+MAX_VSWITCHD_RECOVERY_S = 1.0
 
 
 def _counter(node, ifname, which):
@@ -162,7 +166,7 @@ class RuntimeChangesTest(ControllerFabricTestCase):
         recovery = outage - (started - stopped)
         self.report(f"hv2 ovs-vswitchd restarted: wire a carries traffic again {recovery * 1000:.0f} ms after the "
                     f"new vswitchd started ({outage * 1000:.0f} ms after the old one was stopped)")
-        self.assertLess(recovery, 15.0)
+        self.assertLess(recovery, MAX_VSWITCHD_RECOVERY_S, "recovery after the vswitchd restart")
         # The restart really lost hv2's flows and the controller put them back on reconnect.
         reconciled = re.findall(r"\(hv2\) reconciled: (\d+) rules of ours found, (\d+) flow-mods sent",
                                 self.ctl.log()[log_mark:])
