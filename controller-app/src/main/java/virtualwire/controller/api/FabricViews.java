@@ -81,7 +81,8 @@ public final class FabricViews {
      * each switch's last table read: every switch is read once per audit interval, not per request.
      */
     public CompletableFuture<List<WireView>> wires() {
-        return wires.counters().thenApply(counters -> wires.topology().wires().stream()
+        Map<Long, long[]> counters = wires.counters();
+        return CompletableFuture.completedFuture(wires.topology().wires().stream()
                 .map(w -> view(w, counters.getOrDefault(wires.wireStatus(w.name()).map(WireStatus::tunnelKey).orElse(-1L), new long[2])))
                 .toList());
     }

@@ -24,13 +24,14 @@ import virtualwire.topology.model.Vm;
 /**
  * Keeps one {@link Migration} per migrating VM and turns every signal into its next state: commands and
  * notifications from the API, libvirt events, and port status seen by the switches. Not thread-safe: runs on
- * the wire manager's executor, which recompiles and programs the switches after every change.
+ * the engine's thread, which re-places the VM's NICs and programs the switches after every change.
  */
 public final class MigrationCoordinator {
     private static final Logger log = LoggerFactory.getLogger(MigrationCoordinator.class);
     private static final int HISTORY = 100;
 
     private final Map<String, Migration> latest = new HashMap<>();     // by VM
+    private final Map<String, Migration> active = new java.util.LinkedHashMap<>();   // by VM, not ended: what a step scans
     private final Deque<Migration> ended = new ArrayDeque<>();
     private int sequence;
 
@@ -38,6 +39,7 @@ public final class MigrationCoordinator {
     public MigrationCoordinator(Collection<Migration> recovered) {
         for (Migration m : recovered) {
             latest.put(m.vm(), m);
+            if (!m.phase().isTerminal()) active.put(m.vm(), m);
             sequence = Math.max(sequence, Integer.parseInt(m.id().replaceAll(".*-", "")));
         }
     }
@@ -56,11 +58,13 @@ public final class MigrationCoordinator {
     public void restore(String vm, Migration previous) {
         if (previous == null) latest.remove(vm);
         else latest.put(vm, previous);
+        if (previous == null || previous.phase().isTerminal()) active.remove(vm);
+        else active.put(vm, previous);
     }
 
     /** Migrations not yet ended, to keep in the state directory. */
     public List<Migration> active() {
-        return latest.values().stream().filter(m -> !m.phase().isTerminal()).toList();
+        return List.copyOf(active.values());
     }
 
     /** Active migrations first, then the most recently ended. */
@@ -73,8 +77,10 @@ public final class MigrationCoordinator {
     public Optional<Migration> find(String idOrVm) {
         Migration byVm = latest.get(idOrVm);
         if (byVm != null) return Optional.of(byVm);
-        return latest.values().stream().filter(m -> m.id().equals(idOrVm)).findFirst()
-                .or(() -> ended.stream().filter(m -> m.id().equals(idOrVm)).findFirst());
+        int dash = idOrVm.lastIndexOf('-');   // an id is VM-N: look at that VM's latest, then the recent ended ones
+        Migration ofVm = dash > 0 ? latest.get(idOrVm.substring(0, dash)) : null;
+        if (ofVm != null && ofVm.id().equals(idOrVm)) return Optional.of(ofVm);
+        return ended.stream().filter(m -> m.id().equals(idOrVm)).findFirst();
     }
 
     /** Starts a migration of {@code vm}, now on {@code from}, to {@code to}; refuses a second one for the same VM. */
@@ -92,6 +98,7 @@ public final class MigrationCoordinator {
         String id = vm + "-" + (++sequence);
         Migration m = Migration.requested(id, vm, from, to, nics, origin, System.currentTimeMillis(), System.nanoTime());
         latest.put(vm, m);
+        active.put(vm, m);
         log.info("migration {}: {} from {} to {} ({})", id, vm, from, to, origin);
         return m;
     }
@@ -107,6 +114,8 @@ public final class MigrationCoordinator {
         if (m == null) return Optional.empty();
         Migration next = m.onAt(s, monoNanos);
         latest.put(vm, next);
+        if (next.phase().isTerminal()) active.remove(vm);
+        else active.put(vm, next);
         if (next.phase() != m.phase()) {
             log.info("migration {}: {} -> {} on {} ({})", m.id(), m.phase(), next.phase(), s.getClass().getSimpleName(), s.origin());
             if (next.phase().isTerminal()) {

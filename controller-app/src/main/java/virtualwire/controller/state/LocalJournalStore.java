@@ -25,9 +25,12 @@ import virtualwire.controller.migration.Migration;
 /**
  * The embedded store: a snapshot ({@code STATE_DIR/state.json}, with its revision) plus a journal
  * ({@code STATE_DIR/journal.jsonl}, one fsync'ed line per commit). A commit costs one appended line, not a
- * rewrite of the whole state; the journal is folded into a new snapshot every {@link #COMPACT_EVERY} commits.
- * A crash leaves every acknowledged commit: the snapshot is replaced atomically (DurableFile) before the
- * journal is truncated, and a torn last line (a commit whose fsync never returned) is dropped at load.
+ * rewrite of the whole state. Every {@link #COMPACT_EVERY} commits the journal is set aside as
+ * {@code journal.REV.jsonl} and a new one started; a background thread writes the snapshot at REV (atomically,
+ * DurableFile) and only then deletes the old segment, so the committing thread never writes the whole state.
+ * At load: the snapshot, then every segment and the journal, entries after the snapshot's revision. A crash
+ * leaves every acknowledged commit; a torn last line (a commit whose fsync never returned) is dropped. After a
+ * failed fsync the store refuses every further commit until restart (what reached the disk is unknown).
  * Single writer: methods are called from one thread at a time (the controller's engine).
  */
 public final class LocalJournalStore implements DesiredStateStore {
@@ -45,8 +48,22 @@ public final class LocalJournalStore implements DesiredStateStore {
     private int journaled;
     private FileChannel journal;
     private boolean loaded;
+    private IOException failed;
+    private final java.util.concurrent.ExecutorService compactor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "state-compactor");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final int compactEvery;
 
     public LocalJournalStore(Path dir) throws IOException {
+        this(dir, COMPACT_EVERY);
+    }
+
+    /** @param compactEvery commits between compactions (tests use a few) */
+    public LocalJournalStore(Path dir, int compactEvery) throws IOException {
+        this.compactEvery = compactEvery;
         Files.createDirectories(dir);
         this.snapshotFile = dir.resolve("state.json");
         this.journalFile = dir.resolve("journal.jsonl");
@@ -61,8 +78,9 @@ public final class LocalJournalStore implements DesiredStateStore {
     public synchronized Snapshot load() throws IOException {
         if (!loaded) {
             readSnapshot();
-            replayJournal();
-            journal = FileChannel.open(journalFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            for (Path segment : segments()) replay(segment, false);
+            replay(journalFile, true);
+            journal = openJournal();
             loaded = true;
             // Jackson introspects a type on its first use (~100 ms): do it now, not in the first connect's answer.
             JSON.writeValueAsString(new Entry(0, List.of(new StateChange.WireConnected("w", "a:x", "b:x", 1),
@@ -74,6 +92,8 @@ public final class LocalJournalStore implements DesiredStateStore {
     @Override
     public synchronized long commit(long expectedRevision, List<StateChange> changes) throws IOException {
         if (!loaded) load();
+        if (failed != null) throw new IOException("the journal " + journalFile + " failed earlier (" + failed.getMessage()
+                + "); restart the controller", failed);
         if (expectedRevision != revision) throw new RevisionConflictException(expectedRevision, revision);
         long next = revision + 1;
         byte[] line = (JSON.writeValueAsString(new Entry(next, changes)) + "\n").getBytes(StandardCharsets.UTF_8);
@@ -84,15 +104,16 @@ public final class LocalJournalStore implements DesiredStateStore {
             journal.force(false);
         } catch (IOException e) {
             try {
-                journal.truncate(size);   // leave no half line behind a refused commit
-            } catch (IOException ignored) {
-                // the torn line is dropped at the next load
+                journal.truncate(size);   // leave no line behind a refused commit (earlier lines were fsync'ed)
+                journal.force(true);
+            } catch (IOException again) {
+                failed = again;   // the refused line may be on disk: refuse everything until a restart reads it back
             }
             throw new IOException("cannot record the change in " + journalFile + ": " + e.getMessage(), e);
         }
         changes.forEach(state::apply);
         revision = next;
-        if (++journaled >= COMPACT_EVERY || changes.stream().anyMatch(c -> c instanceof StateChange.Replaced)) compact();
+        if (++journaled >= compactEvery) startCompaction();
         Committed committed = new Committed(next, List.copyOf(changes));
         listeners.forEach(l -> l.accept(committed));
         return next;
@@ -103,16 +124,71 @@ public final class LocalJournalStore implements DesiredStateStore {
         listeners.add(listener);
     }
 
-    /** Folds the journal into a new snapshot: the snapshot first (atomically), then an empty journal. */
-    private void compact() throws IOException {
-        long t0 = System.nanoTime();
-        DurableFile.write(snapshotFile, JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsBytes(new StoredSnapshot(revision, state.toRuntimeState())));
-        journal.truncate(0);
-        journal.force(true);
-        log.info("state compacted at revision {} ({} journal entries folded) in {} ms", revision, journaled,
-                (System.nanoTime() - t0) / 1_000_000);
+    /**
+     * Sets the journal aside as a segment and starts a new one, then writes the snapshot in the background and
+     * deletes the segment after it. The committed change is durable already: a failure here is logged, never
+     * the commit's; the next compaction tries again.
+     */
+    private void startCompaction() {
+        long at = revision;
+        Path segment = dir().resolve("journal." + at + ".jsonl");
+        RuntimeState copy;
+        try {
+            journal.close();
+            Files.move(journalFile, segment, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            journal = openJournal();
+            copy = state.toRuntimeState();
+        } catch (IOException e) {
+            log.error("cannot set the journal aside for compaction at revision {}: {}", at, e.getMessage());
+            try {
+                if (journal == null || !journal.isOpen()) journal = openJournal();
+            } catch (IOException again) {
+                failed = again;
+            }
+            return;
+        }
         journaled = 0;
+        compactor.execute(() -> {
+            long t0 = System.nanoTime();
+            try {
+                byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(new StoredSnapshot(at, copy));
+                synchronized (snapshotLock) {
+                    DurableFile.write(snapshotFile, bytes);
+                }
+                Files.deleteIfExists(segment);
+                log.info("state compacted at revision {} in {} ms (in the background)", at, (System.nanoTime() - t0) / 1_000_000);
+            } catch (IOException e) {
+                log.error("compaction at revision {} failed (the journal segment {} is kept): {}", at, segment, e.getMessage());
+            }
+        });
+    }
+
+    private final Object snapshotLock = new Object();
+
+    private Path dir() {
+        return snapshotFile.getParent();
+    }
+
+    /** The journal, created durably: its directory entry is fsync'ed too. */
+    private FileChannel openJournal() throws IOException {
+        boolean created = !Files.exists(journalFile);
+        FileChannel ch = FileChannel.open(journalFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        if (created) {
+            try (FileChannel d = FileChannel.open(dir(), StandardOpenOption.READ)) {
+                d.force(true);
+            }
+        }
+        return ch;
+    }
+
+    /** Journal segments set aside for a compaction that did not finish, oldest first. */
+    private List<Path> segments() throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (var files = Files.list(dir())) {
+            files.filter(f -> f.getFileName().toString().matches("journal\\.\\d+\\.jsonl")).forEach(out::add);
+        }
+        out.sort(java.util.Comparator.comparingLong(f -> Long.parseLong(f.getFileName().toString().split("\\.")[1])));
+        return out;
     }
 
     private void readSnapshot() throws IOException {
@@ -134,7 +210,8 @@ public final class LocalJournalStore implements DesiredStateStore {
         }
     }
 
-    private void replayJournal() throws IOException {
+    /** @param last whether this is the journal being written (only its last line may be torn) */
+    private void replay(Path journalFile, boolean last) throws IOException {
         if (!Files.exists(journalFile)) return;
         byte[] all = Files.readAllBytes(journalFile);
         int start = 0;
@@ -152,6 +229,7 @@ public final class LocalJournalStore implements DesiredStateStore {
                     throw new IOException(journalFile + ":" + lineNo + ": unreadable journal entry: " + ex.getMessage(), ex);
                 }
             }
+            if (e == null && !last) throw new IOException(journalFile + ":" + lineNo + ": incomplete journal entry");
             if (e == null) {   // the last line, torn by a crash before its fsync returned: never acknowledged
                 log.warn("{}:{}: dropping a torn last entry ({} bytes)", journalFile, lineNo, all.length - start);
                 try (FileChannel ch = FileChannel.open(journalFile, StandardOpenOption.WRITE)) {
@@ -174,6 +252,12 @@ public final class LocalJournalStore implements DesiredStateStore {
 
     @Override
     public synchronized void close() {
+        compactor.shutdown();
+        try {
+            compactor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             if (journal != null) journal.close();
         } catch (IOException e) {
@@ -212,6 +296,11 @@ public final class LocalJournalStore implements DesiredStateStore {
                 keys.remove(d.name());
             } else if (c instanceof StateChange.Replaced r) {
                 reset(r.state());
+            } else if (c instanceof StateChange.Reloaded r) {
+                r.droppedConnected().forEach(connected::remove);
+                r.droppedDisconnected().forEach(disconnected::remove);
+                r.keysRemoved().forEach(keys::remove);
+                keys.putAll(r.keysSet());
             } else if (c instanceof StateChange.MigrationSaved m) {
                 migrations.put(m.migration().vm(), m.migration());
             } else if (c instanceof StateChange.MigrationEnded e) {

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.function.Predicate;
+import java.util.concurrent.atomic.LongAdder;
 import org.projectfloodlight.openflow.types.DatapathId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,8 +25,10 @@ import virtualwire.topology.compile.WireCookies;
  * batch, and reconciles or audits its own table only. State is touched on the engine's thread only; replies
  * continue there through {@code engine}.
  * <p>
- * A table read races with flow-mods sent while it is in flight (the reply reflects the table before them): those
- * flow-mods are replayed on top of the reply, so a read never undoes what was sent after it.
+ * At most one table read is in flight. Its reply reflects the table before the flow-mods sent after the
+ * request: those are replayed on the reply, and the difference is computed in the same engine task that
+ * installs it, so a read never undoes what was sent after it. A reconcile asked for while a read is in flight
+ * runs once that read is done.
  */
 public final class SwitchSession {
     private static final Logger log = LoggerFactory.getLogger(SwitchSession.class);
@@ -38,29 +40,29 @@ public final class SwitchSession {
         boolean keep(FlowRule installed);
     }
 
+    /** Why a table is read: it tells what is logged. */
+    public enum Reason { CONNECTED, AUDIT, REPAIR }
+
     private final OpenFlowSwitch sw;
     private final Executor engine;
     private final Desired desired;
     private final String name;
+    private final LongAdder fabricFlowMods;
     private Map<FlowRule.Key, FlowRule> installed;   // null until the table was first read
-    private List<FlowMod> sentDuringRead;             // non-null while a table read is in flight
+    private List<FlowMod> sentDuringRead;             // non-null while the table read is in flight
+    private CompletableFuture<Integer> reading;       // the read in flight and its reconcile
+    private Reason again;                             // a reconcile asked for during the read
     private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
-    private Map<Long, long[]> counters = Map.of();   // packets, bytes per tunnel key, from the last read
-    private long countersReadAt;
-    private long flowModsSent;
-    private long repairs;
+    private volatile Map<Long, long[]> counters = Map.of();   // replaced whole: readers on any thread
     private boolean closed;
 
-    private final java.util.concurrent.atomic.LongAdder fabricFlowMods;
-
     /** @param fabricFlowMods counts every flow-mod any session sends (the fabric's total, without a scan) */
-    public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine,
-                         java.util.concurrent.atomic.LongAdder fabricFlowMods) {
-        this.fabricFlowMods = fabricFlowMods;
+    public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine, LongAdder fabricFlowMods) {
         this.sw = sw;
         this.name = name;
         this.desired = desired;
         this.engine = engine;
+        this.fabricFlowMods = fabricFlowMods;
     }
 
     public OpenFlowSwitch connection() { return sw; }
@@ -70,16 +72,8 @@ public final class SwitchSession {
     /** Completes once the table was read and reconciled after the switch connected (never fails). */
     public CompletableFuture<Void> firstSync() { return firstSync; }
 
-    public boolean isSynced() { return firstSync.isDone() && installed != null; }
-
-    public long flowModsSent() { return flowModsSent; }
-
-    public long repairs() { return repairs; }
-
-    /** Packets and bytes per tunnel key entering wires here (ingress rules), as of the last table read. */
+    /** Packets and bytes per tunnel key entering wires here (ingress rules), as of the last table read. Any thread. */
     public Map<Long, long[]> counters() { return counters; }
-
-    public long countersReadAtNanos() { return countersReadAt; }
 
     /** The connection went away or was replaced: nothing more is sent through this session. */
     public void close() {
@@ -87,29 +81,82 @@ public final class SwitchSession {
         firstSync.complete(null);
     }
 
-    /** Reads the table and sends only the difference; the first call completes {@link #firstSync()}. */
-    public CompletableFuture<Integer> reconcile(String why) {
-        return readTable().thenComposeAsync(read -> {
-            if (read == null || closed) return CompletableFuture.completedFuture(0);
-            List<FlowMod> mods = fullDiff();
-            int n = mods.size();
-            if (why.equals("audit") && n > 0) {
-                repairs += n;
-                log.warn("audit: switch {} ({}) had drifted from its wires; {} flow-mods sent to repair it", sw.dpid(), name, n);
-            } else if (!why.equals("audit")) {
-                log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent ({})", sw.dpid(), name, read, n, why);
+    /**
+     * Reads the table and sends only the difference; the first one completes {@link #firstSync()}. Completes with
+     * the number of flow-mods it sent; never exceptionally.
+     */
+    public CompletableFuture<Integer> reconcile(Reason why) {
+        if (closed) return CompletableFuture.completedFuture(0);
+        if (reading != null) {
+            if (why != Reason.AUDIT) again = why;   // the read in flight may predate what made this necessary
+            return reading;
+        }
+        sentDuringRead = new ArrayList<>();
+        CompletableFuture<Integer> f = sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK)
+                .handleAsync((stats, e) -> afterRead(stats, e, why), engine);
+        reading = f;
+        return f;
+    }
+
+    /** An audit: skipped while the switch is still being read (its reconcile covers it). */
+    public CompletableFuture<Integer> audit() {
+        if (installed == null || reading != null) return CompletableFuture.completedFuture(0);
+        return reconcile(Reason.AUDIT);
+    }
+
+    /** On the engine: install what was read (plus what was sent meanwhile), then send the difference. */
+    private int afterRead(List<FlowStats> stats, Throwable e, Reason why) {
+        List<FlowMod> meanwhile = sentDuringRead;
+        sentDuringRead = null;
+        reading = null;
+        int sent = 0;
+        if (e != null) {
+            if (!closed) log.warn("switch {} ({}): table read ({}) failed: {}", sw.dpid(), name, why, e.getMessage());
+        } else if (!closed) {
+            Map<FlowRule.Key, FlowRule> read = new HashMap<>();
+            Map<Long, long[]> sums = new HashMap<>();
+            for (FlowStats s : stats) {
+                read.put(s.rule().key(), s.rule());
+                if (s.rule().match().tunnelId() != null) continue;   // decapsulation: counted at the sender
+                long[] c = sums.computeIfAbsent(WireCookies.tunnelKeyOf(s.rule().cookie()).orElse(-1), k -> new long[2]);
+                c[0] += s.packetCount();
+                c[1] += s.byteCount();
             }
-            return send(mods).thenApply(v -> n);
-        }, engine).whenCompleteAsync((n, e) -> {
-            if (e != null) log.warn("switch {} ({}): {} failed: {}", sw.dpid(), name, why, e.getMessage());
-            firstSync.complete(null);
-        }, engine);
+            for (FlowMod m : meanwhile) apply(read, m);
+            installed = read;
+            counters = Map.copyOf(sums);
+            List<FlowMod> mods = fullDiff();
+            sent = mods.size();
+            switch (why) {
+                case CONNECTED -> log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent",
+                        sw.dpid(), name, stats.size(), sent);
+                case AUDIT -> {
+                    if (sent > 0) log.warn("audit: switch {} ({}) had drifted from its wires; {} flow-mods sent to repair it",
+                            sw.dpid(), name, sent);
+                }
+                case REPAIR -> log.info("switch {} ({}) re-read after a failed batch: {} flow-mods sent to repair it",
+                        sw.dpid(), name, sent);
+            }
+            send(mods);
+        }
+        firstSync.complete(null);
+        if (again != null && !closed) {
+            Reason next = again;
+            again = null;
+            reconcile(next);
+        }
+        return sent;
     }
 
     /** Sends the difference for the entries a change touched; completes when the switch confirmed it. */
     public CompletableFuture<Void> apply(Set<FlowRule.Key> touched) {
         if (closed) return CompletableFuture.completedFuture(null);
         if (installed == null) return firstSync;   // the first reconcile diffs against the desired state then
+        return send(diff(touched));
+    }
+
+    /** The flow-mods that make the touched entries as desired: deletes first, then adds. Pure over the two tables. */
+    private List<FlowMod> diff(Set<FlowRule.Key> touched) {
         Map<FlowRule.Key, FlowRule> want = desired.of(sw.dpid());
         List<FlowMod> deletes = new ArrayList<>();
         List<FlowMod> adds = new ArrayList<>();
@@ -123,10 +170,10 @@ public final class SwitchSession {
             }
         }
         deletes.addAll(adds);
-        return send(deletes);
+        return deletes;
     }
 
-    /** The full difference between the table as known and the desired state (reconcile, or a closed keep window). */
+    /** The full difference between the table as known and the desired state (a closed keep window). */
     public CompletableFuture<Void> resync() {
         if (closed || installed == null) return firstSync;
         return send(fullDiff());
@@ -134,22 +181,19 @@ public final class SwitchSession {
 
     /**
      * Flow-mods encoded ahead of time (a migration's switchover): sent as they are; what is installed is
-     * updated as if they were computed now. Empty if the session cannot take them (table not read yet).
+     * updated as if they were computed now. Nothing is sent if the session cannot take them (table not read yet).
+     * @return whether they were sent
      */
-    public CompletableFuture<Void> sendEncoded(EncodedBatch batch) {
-        if (closed || installed == null || batch.size() == 0) return CompletableFuture.completedFuture(null);
+    public boolean sendEncoded(EncodedBatch batch, List<CompletableFuture<Void>> confirmations) {
+        if (closed || installed == null || batch.size() == 0) return false;
         record(batch.mods());
-        return confirmed(sw.apply(batch), batch.size());
+        confirmations.add(confirmed(sw.apply(batch), batch.size()));
+        return true;
     }
 
     /** Encodes flow-mods for this switch, for {@link #sendEncoded} later. */
     public EncodedBatch encode(List<FlowMod> mods) {
         return sw.encode(mods);
-    }
-
-    /** Reads the table (our cookie space) and updates counters; audits call this spread over time. */
-    public CompletableFuture<Integer> audit() {
-        return reconcile("audit");
     }
 
     private List<FlowMod> fullDiff() {
@@ -165,13 +209,14 @@ public final class SwitchSession {
 
     /** The switch processes one connection's messages in order: later diffs build on these at once. */
     private void record(List<FlowMod> mods) {
-        for (FlowMod m : mods) {
-            if (m.command() == FlowMod.Command.DELETE_STRICT) installed.remove(m.rule().key());
-            else installed.put(m.rule().key(), m.rule());
-        }
+        for (FlowMod m : mods) apply(installed, m);
         if (sentDuringRead != null) sentDuringRead.addAll(mods);
-        flowModsSent += mods.size();
         fabricFlowMods.add(mods.size());
+    }
+
+    private static void apply(Map<FlowRule.Key, FlowRule> table, FlowMod m) {
+        if (m.command() == FlowMod.Command.DELETE_STRICT) table.remove(m.rule().key());
+        else table.put(m.rule().key(), m.rule());
     }
 
     /** A failure is the switch's, not the change's (which is recorded): re-read that table and repair it. */
@@ -182,38 +227,10 @@ public final class SwitchSession {
                     if (closed || !sw.isConnected()) return;
                     log.error("switch {} ({}): flow programming ({} flow-mods) failed, re-reading its table: {}",
                             sw.dpid(), name, size, e.getMessage());
-                    reconcile("repair after a failed batch");
+                    reconcile(Reason.REPAIR);
                 });
             }
             return null;
         });
-    }
-
-    /** Reads our cookie space; on the engine: installed = what was read + what was sent meanwhile. */
-    private CompletableFuture<Integer> readTable() {
-        if (sentDuringRead == null) sentDuringRead = new ArrayList<>();
-        List<FlowMod> meanwhile = sentDuringRead;
-        return sw.flowStats(WireCookies.SPACE, WireCookies.SPACE_MASK).handleAsync((stats, e) -> {
-            if (sentDuringRead == meanwhile) sentDuringRead = null;
-            if (e != null) throw new java.util.concurrent.CompletionException(e);
-            if (closed) return null;
-            Map<FlowRule.Key, FlowRule> read = new HashMap<>();
-            Map<Long, long[]> sums = new HashMap<>();
-            for (FlowStats s : stats) {
-                read.put(s.rule().key(), s.rule());
-                if (s.rule().match().tunnelId() != null) continue;   // decapsulation: counted at the sender
-                long[] c = sums.computeIfAbsent(WireCookies.tunnelKeyOf(s.rule().cookie()).orElse(-1), k -> new long[2]);
-                c[0] += s.packetCount();
-                c[1] += s.byteCount();
-            }
-            for (FlowMod m : meanwhile) {
-                if (m.command() == FlowMod.Command.DELETE_STRICT) read.remove(m.rule().key());
-                else read.put(m.rule().key(), m.rule());
-            }
-            installed = read;
-            counters = sums;
-            countersReadAt = System.nanoTime();
-            return stats.size();
-        }, engine);
     }
 }

@@ -67,15 +67,19 @@ public final class EngineExecutor implements Executor, AutoCloseable {
 
     /** Runs {@code work} (normal priority) every {@code period} after {@code delay}. */
     public ScheduledFuture<?> every(long delayMillis, long periodMillis, Runnable work) {
-        return timers.scheduleWithFixedDelay(() -> execute(work), delayMillis, periodMillis, TimeUnit.MILLISECONDS);
+        return timers.scheduleWithFixedDelay(() -> executeIfOpen(work), delayMillis, periodMillis, TimeUnit.MILLISECONDS);
     }
 
     public ScheduledFuture<?> after(long delayMillis, Runnable work) {
-        return timers.schedule(() -> execute(work), delayMillis, TimeUnit.MILLISECONDS);
+        return timers.schedule(() -> executeIfOpen(work), delayMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private void executeIfOpen(Runnable work) {
+        if (!closed) execute(work);
     }
 
     private void submit(int priority, Runnable work) {
-        if (closed) return;
+        if (closed) throw new java.util.concurrent.RejectedExecutionException("the wire engine has stopped");
         queue.add(new Task(priority, seq.incrementAndGet(), work));
     }
 
@@ -89,7 +93,7 @@ public final class EngineExecutor implements Executor, AutoCloseable {
             }
             try {
                 t.work().run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {   // one failed task must not take the engine's only thread with it
                 log.error("engine task failed", e);
             }
         }

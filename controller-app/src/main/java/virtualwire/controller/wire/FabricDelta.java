@@ -34,7 +34,7 @@ public final class FabricDelta {
 
     public Set<String> wires() { return wires; }
 
-    public boolean isEmpty() { return touched.isEmpty(); }
+    public boolean isEmpty() { return touched.isEmpty() && wires.isEmpty(); }
 
     @Override
     public String toString() {

@@ -53,7 +53,7 @@ final class FabricEngine implements SwitchListener {
     final SwitchRegistry registry;
     final NicLocator locator = new NicLocator();
     final MigrationCoordinator coordinator;
-    final Map<DatapathId, SwitchSession> sessions = new HashMap<>();
+    final Map<DatapathId, SwitchSession> sessions = new ConcurrentHashMap<>();   // written on the engine only
     WireTable table;
     IncrementalCompiler compiler;
     long revision;
@@ -63,6 +63,7 @@ final class FabricEngine implements SwitchListener {
     // Published for readers on other threads.
     volatile Topology nodes;
     final Map<String, WireStatus> statuses = new ConcurrentHashMap<>();
+    final Map<String, WireSpec> specs = new ConcurrentHashMap<>();
     final Map<NicRef, NicPlacement> placements = new ConcurrentHashMap<>();
     final Set<DatapathId> reconciled = ConcurrentHashMap.newKeySet();
     volatile List<Migration> migrations = List.of();
@@ -134,7 +135,7 @@ final class FabricEngine implements SwitchListener {
         Reported r = portsDescribed(sw.dpid(), ports);
         r.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
         push(r.delta());
-        session.reconcile("connected").thenRunAsync(() -> {
+        session.reconcile(SwitchSession.Reason.CONNECTED).thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
         }, executor);
         scheduleAudit(session);
@@ -225,16 +226,13 @@ final class FabricEngine implements SwitchListener {
             compiler.useTable(table);
             nodes = table.nodes();
             placements.keySet().removeIf(nic -> nodes.nic(nic).isEmpty());
-            for (NicRef nic : List.copyOf(compilerPlacedNics())) if (nodes.nic(nic).isEmpty()) compiler.placementChanged(nic, null);
+            for (NicRef nic : compiler.placedNics()) if (nodes.nic(nic).isEmpty()) d.merge(compiler.placementChanged(nic, null));
             for (Vm vm : nodes.vms()) d.merge(relocateVm(vm.name()));
             d.merge(compiler.recompileAll("reload changed clouds, hypervisors or VMs"));
         }
         published = null;
+        if (keepWindowOpen && locator.allReported(nodes)) closeKeepWindow("every hypervisor of the reloaded topology has reported its ports");
         return d;
-    }
-
-    private Set<NicRef> compilerPlacedNics() {
-        return compiler.placedNics();
     }
 
     MigrationOrchestrator orchestrator;   // set once by WireManager
@@ -293,6 +291,9 @@ final class FabricEngine implements SwitchListener {
             WireStatus s = compiler.status(w);
             if (s == null) statuses.remove(w);
             else statuses.put(w, s);
+            WireSpec spec = table.wire(w).orElse(null);
+            if (spec == null) specs.remove(w);
+            else specs.put(w, spec);
         }
         if (!d.wires().isEmpty()) published = null;
     }
@@ -303,11 +304,10 @@ final class FabricEngine implements SwitchListener {
             revision = store.commit(revision, changes);
         } catch (IOException e) {
             throw new WireRequestException("cannot record the change in " + store.location() + ": " + e.getMessage(), e);
+        } catch (DesiredStateStore.RevisionConflictException e) {
+            // Another writer (a cluster) committed first: nothing changed here; the caller may retry.
+            throw new WireRequestException(WireRequestException.Kind.CONFLICT, e.getMessage());
         }
-    }
-
-    void afterMigrationSignals(List<Migration> changed) {
-        for (Migration m : changed) orchestrator.migrationChanged(m, new FabricDelta());
     }
 
     // ---- the keep window and audits
@@ -353,7 +353,7 @@ final class FabricEngine implements SwitchListener {
         Topology t = published;
         if (t != null) return t;
         if (executor.inEngine()) return published = table.snapshot();
-        return CompletableFuture.supplyAsync(() -> published = table.snapshot(), executor).join();
+        return CompletableFuture.supplyAsync(() -> published = table.snapshot(), executor).orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
     }
 
     void publishMigrations() {

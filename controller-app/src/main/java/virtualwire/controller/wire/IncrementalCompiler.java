@@ -39,9 +39,6 @@ public final class IncrementalCompiler {
     private final Map<String, Set<DatapathId>> presentAt = new HashMap<>();
     private final Map<DatapathId, Set<String>> wiresBySwitch = new HashMap<>();
     private final Map<DatapathId, Map<FlowRule.Key, FlowRule>> desired = new HashMap<>();
-    /** Bumped whenever a wire's rules change: a switchover computed ahead of time is still valid if none moved. */
-    private final Map<String, Long> versions = new HashMap<>();
-    private long version;
     private long fullRecompiles;
     private long wiresCompiled;
 
@@ -130,7 +127,6 @@ public final class IncrementalCompiler {
         } else {
             compiled.remove(name);
         }
-        if (old == null || now == null || !old.equals(now)) versions.put(name, ++version);
         reindex(name, w);
     }
 
@@ -143,10 +139,7 @@ public final class IncrementalCompiler {
                 if (s != null && s.remove(name) && s.isEmpty()) wiresBySwitch.remove(dpid);
             }
         }
-        if (w == null) {
-            versions.remove(name);
-            return;
-        }
+        if (w == null) return;
         Set<DatapathId> now = new HashSet<>(2);
         for (NicRef end : List.of(w.a(), w.b())) {
             NicPlacement p = placements.get(end);
@@ -177,8 +170,6 @@ public final class IncrementalCompiler {
     public Set<NicRef> placedNics() { return new HashSet<>(placements.keySet()); }
 
     public Integer tunnelPort(DatapathId dpid) { return tunnelPorts.get(dpid); }
-
-    public long versionOf(String wire) { return versions.getOrDefault(wire, 0L); }
 
     public long fullRecompiles() { return fullRecompiles; }
 

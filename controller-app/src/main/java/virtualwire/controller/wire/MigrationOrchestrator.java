@@ -145,8 +145,11 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
      */
     private CompletableFuture<Migration> migrationChanged(Migration m, FabricDelta alsoTouched, boolean persist) {
         long start = System.nanoTime();
-        CompletableFuture<Long> planned = sendPlanned(m);
-        CompletableFuture<Long> rest = e.push(e.relocateVm(m.vm()).merge(alsoTouched));
+        // The planned step goes out first (checked against the wires before they are recompiled); its entries
+        // join the delta, so each is re-checked against the step as computed now (normally nothing is left).
+        FabricDelta d = new FabricDelta().merge(alsoTouched);
+        CompletableFuture<Long> planned = sendPlanned(m, d);
+        CompletableFuture<Long> rest = e.push(d.merge(e.relocateVm(m.vm())));
         if (persist) persist(m);
         e.publishMigrations();
         MigrationPhase phase = m.phase();
@@ -171,7 +174,8 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
     // ---- the switchover, ahead of time
 
     private void plan(Migration m) {
-        if (plans.containsKey(m.id())) return;
+        Switchover existing = plans.get(m.id());
+        if (existing != null && unchanged(existing.atPrepared)) return;
         long t0 = System.nanoTime();
         Migration switching = m.onAt(new MigrationSignal.Suspended("plan"), t0);
         Migration switched = switching.onAt(new MigrationSignal.Resumed("plan"), t0);
@@ -239,27 +243,36 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
         return out;
     }
 
-    /** Sends the planned step for the migration's new phase, if the wires are still as planned. */
-    private CompletableFuture<Long> sendPlanned(Migration m) {
+    /**
+     * Sends the planned step for the migration's new phase if the wires are still as planned (a stale plan is
+     * dropped); adds the entries it touched to {@code delta}. Completes at the last barrier reply.
+     */
+    private CompletableFuture<Long> sendPlanned(Migration m, FabricDelta delta) {
         Switchover s = plans.get(m.id());
         CompletableFuture<Long> none = CompletableFuture.completedFuture(System.nanoTime());
         if (s == null) return none;
         Map<DatapathId, EncodedBatch> step;
-        if (m.phase() == MigrationPhase.SWITCHING && !s.bicastSent && unchanged(s.atPrepared)) {
-            s.bicastSent = true;
+        if (m.phase() == MigrationPhase.SWITCHING && !s.bicastSent) {
             step = s.bicast;
-        } else if (m.phase() == MigrationPhase.SWITCHED && !s.switchedSent && unchanged(s.bicastSent ? s.atSwitching : s.atPrepared)
-                && s.bicastSent) {
-            s.switchedSent = true;
+            s.bicastSent = true;
+        } else if (m.phase() == MigrationPhase.SWITCHED && s.bicastSent && !s.switchedSent) {
             step = s.switched;
+            s.switchedSent = true;
         } else {
+            return none;
+        }
+        if (!unchanged(step == s.bicast ? s.atPrepared : s.atSwitching)) {
+            plans.remove(m.id());
+            log.info("migration {}: the switchover planned ahead is stale (its wires changed): computed now instead", m.id());
             return none;
         }
         plannedSteps++;
         List<CompletableFuture<Void>> sent = new ArrayList<>();
         step.forEach((dpid, batch) -> {
             SwitchSession session = e.sessions.get(dpid);
-            if (session != null) sent.add(session.sendEncoded(batch));
+            if (session != null && session.sendEncoded(batch, sent)) {
+                batch.mods().forEach(mod -> delta.touch(dpid, mod.rule().key()));
+            }
         });
         return CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).handle((v, ex) -> System.nanoTime());
     }

@@ -18,7 +18,7 @@ import virtualwire.topology.model.Topology;
  * Where NICs and tunnel ports are, learned from port names: PORT_DESC when a switch connects, PORT_STATUS
  * afterwards. A port name identifies a NIC on whichever bridge reports it. What a switch reported stays
  * known while it is disconnected (its flows keep forwarding in fail_mode=secure). Not thread-safe: used
- * on the wire manager's executor only.
+ * on the engine's thread only.
  */
 public final class NicLocator {
     /** The name of each hypervisor's flow-based VXLAN port. */
@@ -89,7 +89,7 @@ public final class NicLocator {
         return List.copyOf(byPortName.getOrDefault(portName, List.of()));
     }
 
-    /** Every NIC of the topology whose port is currently known, with all the places it is seen, oldest first. */
+    /** Every NIC of the topology whose port is currently known, with all the places it is seen, oldest first. O(NICs): tests and start-up only. */
     public Map<NicRef, List<NicLocation>> nics(Topology topology) {
         Map<NicRef, List<NicLocation>> out = new HashMap<>();
         topology.vms().forEach(vm -> vm.nics().forEach(nic -> {

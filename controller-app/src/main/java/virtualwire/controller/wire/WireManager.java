@@ -40,11 +40,11 @@ import virtualwire.topology.model.WireSpec;
 public final class WireManager implements DomainLifecycleListener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WireManager.class);
 
-    private final FabricEngine e;
+    private final FabricEngine engine;
     private final MigrationOrchestrator migrations;
 
     private WireManager(FabricEngine engine) {
-        this.e = engine;
+        this.engine = engine;
         this.migrations = new MigrationOrchestrator(engine);
         engine.orchestrator = migrations;
     }
@@ -63,7 +63,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         if (!state.equals(saved.state())) revision = store.commit(revision, List.of(new StateChange.Replaced(state)));
         WireTable table = new WireTable(combined.topology(), state.tunnelKeys());
         WireManager m = new WireManager(new FabricEngine(table, revision, state.migrations(), store, registry, auditInterval));
-        m.e.start();
+        m.engine.start();
         log.info("wire manager started: {} wires, {} hypervisors, state in {} (revision {}); audit every {} s",
                 table.size(), file.hypervisors().size(), store.location(), revision, auditInterval.toMillis() / 1000.0);
         return m;
@@ -72,62 +72,52 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     // ---- reads (any thread)
 
     /** The running fabric (topology file + runtime changes) as one value; built on demand after a change. */
-    public Topology topology() { return e.topology(); }
+    public Topology topology() { return engine.topology(); }
 
     /** Clouds, hypervisors and VMs (no wires): cheap, for lookups. */
-    public Topology nodes() { return e.nodes; }
+    public Topology nodes() { return engine.nodes; }
 
-    public Optional<WireSpec> wire(String name) { return topology().wire(name); }
+    public Optional<WireSpec> wire(String name) { return Optional.ofNullable(engine.specs.get(name)); }
 
     /** Migrations between hypervisors the driver manages start libvirt's live migration too. */
     public void useLibvirt(LibvirtDriver driver) { migrations.useLibvirt(driver); }
 
     /** Where each located NIC is wired now (two locations while its VM migrates). */
-    public Map<NicRef, NicPlacement> placements() { return e.placements; }
+    public Map<NicRef, NicPlacement> placements() { return engine.placements; }
 
     /** Live migrations under way, then the most recent ended ones. */
-    public List<Migration> migrations() { return e.migrations; }
+    public List<Migration> migrations() { return engine.migrations; }
 
-    public Map<String, WireStatus> wireStatuses() { return e.statuses; }
+    public Map<String, WireStatus> wireStatuses() { return engine.statuses; }
 
-    public Optional<WireStatus> wireStatus(String name) { return Optional.ofNullable(e.statuses.get(name)); }
+    public Optional<WireStatus> wireStatus(String name) { return Optional.ofNullable(engine.statuses.get(name)); }
 
     /** True once the switch's table was read and reconciled after it connected (until it disconnects). */
-    public boolean isReconciled(DatapathId dpid) { return e.reconciled.contains(dpid); }
+    public boolean isReconciled(DatapathId dpid) { return engine.reconciled.contains(dpid); }
 
     /** Flow-mods sent since start (reconciles, changes, audit repairs). */
-    public long flowModsSent() { return e.flowModsSent.sum(); }
+    public long flowModsSent() { return engine.flowModsSent.sum(); }
 
-    /** Packets and bytes entering the wire with this key on these switches, from each switch's last table read. */
-    public CompletableFuture<long[]> counters(long key, Set<DatapathId> switches) {
-        return CompletableFuture.supplyAsync(() -> {
-            long[] sum = new long[2];
-            for (DatapathId d : switches) {
-                SwitchSession s = e.sessions.get(d);
-                long[] c = s == null ? null : s.counters().get(key);
-                if (c != null) { sum[0] += c[0]; sum[1] += c[1]; }
-            }
-            return sum;
-        }, e.executor);
-    }
-
-    /** Every wire's counters by key, as of each switch's last table read (every audit interval). */
-    public CompletableFuture<Map<Long, long[]>> counters() {
-        return CompletableFuture.supplyAsync(() -> {
-            Map<Long, long[]> sums = new HashMap<>();
-            for (SwitchSession s : e.sessions.values()) {
-                s.counters().forEach((k, c) -> {
-                    long[] t = sums.computeIfAbsent(k, x -> new long[2]);
-                    t[0] += c[0];
-                    t[1] += c[1];
-                });
-            }
-            return sums;
-        }, e.executor);
+    /**
+     * Every wire's counters by key, as of each switch's last table read (every audit interval). Summed on the
+     * caller's thread: the engine is not held up by a read of the whole fabric.
+     */
+    public Map<Long, long[]> counters() {
+        Map<Long, long[]> sums = new HashMap<>();
+        for (SwitchSession s : engine.sessions.values()) {
+            s.counters().forEach((k, c) -> {
+                long[] t = sums.computeIfAbsent(k, x -> new long[2]);
+                t[0] += c[0];
+                t[1] += c[1];
+            });
+        }
+        return sums;
     }
 
     /** Full recompiles since start (only changes that touch everything cause one). */
-    public long fullRecompiles() { return e.compiler.fullRecompiles(); }
+    public long fullRecompiles() {
+        return CompletableFuture.supplyAsync(engine.compiler::fullRecompiles, engine.executor).join();
+    }
 
     // ---- changes
 
@@ -137,26 +127,26 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     /** Connects two NICs; completes when every affected connected switch has confirmed its rules. */
     public CompletableFuture<Wired> connect(NicRef a, NicRef b, Optional<String> name) {
         return onEngine(() -> {
-            WireSpec w = e.table.checkConnect(a, b, name);
-            long key = e.table.freeKey();
-            e.commit(List.of(new StateChange.WireConnected(w.name(), a.toString(), b.toString(), key)));
-            FabricDelta d = e.addWire(w, key);
-            WireStatus status = e.compiler.status(w.name());
+            WireSpec w = engine.table.checkConnect(a, b, name);
+            long key = engine.table.freeKey();
+            engine.commit(List.of(new StateChange.WireConnected(w.name(), a.toString(), b.toString(), key)));
+            FabricDelta d = engine.addWire(w, key);
+            WireStatus status = engine.compiler.status(w.name());
             log.info("connect {}: {} - {} (tunnel key {})", w.name(), a, b, key);
-            return e.push(d).thenApply(at -> new Wired(w, status));
+            return engine.push(d).thenApply(at -> new Wired(w, status));
         });
     }
 
     /** Disconnects a wire; completes when every switch it was on has confirmed the removal. */
     public CompletableFuture<Wired> disconnect(String name) {
         return onEngine(() -> {
-            WireSpec w = e.table.wire(name).orElseThrow(() ->
+            WireSpec w = engine.table.wire(name).orElseThrow(() ->
                     new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no wire named " + name));
-            WireStatus before = e.compiler.status(name);
-            e.commit(List.of(new StateChange.WireDisconnected(name)));
-            FabricDelta d = e.removeWire(name);
+            WireStatus before = engine.compiler.status(name);
+            engine.commit(List.of(new StateChange.WireDisconnected(name)));
+            FabricDelta d = engine.removeWire(name);
             log.info("disconnect {}", name);
-            return e.push(d).thenApply(at -> new Wired(w, before));
+            return engine.push(d).thenApply(at -> new Wired(w, before));
         });
     }
 
@@ -173,29 +163,29 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         return onEngine(() -> {
             RuntimeState current;
             try {
-                current = e.store.load().state();
+                current = engine.store.load().state();
             } catch (IOException ex) {
-                throw new WireRequestException("cannot read the runtime state in " + e.store.location() + ": " + ex.getMessage(), ex);
+                throw new WireRequestException("cannot read the runtime state in " + engine.store.location() + ": " + ex.getMessage(), ex);
             }
             RuntimeState.Combined combined = current.applyTo(file);
-            Map<String, Long> keys = TunnelKeys.assign(combined.topology().wires(), e.table.keys());
+            Map<String, Long> keys = TunnelKeys.assign(combined.topology().wires(), engine.table.keys());
             try {
                 persist.run();
             } catch (IOException ex) {
                 throw new WireRequestException("cannot save the topology file: " + ex.getMessage(), ex);
             }
-            e.commit(List.of(new StateChange.Replaced(combined.state().withTunnelKeys(keys))));
+            engine.commit(List.of(StateChange.Reloaded.between(current, combined.state().withTunnelKeys(keys))));
             combined.warnings().forEach(w -> log.warn("reload: {}", w));
             Topology next = combined.topology();
             Set<String> before = new HashSet<>();
-            e.table.all().forEach(w -> before.add(w.name()));
+            engine.table.all().forEach(w -> before.add(w.name()));
             Set<String> after = new HashSet<>();
             next.wires().forEach(w -> after.add(w.name()));
-            FabricDelta d = e.replaceFabric(next, keys);
+            FabricDelta d = engine.replaceFabric(next, keys);
             List<String> added = after.stream().filter(n -> !before.contains(n)).sorted().toList();
             List<String> removed = before.stream().filter(n -> !after.contains(n)).sorted().toList();
             log.info("topology reloaded: {} wires added {}, {} removed {}", added.size(), added, removed.size(), removed);
-            return e.push(d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
+            return engine.push(d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
         });
     }
 
@@ -225,16 +215,16 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
 
     /** Switchover steps sent from a plan encoded ahead of time. */
     public long plannedSwitchoverSteps() {
-        return CompletableFuture.supplyAsync(migrations::plannedSteps, e.executor).join();
+        return CompletableFuture.supplyAsync(migrations::plannedSteps, engine.executor).join();
     }
 
     private <T> CompletableFuture<T> onEngine(java.util.function.Supplier<CompletableFuture<T>> work) {
-        return CompletableFuture.supplyAsync(work, e.executor).thenCompose(f -> f);
+        return CompletableFuture.supplyAsync(work, engine.executor).thenCompose(f -> f);
     }
 
     @Override
     public void close() {
-        e.close();
+        engine.close();
     }
 
 }

@@ -2,13 +2,11 @@ package virtualwire.controller.wire;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import virtualwire.controller.request.WireRequestException;
 import virtualwire.controller.request.WireRequestException.Kind;
 import virtualwire.topology.model.NicRef;
@@ -29,8 +27,7 @@ public final class WireTable {
     private final Map<NicRef, WireSpec> byNic = new HashMap<>();
     private final Map<String, Long> keys = new HashMap<>();
     private final Map<Long, String> byKey = new HashMap<>();
-    private final Set<Long> used = new HashSet<>();
-    private long lowestMaybeFree = WireSpec.MIN_TUNNEL_KEY;
+    private final java.util.BitSet used = new java.util.BitSet();   // 24-bit keys: at most 2 MiB
     private Topology snapshot;
 
     /** @param running a valid topology (the running wires) and @param keys a key for each of its wires */
@@ -85,9 +82,9 @@ public final class WireTable {
 
     /** The lowest free tunnel key (what a new wire gets, as at a full assignment). */
     public long freeKey() {
-        while (used.contains(lowestMaybeFree)) lowestMaybeFree++;
-        if (lowestMaybeFree > WireSpec.MAX_TUNNEL_KEY) throw new WireRequestException(Kind.CONFLICT, "no tunnel key left");
-        return lowestMaybeFree;
+        int key = used.nextClearBit(WireSpec.MIN_TUNNEL_KEY);
+        if (key > WireSpec.MAX_TUNNEL_KEY) throw new WireRequestException(Kind.CONFLICT, "no tunnel key left");
+        return key;
     }
 
     public void add(WireSpec w, long key) {
@@ -96,7 +93,7 @@ public final class WireTable {
         byNic.put(w.b(), w);
         keys.put(w.name(), key);
         byKey.put(key, w.name());
-        used.add(key);
+        used.set((int) key);
         snapshot = null;
     }
 
@@ -107,8 +104,7 @@ public final class WireTable {
         byNic.remove(w.b(), w);
         Long key = keys.remove(name);
         byKey.remove(key, name);
-        used.remove(key);
-        if (key < lowestMaybeFree) lowestMaybeFree = key;
+        used.clear(key.intValue());
         snapshot = null;
         return Optional.of(w);
     }

@@ -111,18 +111,41 @@ public class LocalJournalStoreTest {
     }
 
     @Test
-    public void compactionFoldsTheJournalIntoTheSnapshot() throws Exception {
-        int n = LocalJournalStore.COMPACT_EVERY + 5;
-        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+    public void compactionFoldsTheJournalIntoTheSnapshotInTheBackground() throws Exception {
+        int every = 50;
+        int n = 3 * every + 5;
+        try (LocalJournalStore s = new LocalJournalStore(dir, every)) {
             s.load();
             for (int i = 0; i < n; i++) s.commit(i, List.of(connect("w" + i, i + 1)));
-            assertTrue("the journal was truncated at the compaction",
-                    Files.readAllLines(dir.resolve("journal.jsonl")).size() < 10);
+            assertTrue("the journal was set aside at each compaction",
+                    Files.readAllLines(dir.resolve("journal.jsonl")).size() == 5);
+        }   // close waits for the background snapshot
+        assertTrue(Files.readString(dir.resolve("state.json")).contains("\"revision\" : " + 3 * every));
+        try (var files = Files.list(dir)) {
+            assertEquals("every segment deleted after its snapshot", List.of(),
+                    files.map(f -> f.getFileName().toString()).filter(f -> f.matches("journal\\.\\d+\\.jsonl")).toList());
         }
-        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+        try (LocalJournalStore s = new LocalJournalStore(dir, every)) {
             DesiredStateStore.Snapshot snap = s.load();
             assertEquals(n, snap.revision());
             assertEquals(n, snap.state().tunnelKeys().size());
+        }
+    }
+
+    @Test
+    public void aFailedCompactionKeepsTheCommitAndItsSegment() throws Exception {
+        Files.createDirectories(dir.resolve("state.json.tmp"));   // the snapshot cannot be written
+        try (LocalJournalStore s = new LocalJournalStore(dir, 3)) {
+            s.load();
+            for (int i = 0; i < 7; i++) assertEquals(i + 1, s.commit(i, List.of(connect("w" + i, i + 1))));
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(2, files.filter(f -> f.getFileName().toString().matches("journal\\.\\d+\\.jsonl")).count());
+        }
+        try (LocalJournalStore s = new LocalJournalStore(dir, 3)) {   // the segments are replayed in order
+            DesiredStateStore.Snapshot snap = s.load();
+            assertEquals(7, snap.revision());
+            assertEquals(7, snap.state().tunnelKeys().size());
         }
     }
 

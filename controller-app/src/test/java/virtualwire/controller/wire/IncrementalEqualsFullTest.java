@@ -44,7 +44,8 @@ import virtualwire.topology.model.WireSpec;
  * Property: after every step of a random sequence of events (connects, disconnects, switches joining and
  * re-describing their ports, ports appearing, going and changing, tunnel ports changing, migrations moving
  * through their phases, reloads that edit wires or hypervisors), what the engine compiled incrementally equals
- * a full compile of the same snapshot: every switch's desired rules and every wire's status. 1,000 sequences.
+ * a full compile of the same snapshot: every switch's desired rules, every wire's status, every NIC's placement,
+ * and every switch's table after its session applied only the entries each step's delta touched. 1,000 sequences.
  * On a failure the seed and the steps so far are printed, so the sequence can be replayed.
  */
 public class IncrementalEqualsFullTest {
@@ -82,6 +83,8 @@ public class IncrementalEqualsFullTest {
         final List<DatapathId> dpids = new ArrayList<>();
         final List<NicRef> nics = new ArrayList<>();
         final Map<String, String> portOf = new HashMap<>();
+        final Map<DatapathId, TableSwitch> switches = new HashMap<>();
+        final Map<DatapathId, virtualwire.controller.switches.SwitchSession> sessions = new HashMap<>();
         Topology file;
 
         Sim(Random rnd) {
@@ -111,6 +114,19 @@ public class IncrementalEqualsFullTest {
             e = new FabricEngine(new WireTable(file, keys), 0, List.of(), null, new SwitchRegistry(), Duration.ofHours(1));
             e.compiler.recompileAll("test start");
             for (DatapathId d : dpids) ports.put(d, new HashMap<>());
+            // One session per switch on a table in memory, run synchronously: what a delta sends is what is checked.
+            virtualwire.controller.switches.SwitchSession.Desired desired = new virtualwire.controller.switches.SwitchSession.Desired() {
+                @Override public Map<FlowRule.Key, FlowRule> of(DatapathId d) { return e.compiler.desiredOf(d); }
+                @Override public boolean keep(FlowRule r) { return false; }
+            };
+            for (DatapathId d : dpids) {
+                TableSwitch sw = new TableSwitch(d.getLong(), Map.of());
+                switches.put(d, sw);
+                var session = new virtualwire.controller.switches.SwitchSession(sw, "hv" + d.getLong(), desired, Runnable::run,
+                        new java.util.concurrent.atomic.LongAdder());
+                sessions.put(d, session);
+                session.reconcile(virtualwire.controller.switches.SwitchSession.Reason.CONNECTED);
+            }
         }
 
         String step() {
@@ -131,7 +147,7 @@ public class IncrementalEqualsFullTest {
             Optional<String> name = rnd.nextBoolean() ? Optional.of("r" + rnd.nextInt(6)) : Optional.empty();
             try {
                 WireSpec w = e.table.checkConnect(a, b, name);
-                e.addWire(w, e.table.freeKey());
+                apply(e.addWire(w, e.table.freeKey()));
                 return "connect " + a + " " + b + " as " + w.name();
             } catch (WireRequestException x) {
                 return "connect " + a + " " + b + " refused: " + x.getMessage();
@@ -143,7 +159,7 @@ public class IncrementalEqualsFullTest {
             e.table.all().forEach(w -> names.add(w.name()));
             if (names.isEmpty()) return "disconnect: no wires";
             String n = pick(names);
-            e.removeWire(n);
+            apply(e.removeWire(n));
             return "disconnect " + n;
         }
 
@@ -253,11 +269,15 @@ public class IncrementalEqualsFullTest {
         }
 
         void apply(FabricEngine.Reported r) {
-            for (Migration m : r.migrations()) e.relocateVm(m.vm());
+            apply(r.delta());
+            for (Migration m : r.migrations()) apply(e.relocateVm(m.vm()));
         }
 
         void apply(FabricDelta d) {
-            // The model is what is checked; sending is the sessions' job.
+            d.touched().forEach((dpid, keys) -> {
+                var session = sessions.get(dpid);
+                if (session != null) session.apply(keys);
+            });
         }
 
         void check() {
@@ -281,6 +301,11 @@ public class IncrementalEqualsFullTest {
             for (WireSpec w : t.wires()) statuses.put(w.name(), e.compiler.status(w.name()));
             assertEquals(full.wires(), statuses);
             assertEquals(placements, placedNow());
+            for (DatapathId d : dpids) {
+                if (!new HashSet<>(switches.get(d).table.values()).equals(new HashSet<>(full.flowsOf(d)))) {
+                    fail("switch " + d + " holds " + switches.get(d).table.values() + "\n  full compile " + full.flowsOf(d));
+                }
+            }
         }
 
         Map<NicRef, virtualwire.topology.compile.NicPlacement> placedNow() {
