@@ -137,6 +137,7 @@ final class FabricEngine implements SwitchListener {
         push(r.delta());
         session.reconcile(SwitchSession.Reason.CONNECTED).thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
+            orchestrator.replanPrepared();
         }, executor);
         scheduleAudit(session);
         if (keepWindowOpen && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");

@@ -173,6 +173,19 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
 
     // ---- the switchover, ahead of time
 
+    /**
+     * A switch's table was just reconciled (it connected, e.g. after a controller restart): re-plan the prepared
+     * migrations, so a switch that was not there when they were planned gets its step encoded too.
+     */
+    void replanPrepared() {
+        for (Migration m : e.coordinator.active()) {
+            if (m.phase() == MigrationPhase.PREPARED && m.confirmed() == MigrationPhase.PREPARED) {
+                plans.remove(m.id());
+                plan(m);
+            }
+        }
+    }
+
     private void plan(Migration m) {
         Switchover existing = plans.get(m.id());
         if (existing != null && unchanged(existing.atPrepared)) return;

@@ -22,7 +22,6 @@ import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.openflow.flow.FlowAction;
 import virtualwire.openflow.flow.FlowRule;
 import virtualwire.openflow.ovs.Conditions;
-import virtualwire.openflow.switches.PortChange;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.CompiledFabric;
 import virtualwire.topology.compile.FabricSnapshot;
@@ -80,7 +79,7 @@ public class SwitchoverPlannedAheadTest {
 
     private void prepareMigrationToHv2() throws Exception {
         manager.migrate("v", "hv2", "test").get(10, TimeUnit.SECONDS);
-        registry.portChanged(hv2, new PortChange(PortChange.Kind.ADDED, TableSwitch.port(7, "v-eth0")));
+        registry.portChanged(hv2, hv2.addPort(7, "v-eth0"));
         Conditions.await("the destination prepared and confirmed", DEADLINE, () -> migration().confirmed() == MigrationPhase.PREPARED);
     }
 
@@ -119,6 +118,23 @@ public class SwitchoverPlannedAheadTest {
         assertTablesAsCompiled();
         FlowRule ingress = hv3.table.values().stream().filter(r -> r.match().tunnelId() == null).findFirst().orElseThrow();
         assertEquals("the bicast, computed on the spot", 2, ingress.actions().stream().filter(a -> a instanceof FlowAction.SetTunnelIpv4Dst).count());
+    }
+
+    @Test
+    public void aControllerRestartedBetweenPrepareAndPausePlansTheSwitchoverAgain() throws Exception {
+        prepareMigrationToHv2();
+        manager.close();
+        manager = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofHours(1));
+        Conditions.await("switches reconciled after the restart", DEADLINE,
+                () -> List.of(hv1, hv2, hv3).stream().allMatch(s -> manager.isReconciled(s.dpid())));
+        assertEquals("the recovered migration", MigrationPhase.PREPARED, migration().confirmed());
+        int before = hv3.batches.size();
+        manager.signal("v", new MigrationSignal.Suspended("test")).get(10, TimeUnit.SECONDS);
+        assertEquals(1, manager.plannedSwitchoverSteps());
+        List<String> sent = hv3.batches.subList(before, hv3.batches.size());
+        assertEquals("the peer got exactly the planned batch: " + sent, 1, sent.size());
+        assertTrue(sent.get(0), sent.get(0).startsWith("encoded "));
+        assertTablesAsCompiled();
     }
 
     /** Every table equals a full compile of the fabric as the controller sees it now. */

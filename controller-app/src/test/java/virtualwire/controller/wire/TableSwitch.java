@@ -29,6 +29,12 @@ final class TableSwitch implements OpenFlowSwitch {
         portNames.forEach((n, name) -> ports.put(n, port(n, name)));
     }
 
+    /** The port appears on the switch; returns the PORT_STATUS it would send. */
+    virtualwire.openflow.switches.PortChange addPort(int number, String name) {
+        ports.put(number, port(number, name));
+        return new virtualwire.openflow.switches.PortChange(virtualwire.openflow.switches.PortChange.Kind.ADDED, port(number, name));
+    }
+
     static SwitchPort port(int number, String name) {
         return new SwitchPort(number, name, MacAddress.of(0x0a0000000000L + number), true, true);
     }
