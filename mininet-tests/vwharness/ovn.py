@@ -394,11 +394,13 @@ def ovn_real_baseline(runs=3, probe_seconds=4.0, log=None, traces=None):
     SB shows QEMU's RARP activated the destination, requested-chassis=DST (so inside the probe's window).
     The guest's tap keeps libvirt's interfaceid as iface-id (the same at the destination): that names its
     logical port. Returns one dict per run: real_migration's figures (the rig's per-request trace probe, libvirt's
-    events) with variant "ovn", plus ovn_activated and ovn_activated_after_virsh_ms / ovn_switched_after_virsh_ms
-    (from `virsh migrate` returning; negative: before it returned)."""
+    events, the guest's clock) with variant "ovn", plus ovn_activated, and where the guest's clock shows the
+    pause: ovn_claimed_before_pause_ms (the SB lists the destination as additional chassis), and
+    ovn_activated_after_resume_ms / ovn_switched_after_resume_ms (the SB shows the RARP's activation /
+    requested-chassis=DST installed everywhere)."""
     import threading
     from .migration import warm_underlay
-    from .real_migration import RealMigrationRig
+    from .real_migration import RealMigrationRig, guest_clock
     log = log or (lambda line: print(line, flush=True))
     out = []
     with RealMigrationRig() as rig:
@@ -412,37 +414,38 @@ def ovn_real_baseline(runs=3, probe_seconds=4.0, log=None, traces=None):
                 src = rig.where()[0]
                 dest = "hv1" if src == "hv2" else "hv2"
                 ovn.multi_chassis(lsps, src, dest)
-                done = {}
+                at = {}
 
-                def complete():
-                    done["activated"] = ovn.wait_activated(lsps, dest, timeout=60)
-                    done["activated_ns"] = time.monotonic_ns()
-                    ovn.single_chassis(lsps, dest)
-                    done["switched_ns"] = time.monotonic_ns()
-                worker = threading.Thread(target=complete, daemon=True)
+                def cms(dest=dest):
+                    try:
+                        for lsp in lsps:   # libvirt's destination tap appears when the migration starts
+                            ovn.wait_bound(lsp, dest, additional=True, timeout=60)
+                        at["claimed"] = time.monotonic_ns()
+                        at["activated"] = time.monotonic_ns() if ovn.wait_activated(lsps, dest, timeout=60) else None
+                        ovn.single_chassis(lsps, dest)
+                        at["switched"] = time.monotonic_ns()
+                    except Exception as e:   # reported with the run
+                        at["error"] = repr(e)
+                worker = threading.Thread(target=cms, daemon=True)
                 worker.start()
-                host = rig.hosts[src]
-                virsh = host.virsh
-
-                def timed_virsh(*args, **kw):   # when `virsh migrate` returned (libvirt's job ended)
-                    res = virsh(*args, **kw)
-                    if args and args[0] == "migrate":
-                        done["virsh_ns"] = time.monotonic_ns()
-                    return res
-                host.virsh = timed_virsh
-                try:
-                    r = rig.migrate_with_virsh(dest, probe_seconds)
-                finally:
-                    del host.virsh
+                r = rig.migrate_with_virsh(dest, probe_seconds)
                 worker.join(70)
-                d = dict(r.run_dict(), variant="ovn", ovn_activated=done.get("activated"))
-                for key, at in (("ovn_activated_after_virsh_ms", "activated_ns"), ("ovn_switched_after_virsh_ms", "switched_ns")):
-                    d[key] = (round((done[at] - done["virsh_ns"]) / 1e6, 3)
-                              if done.get("activated") and at in done and "virsh_ns" in done else None)
+                d = dict(r.run_dict(), variant="ovn", ovn_activated=at.get("activated") is not None,
+                         ovn_error=at.get("error"), ovn_claimed_before_pause_ms=None,
+                         ovn_activated_after_resume_ms=None, ovn_switched_after_resume_ms=None)
+                g = guest_clock(r.trace)
+                if g:
+                    paused, resumed = g["paused_at"], g["paused_at"] + g["pause_ns"]
+                    ms = lambda a, b: None if a is None or b is None else round((a - b) / 1e6, 3)
+                    d.update(ovn_claimed_before_pause_ms=ms(paused, at.get("claimed")),
+                             ovn_activated_after_resume_ms=ms(at.get("activated"), resumed),
+                             ovn_switched_after_resume_ms=ms(at.get("switched"), resumed))
                 out.append(d)
                 if traces is not None:
                     traces.append(r.trace)
-                log(f"    run {i + 1:2d}: {r.line()}; OVN: activated {d['ovn_activated']}, "
-                    f"{d['ovn_activated_after_virsh_ms']} ms after virsh returned, requested-chassis=DST installed "
-                    f"{d['ovn_switched_after_virsh_ms']} ms after")
+                log(f"    run {i + 1:2d}: {r.line()}; OVN: claimed {d['ovn_claimed_before_pause_ms']} ms before the "
+                    f"pause, activated (SB) {d['ovn_activated_after_resume_ms']} ms and requested-chassis=DST "
+                    f"installed {d['ovn_switched_after_resume_ms']} ms after the resume (guest clock); lost runs "
+                    f"(ms from the pause, count): {r.figures.get('lost_runs', [])[:6]}"
+                    + (f"; CMS error {at['error']}" if "error" in at else ""))
     return out
