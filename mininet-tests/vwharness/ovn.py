@@ -5,7 +5,8 @@ KubeVirt do it: a multi-chassis port binding with RARP activation.
 Entry point: `ovn_baseline(fabric, runs, pause_ms, measure=None)` converts an already-built Fabric (built with
 controller_port=None, or with a controller that is then ignored) and runs `runs` migrations of the bench's VM
 back and forth, returning one dict per run (by default vwharness.migration.measure_migration's figures, the
-same as every other variant of the bench, plus OVN's own instants). Debian's `ovn-central` and `ovn-host` are installed by
+same as every other variant of the bench, plus OVN's own instants). `ovn_real_baseline(runs)` does the same with
+real QEMU migrations on vwharness.real_migration's rig (`virsh migrate`, the rig's trace probe). Debian's `ovn-central` and `ovn-host` are installed by
 `ensure_ovn()` when missing (apt), never at import time.
 
 What runs (all started and stopped by pid, each with private run/db/log/etc directories; no system service):
@@ -238,7 +239,7 @@ class OvnFabric:
         """The logical switch ports of these NICs (those on a wire)."""
         return [self.lsp[nic.port] for nic in nics if nic.port in self.lsp]
 
-    # ---- the CMS's two steps of a live migration (Neutron's OVN driver; KubeVirt's is the same) ----
+    # ---- the CMS's steps of a live migration (what Neutron's OVN driver does around Nova's) ----
 
     def multi_chassis(self, lsps, src, dst):
         """Before the migration: the ports may be bound at both; the destination waits for the VM's RARP."""
