@@ -82,7 +82,8 @@ public final class FabricViews {
      */
     public CompletableFuture<List<WireView>> wires() {
         Map<Long, long[]> counters = wires.counters();
-        return CompletableFuture.completedFuture(wires.topology().wires().stream()
+        // From the published wires, by name: the engine is not asked to build a snapshot of the fabric.
+        return CompletableFuture.completedFuture(wires.wires().stream().sorted(Comparator.comparing(WireSpec::name))
                 .map(w -> view(w, counters.getOrDefault(wires.wireStatus(w.name()).map(WireStatus::tunnelKey).orElse(-1L), new long[2])))
                 .toList());
     }

@@ -79,6 +79,9 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
 
     public Optional<WireSpec> wire(String name) { return Optional.ofNullable(engine.specs.get(name)); }
 
+    /** Every running wire, in no particular order (each as committed). */
+    public java.util.Collection<WireSpec> wires() { return engine.specs.values(); }
+
     /** Migrations between hypervisors the driver manages start libvirt's live migration too. */
     public void useLibvirt(LibvirtDriver driver) { migrations.useLibvirt(driver); }
 
