@@ -160,9 +160,9 @@ public final class ScaleBench implements Callable<Integer> {
                 Controller c = Controller.start(dir, topo, ofPort, apiPort, cfg.heap(), 3600, cfg.jfr(), out);
                 try {
                     emu.connectAll();
-                    Await.until("all switches connected", Duration.ofMinutes(10), () -> emu.handshaken() == s);
+                    Await.until("all switches connected", Duration.ofMinutes(10), () -> c.alive() && emu.handshaken() == s);
                     long connected = System.nanoTime() - c.started;
-                    Await.until("all tables complete", Duration.ofMinutes(20), () -> emu.complete() == s);
+                    Await.until("all tables complete", Duration.ofMinutes(20), () -> c.alive() && emu.complete() == s);
                     long complete = emu.switches().stream().mapToLong(x -> x.completeNanos).max().orElseThrow() - c.started;
                     verify(emu, f.initial, "after start-up");
                     Await.until("the API", Duration.ofMinutes(1), () -> c.apiUp.get() != 0);
@@ -178,6 +178,11 @@ public final class ScaleBench implements Callable<Integer> {
                             c.process.pid(), cfg.heap(), Await.ms(c.listening.get() - c.started), s, Await.ms(connected),
                             Await.ms(complete), emu.flowModsReceived.get());
 
+                    for (int m = 0; m < cfg.migrations(); m++) {   // their VMs keep their wires (disconnects take others)
+                        String vm = f.firstVmOn((int) ((long) m * s / cfg.migrations()));
+                        if (vm == null) throw new IllegalStateException("no wired VM on hv" + (m * s / cfg.migrations()));
+                        model.migrating.add(vm);
+                    }
                     try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX)) {
                         connectsAndDisconnects(cfg, model, emu, api, c, result, out);
                         migrations(cfg, model, emu, api, c, result, out);
@@ -231,7 +236,7 @@ public final class ScaleBench implements Callable<Integer> {
         int stride = Math.max(1, cfg.wires() / Math.max(1, cfg.connects()));
         List<String> gone = new ArrayList<>();
         for (int i = 0, k = 0; i < cfg.connects(); i++, k += stride) {
-            while (model.reserved(k % cfg.wires())) k++;
+            while (model.reserved(k % cfg.wires()) || model.touchesMigrating("w" + (k % cfg.wires()))) k++;
             String name = "w" + (k % cfg.wires());
             model.reserve(k % cfg.wires());
             var r = api.call("DELETE", "wires/" + name, null, 200);
@@ -289,7 +294,7 @@ public final class ScaleBench implements Callable<Integer> {
             pause.add(bicast.toSwitches);
             pauseApi.add(bicast.api);
             bicastSwitches += bicast.switches;
-            checkAffected(model, where, nics, at, next, bicast, vm + " pause");
+            checkAffected(model, where, nics, at, next, bicast, "PREPARED", "SWITCHING", vm + " pause");
             checkStep(emu, model, where, nics, at, next, "SWITCHING", vm);
             Thread.sleep(20);   // the VM's pause, 100-250 ms in real life
 
@@ -298,7 +303,7 @@ public final class ScaleBench implements Callable<Integer> {
             resume.add(switched.toSwitches);
             resumeApi.add(switched.api);
             switchedSwitches += switched.switches;
-            checkAffected(model, where, nics, at, next, switched, vm + " resume");
+            checkAffected(model, where, nics, at, next, switched, "SWITCHING", "SWITCHED", vm + " resume");
             awaitMigration(api, vm, id, "COMPLETED", null);
             checkStep(emu, model, where, nics, at, next, "SWITCHED", vm);
             // The source QEMU exits: its taps go away (PORT_STATUS DELETE at the source).
@@ -403,13 +408,17 @@ public final class ScaleBench implements Callable<Integer> {
         }
     }
 
-    /** The switches a step touched are among those the VM's wires are on (source, destination, peers). */
+    /** The switches a step sent flow-mods to are exactly those whose rules for the VM's wires differ between the phases. */
     private static void checkAffected(Model model, Map<NicRef, NicPlacement> where, List<NicRef> nics, Map<NicRef, NicLocation> src,
-                                      Map<NicRef, NicLocation> dst, Step step, String what) {
-        Set<DatapathId> possible = new HashSet<>();
-        for (String p : List.of("PREPARED", "SWITCHING", "SWITCHED")) possible.addAll(model.compileWiresOf(nics, where, phase(p, nics, src, dst)).keySet());
-        for (DatapathId d : step.affected()) {
-            if (!possible.contains(d)) throw new IllegalStateException(what + ": switch " + d + ", not on the VM's wires, received flow-mods");
+                                      Map<NicRef, NicLocation> dst, Step step, String from, String to, String what) {
+        Map<DatapathId, Set<FlowRule>> a = model.compileWiresOf(nics, where, phase(from, nics, src, dst));
+        Map<DatapathId, Set<FlowRule>> b = model.compileWiresOf(nics, where, phase(to, nics, src, dst));
+        Set<DatapathId> changed = new HashSet<>();
+        Set<DatapathId> all = new HashSet<>(a.keySet());
+        all.addAll(b.keySet());
+        for (DatapathId d : all) if (!a.getOrDefault(d, Set.of()).equals(b.getOrDefault(d, Set.of()))) changed.add(d);
+        if (!changed.equals(step.affected())) {
+            throw new IllegalStateException(what + ": flow-mods went to switches " + step.affected() + ", the step changes rules on " + changed);
         }
     }
 
@@ -427,6 +436,8 @@ public final class ScaleBench implements Callable<Integer> {
         var validated = api.call("POST", "topology/validate", yaml, 200);
         var reloaded = api.call("POST", "topology", yaml, 200);
         double cpu = c.cpuSeconds() - cpu0;
+        var again = api.call("POST", "topology/validate", yaml, 200);   // the parse once more, warm
+        if (again.nanos() < validated.nanos()) validated = again;
         JsonNode r = JSON.readTree(reloaded.body());
         if (!r.path("added").toString().equals("[\"r0\"]") || r.path("removed").size() != 0) {
             throw new IllegalStateException("reload: expected one wire added (r0), got " + reloaded.body());
@@ -442,7 +453,7 @@ public final class ScaleBench implements Callable<Integer> {
         result.put("reload_body_mb", round(yaml.length() / 1e6));
         result.put("reload_cpu_s", round(cpu));
         out.printf("%nreload with one wire added (POST /api/v1/topology, %.1f MB YAML): %.1f ms in all; the same body's parse and "
-                        + "validation alone (POST /api/v1/topology/validate) %.1f ms, so the rest (apply) ~%.1f ms%n",
+                        + "validation alone (POST /api/v1/topology/validate, the faster of one call before and one after) %.1f ms, so the rest (apply) ~%.1f ms%n",
                 yaml.length() / 1e6, Await.ms(reloaded.nanos()), Await.ms(validated.nanos()), Await.ms(reloaded.nanos() - validated.nanos()));
     }
 
@@ -454,10 +465,12 @@ public final class ScaleBench implements Callable<Integer> {
         long before = emu.flowModsReceived.get();
         Controller r = Controller.start(dir, topo, ofPort, apiPort, cfg.heap(), cfg.auditSeconds(), null, out);
         try {
-            Await.until("all switches reconnected", Duration.ofMinutes(10), () -> emu.connectedNow.get() == s);
+            long t0 = r.started;
+            Await.until("all switches reconnected", Duration.ofMinutes(10), () -> r.alive() && emu.connectedNow.get() == s);
             long reconnected = System.nanoTime() - r.started;
-            Await.until("all switches reconciled", Duration.ofMinutes(20), () -> r.reconciled.get() >= s);
-            long reconciled = r.lastReconciled.get() - r.started;
+            // Reconciled: the switch's table was read after it reconnected (flow-stats answered by the emulator).
+            Await.until("every table read back", Duration.ofMinutes(20), () -> emu.switches().stream().allMatch(x -> x.lastStatsReadAt > t0));
+            long reconciled = emu.switches().stream().mapToLong(x -> x.lastStatsReadAt).max().orElseThrow() - t0;
             Thread.sleep(2000);   // anything sent late would show up here
             long sent = emu.flowModsReceived.get() - before;
             verify(emu, expected, "after the restart");
@@ -484,11 +497,11 @@ public final class ScaleBench implements Callable<Integer> {
                     x.table.put(new SwitchEmulator.Key(stale.getTableId().getValue(), stale.getPriority(), stale.getMatch()), stale);
                 }
             }
-            long t0 = System.nanoTime();
+            long a0 = System.nanoTime();
             double cpu0 = r.cpuSeconds();
             Await.until("every switch re-read by the audit", Duration.ofSeconds(3L * cfg.auditSeconds() + 60),
-                    () -> emu.switches().stream().allMatch(x -> x.lastStatsReadAt > t0));
-            long allRead = emu.switches().stream().mapToLong(x -> x.lastStatsReadAt).max().orElseThrow() - t0;
+                    () -> emu.switches().stream().allMatch(x -> x.lastStatsReadAt > a0));
+            long allRead = emu.switches().stream().mapToLong(x -> x.lastStatsReadAt).max().orElseThrow() - a0;
             Await.until("the drift repaired", Duration.ofSeconds(60), () -> emu.flowModsReceived.get() - auditBefore >= drifted);
             Thread.sleep(500);
             double cpu = r.cpuSeconds() - cpu0;
@@ -665,6 +678,7 @@ public final class ScaleBench implements Callable<Integer> {
         final Map<String, WireSpec> wires = new LinkedHashMap<>();
         final Map<String, Long> keys;
         private final Set<Integer> reserved = new HashSet<>();
+        final Set<String> migrating = new HashSet<>();
         private final Map<DatapathId, Hypervisor> hvByDpid = new HashMap<>();
 
         Model(Fabric f) {
@@ -693,6 +707,11 @@ public final class ScaleBench implements Callable<Integer> {
 
         void reserve(int k) {
             reserved.add(k);
+        }
+
+        boolean touchesMigrating(String wire) {
+            WireSpec w = wires.get(wire);
+            return w == null || migrating.contains(w.a().vm()) || migrating.contains(w.b().vm());
         }
 
         Topology running() {
@@ -794,7 +813,7 @@ public final class ScaleBench implements Callable<Integer> {
 
     /** The controller as a child process; its log tells when it listens and each switch it reconciled. */
     static final class Controller {
-        private static final Pattern RECONCILED = Pattern.compile("reconciled \\([^)]*\\): \\d+ rules of ours found, (\\d+) flow-mods sent");
+        private static final Pattern RECONCILED = Pattern.compile("reconciled(?: \\([^)]*\\))?: \\d+ rules of ours found, (\\d+) flow-mods sent");
         final Process process;
         final long started;
         final AtomicLong listening = new AtomicLong();
@@ -803,6 +822,16 @@ public final class ScaleBench implements Callable<Integer> {
         final AtomicLong lastReconciled = new AtomicLong();
         final AtomicLong flowModsLogged = new AtomicLong();
         private final PrintStream out;
+        private final Deque<String> tail = new ArrayDeque<>();
+
+        /** True while the process runs; throws with the end of its output once it has exited. */
+        boolean alive() {
+            if (process.isAlive()) return true;
+            synchronized (tail) {
+                throw new IllegalStateException("the controller exited (code " + process.exitValue() + "); its last lines:\n  "
+                        + String.join("\n  ", tail));
+            }
+        }
 
         private Controller(Process process, long started, PrintStream out) {
             this.process = process;
@@ -810,10 +839,49 @@ public final class ScaleBench implements Callable<Integer> {
             this.out = out;
         }
 
-        /** The classpath this process runs with (the jar, or the test's classpath under Surefire). */
-        static String classpath() {
+        private static String classpath;
+
+        /**
+         * The classpath this process runs with (the jar, or the test's classpath under Surefire). Class directories
+         * (target/classes) are copied once first: a build running meanwhile in the same tree must not change the
+         * classes under a running controller.
+         */
+        static synchronized String classpath() throws java.io.IOException {
+            if (classpath != null) return classpath;
             String cp = System.getProperty("surefire.test.class.path");
-            return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+            if (cp == null || cp.isBlank()) cp = System.getProperty("java.class.path");
+            List<String> out = new ArrayList<>();
+            Path copies = null;
+            for (String entry : cp.split(java.io.File.pathSeparator)) {
+                Path p = Path.of(entry);
+                if (!Files.isDirectory(p)) {
+                    out.add(entry);
+                    continue;
+                }
+                if (copies == null) {
+                    copies = Files.createTempDirectory("vw-scale-classes");
+                    Path root = copies;
+                    Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(root)));
+                }
+                Path to = copies.resolve(String.valueOf(out.size()));
+                try (var files = Files.walk(p)) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        Path t = to.resolve(p.relativize(f).toString());
+                        if (Files.isDirectory(f)) Files.createDirectories(t);
+                        else Files.copy(f, t);
+                    }
+                }
+                out.add(to.toString());
+            }
+            return classpath = String.join(java.io.File.pathSeparator, out);
+        }
+
+        private static void deleteTree(Path root) {
+            try (var files = Files.walk(root)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (java.io.IOException e) {
+                // best effort
+            }
         }
 
         static Controller start(Path dir, Path topo, int ofPort, int apiPort, String heap, int auditSeconds, Path jfr, PrintStream out)
@@ -827,6 +895,8 @@ public final class ScaleBench implements Callable<Integer> {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             long t0 = System.nanoTime();
             Controller c = new Controller(pb.start(), t0, out);
+            Process child = c.process;
+            Runtime.getRuntime().addShutdownHook(new Thread(child::destroyForcibly));   // never left behind
             Path log = dir.resolve("controller-" + c.process.pid() + ".log");
             Thread reader = new Thread(() -> c.follow(log), "controller-log");
             reader.setDaemon(true);
@@ -841,6 +911,10 @@ public final class ScaleBench implements Callable<Integer> {
                 while ((line = in.readLine()) != null) {
                     copy.write(line);
                     copy.newLine();
+                    synchronized (tail) {
+                        tail.add(line);
+                        if (tail.size() > 40) tail.poll();
+                    }
                     if (line.contains("OpenFlow 1.3 listening")) listening.set(System.nanoTime());
                     if (line.contains("JSON API on")) apiUp.set(System.nanoTime());
                     Matcher m = RECONCILED.matcher(line);
