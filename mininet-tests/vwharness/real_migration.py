@@ -8,7 +8,7 @@ migration and libvirt's lifecycle events drive the coordinator.
 
 For the benchmark:
 
-    measure_real(runs=3, baseline=None, probe_seconds=4.0, log=print) -> list of per-run dicts
+    measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None) -> list of per-run dicts
 
 builds a rig, migrates the guest `runs` times (alternating hv2 -> hv1 -> hv2 ...) under a 1 kHz UDP probe from
 p1 that records every request's send time, its echo's arrival time (kernel receive timestamp) and the guest's
@@ -47,8 +47,9 @@ TOPOLOGY = os.path.join(HERE, "..", "topologies", "libvirt.yaml")
 # (SO_TIMESTAMPNS, CLOCK_REALTIME, moved to CLOCK_MONOTONIC by an offset read at the start), so a probe that is
 # scheduled late does not stretch the gaps it measures. Prints "ready" at the first echo, then one JSON object:
 # per request its send time, first arrival (0: never), guest reception time (0: none) and copies received.
+# It sends for SECONDS at most; a line "stop S" on its stdin ends the sending S seconds later.
 _TRACE_PROBE = r"""
-import json, select, socket, struct, sys, time
+import json, os, select, socket, struct, sys, time
 ip, port, seconds, interval = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 def offset():   # CLOCK_REALTIME - CLOCK_MONOTONIC, the reading with the tightest bracket
     best = None
@@ -69,6 +70,7 @@ step = int(interval * 1e9)
 start = time.monotonic_ns()
 next_send, end = start, start + int(seconds * 1e9)
 linger = 600_000_000   # echoes of the last requests may come up to 0.6 s late
+watch = [s, sys.stdin]
 while time.monotonic_ns() < end + linger:
     now = time.monotonic_ns()
     if now < end and now >= next_send:
@@ -80,7 +82,14 @@ while time.monotonic_ns() < end + linger:
         if next_send < now - 50 * step:   # far behind (the probe was not scheduled): no catch-up burst
             next_send = now + step
     wake = min(next_send, end + linger) if now < end else end + linger
-    if select.select([s], [], [], max(0.0, (wake - time.monotonic_ns()) / 1e9))[0]:
+    readable = select.select(watch, [], [], max(0.0, (wake - time.monotonic_ns()) / 1e9))[0]
+    if sys.stdin in readable:
+        line = sys.stdin.readline()
+        if not line:
+            watch = [s]
+        elif line.startswith("stop"):
+            end = min(end, time.monotonic_ns() + int(float(line.split()[1]) * 1e9))
+    if s in readable:
         while True:
             try:
                 data, anc, _, _ = s.recvmsg(64, 64)
@@ -106,15 +115,25 @@ print(json.dumps({"interval_ns": step, "sent": sent, "arrived": arr, "guest": gu
 """
 
 
+AFTER_S = 0.5   # the probe goes on this long after a migration has ended
+
+
 class TraceProbe:
     """A peer sending UDP at `rate_hz` to the guest's echo; result() is the per-request trace (a dict of lists)."""
 
     def __init__(self, vm_from, ip, port, seconds, rate_hz=1000, timeout=10):
-        """Returns once the first echo has come back, so a migration started next happens under the probe."""
-        self.proc = vm_from.spawn([PYTHON, "-c", _TRACE_PROBE, str(ip), str(port), str(seconds), str(1.0 / rate_hz)])
+        """Returns once the first echo has come back, so a migration started next happens under the probe.
+        It sends for `seconds` at most; stop() ends it sooner."""
+        self.proc = vm_from.spawn([PYTHON, "-c", _TRACE_PROBE, str(ip), str(port), str(seconds), str(1.0 / rate_hz)],
+                                  stdin=subprocess.PIPE)
         self.seconds = seconds
         if not select.select([self.proc.stdout], [], [], timeout)[0] or self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError(f"trace probe from {vm_from.name} to {ip}: no echo within {timeout} s")
+
+    def stop(self, after):
+        """The probe sends on for `after` seconds (the traffic after the migration is part of the record)."""
+        self.proc.stdin.write(f"stop {after}\n")
+        self.proc.stdin.flush()
 
     def result(self):
         out, _ = self.proc.communicate(timeout=self.seconds + 30)
@@ -402,16 +421,19 @@ class RealMigrationRig:
         resume = next((t for t, what in ev[destination] if what.startswith("Resumed")), None)
         return pause, resume
 
-    def migrate(self, to, probe_seconds=4.0, timeout=30):
-        """Migrates the guest to `to` through the controller's API while the peer probes it at 1 kHz."""
+    def migrate(self, to, probe_seconds=None, timeout=30):
+        """Migrates the guest to `to` through the controller's API while the peer probes it at 1 kHz, from before
+        the call until AFTER_S after COMPLETED (or for probe_seconds, if given)."""
         self.wait_reachable()
         watches = self._watch()
-        probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
+        probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds or timeout + 5)
         start = time.monotonic()
         m = self.ctl.api("POST", "migrations", {"vm": self.guest_name, "to": to})
         self.fabric.wait_until(lambda: self.ctl.api("GET", f"migrations/{m['id']}")["phase"] in ("COMPLETED", "ABORTED"),
                                timeout, f"{self.guest_name}'s migration to {to} to end")
         took = time.monotonic() - start
+        if not probe_seconds:
+            probe.stop(AFTER_S)
         m = self.ctl.api("GET", f"migrations/{m['id']}")
         trace = probe.result()
         vpause, vresume = self._virsh_instants(watches, m["from"], to)
@@ -420,17 +442,19 @@ class RealMigrationRig:
         f["pause_virsh_ms"] = _ms(vresume - vpause) if vpause and vresume else None
         return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, f, m["timeline"], trace)
 
-    def migrate_with_virsh(self, to, probe_seconds=4.0):
+    def migrate_with_virsh(self, to, probe_seconds=None):
         """libvirt's own live migration, no controller: the baseline (the bridges must already do MAC learning),
         or a migration the controller has to notice by itself."""
         self.wait_reachable()
         source = self.where()[0]
         watches = self._watch()
-        probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds)
+        probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds or 65)
         start = time.monotonic()
         self.hosts[source].virsh("migrate", "--live", "--p2p", "--persistent", "--undefinesource",
                                  self.guest_name, self.hosts[to].uri, timeout=60)
         took = time.monotonic() - start
+        if not probe_seconds:
+            probe.stop(AFTER_S)
         trace = probe.result()
         pause, resume = self._virsh_instants(watches, source, to)
         f = figures(trace, pause, resume, qemu_downtime_ms=downtime_ms(self.hosts[to], self.guest_name))
@@ -471,7 +495,7 @@ class RealMigrationRig:
             raise RuntimeError("real-migration teardown incomplete: " + "; ".join(errors))
 
 
-def measure_real(runs=3, baseline=None, probe_seconds=4.0, log=print, traces=None):
+def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None):
     """Builds a rig and migrates its guest `runs` times between hv2 and hv1 (alternating) under the trace probe.
     baseline=None: through the controller; "learning": the rig's bridges turned to MAC learning first and
     `virsh migrate` used, no controller. Returns one dict per run (FIGURES plus variant, id, source,
@@ -524,7 +548,7 @@ def main():
     ap = argparse.ArgumentParser(prog="python3 -m vwharness.real_migration")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--baseline", choices=["learning"])
-    ap.add_argument("--probe-seconds", type=float, default=4.0)
+    ap.add_argument("--probe-seconds", type=float, help="probe this long (default: until 0.5 s after the end)")
     ap.add_argument("--traces", help="write every run's per-request trace to this JSON file")
     args = ap.parse_args()
     traces = []
