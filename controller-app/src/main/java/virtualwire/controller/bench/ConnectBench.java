@@ -1,9 +1,5 @@
 package virtualwire.controller.bench;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,6 +37,9 @@ public final class ConnectBench implements Callable<Integer> {
 
     @Option(names = "--warmup", description = "Unmeasured pairs first (default: ${DEFAULT-VALUE}).")
     int warmup = 50;
+
+    @Option(names = "--json", description = "Print exactly one JSON object on stdout (the progress goes to stderr).")
+    boolean json;
 
     @Override
     public Integer call() throws Exception {
@@ -96,12 +95,21 @@ public final class ConnectBench implements Callable<Integer> {
                     record(measured, crossUp, http.call("POST", "wires", "{\"a\": \"y1:eth0\", \"b\": \"z1:eth0\", \"name\": \"cross\"}", 201));
                     record(measured, crossDown, http.call("DELETE", "wires/cross", null, 200));
                 }
-                System.out.printf("%n%d runs each (after %d unmeasured), API call -> every affected switch's barrier reply -> HTTP answer:%n", runs, warmup);
-                System.out.printf("  %-44s %s%n", "", "    min   median      p99   (ms)");
-                print("connect, same hypervisor (1 bridge, 2 rules)", sameUp);
-                print("disconnect, same hypervisor", sameDown);
-                print("connect, cross-hypervisor (2 bridges, 2+2 rules)", crossUp);
-                print("disconnect, cross-hypervisor", crossDown);
+                java.io.PrintStream out = json ? System.err : System.out;
+                out.printf("%n%d runs each (after %d unmeasured), API call -> every affected switch's barrier reply -> HTTP answer:%n", runs, warmup);
+                out.printf("  %-44s %s%n", "", "    min   median      p99   (ms)");
+                print(out, "connect, same hypervisor (1 bridge, 2 rules)", sameUp);
+                print(out, "disconnect, same hypervisor", sameDown);
+                print(out, "connect, cross-hypervisor (2 bridges, 2+2 rules)", crossUp);
+                print(out, "disconnect, cross-hypervisor", crossDown);
+                if (json) {
+                    java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+                    r.put("same_hypervisor", java.util.Map.of("connect_ms", ScaleBench.stats(sameUp), "disconnect_ms", ScaleBench.stats(sameDown)));
+                    r.put("cross_hypervisor", java.util.Map.of("connect_ms", ScaleBench.stats(crossUp), "disconnect_ms", ScaleBench.stats(crossDown)));
+                    r.put("runs", runs);
+                    r.put("loadavg", Files.readString(Path.of("/proc/loadavg")).trim());
+                    System.out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r));
+                }
             }
             return 0;
         } finally {
@@ -116,30 +124,23 @@ public final class ConnectBench implements Callable<Integer> {
         if (measured) into.add(nanos);
     }
 
-    private static void print(String what, List<Long> nanos) {
+    private static void print(java.io.PrintStream out, String what, List<Long> nanos) {
         List<Long> s = new ArrayList<>(nanos);
         Collections.sort(s);
-        System.out.printf("  %-48s %6.2f   %6.2f   %6.2f%n", what, Await.ms(s.get(0)), Await.ms(s.get(s.size() / 2)),
+        out.printf("  %-48s %6.2f   %6.2f   %6.2f%n", what, Await.ms(s.get(0)), Await.ms(s.get(s.size() / 2)),
                 Await.ms(s.get(Math.min(s.size() - 1, (int) Math.ceil(s.size() * 0.99) - 1))));
     }
 
     /** A keep-alive HTTP client for the API; each call returns its latency in nanoseconds. */
     private static final class Api {
-        private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        private final String base;
+        private final HttpKeepAlive client;
 
         Api(int port) {
-            this.base = "http://127.0.0.1:" + port + ApiRoutes.PREFIX;
+            this.client = new HttpKeepAlive("127.0.0.1", port, ApiRoutes.PREFIX);
         }
 
         long call(String method, String path, String body, int expect) throws Exception {
-            HttpRequest req = HttpRequest.newBuilder(URI.create(base + path))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body)).build();
-            long t0 = System.nanoTime();
-            HttpResponse<String> r = client.send(req, HttpResponse.BodyHandlers.ofString());
-            long t = System.nanoTime() - t0;
-            if (r.statusCode() != expect) throw new IllegalStateException(method + " " + path + ": " + r.statusCode() + " " + r.body());
-            return t;
+            return client.call(method, path, body, expect).nanos();
         }
     }
 }

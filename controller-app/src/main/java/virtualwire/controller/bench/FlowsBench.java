@@ -61,6 +61,9 @@ public final class FlowsBench implements Callable<Integer> {
     @Option(names = "--warmup", description = "Wires programmed (and cleared) first to warm the JIT (default: ${DEFAULT-VALUE}).")
     int warmup = 20_000;
 
+    @picocli.CommandLine.Option(names = "--json", description = "Print exactly one JSON object on stdout (the progress goes to stderr).")
+    boolean json;
+
     private static final IPv4Address HV1_IP = IPv4Address.of("10.200.0.1");
     private static final IPv4Address HV2_IP = IPv4Address.of("10.200.0.2");
     private static final DatapathId HV2 = DatapathId.of(0x5657_0000_0000_0002L);
@@ -68,6 +71,7 @@ public final class FlowsBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (wires < 1 || wires > MAX_WIRES) throw new IllegalArgumentException("--wires: 1.." + MAX_WIRES);
+        java.io.PrintStream out = json ? System.err : System.out;
         SwitchRegistry registry = new SwitchRegistry();
         try (OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withBindAddress("127.0.0.1").withPort(0), registry);
              Ovs.Bridge bridge = Ovs.system().addBridge()) {
@@ -76,12 +80,12 @@ public final class FlowsBench implements Callable<Integer> {
             DatapathId hv1 = DatapathId.of(bridge.dpid());
             Await.until("bridge " + bridge.name() + " to connect", Duration.ofSeconds(20), () -> registry.get(hv1).isPresent());
             OpenFlowSwitch sw = registry.get(hv1).orElseThrow();
-            System.out.printf("bridge %s (OVS userspace datapath, OpenFlow 1.3, fail_mode=secure) connected%n", bridge.name());
+            out.printf("bridge %s (OVS userspace datapath, OpenFlow 1.3, fail_mode=secure) connected%n", bridge.name());
 
             if (warmup > 0) {
                 int w = Math.min(warmup, wires);
                 Run r = controllerRun(sw, hv1, w);
-                System.out.printf("warm-up: %d wires, %d flow-mods in %.1f ms (not counted)%n", w, r.flowMods, Await.ms(r.nanos));
+                out.printf("warm-up: %d wires, %d flow-mods in %.1f ms (not counted)%n", w, r.flowMods, Await.ms(r.nanos));
                 bridge.clearFlows();
             }
             Topology topology = topology(hv1, wires);
@@ -115,14 +119,30 @@ public final class FlowsBench implements Callable<Integer> {
 
             int n = expected.size();
             double cRate = n / (c.nanos / 1e9), rawRate = n / (raw.writeNanos() / 1e9), ofctlRate = n / (ofctlNanos / 1e9);
-            System.out.printf("%n%d cross-hypervisor wires -> %d rules on the bridge (2 per wire), same run:%n", wires, n);
-            System.out.printf("  %-58s %8.1f ms  %9.0f flow-mods/s  (%d flow-mods sent; %s)%n",
+            out.printf("%n%d cross-hypervisor wires -> %d rules on the bridge (2 per wire), same run:%n", wires, n);
+            out.printf("  %-58s %8.1f ms  %9.0f flow-mods/s  (%d flow-mods sent; %s)%n",
                     "controller (connect -> read table -> compile -> diff -> batch -> barrier)", Await.ms(c.nanos), cRate, c.flowMods, cCheck);
-            System.out.printf("  %-58s %8.1f ms  %9.0f flow-mods/s  (encoding beforehand: %.1f ms; %s)%n",
+            out.printf("  %-58s %8.1f ms  %9.0f flow-mods/s  (encoding beforehand: %.1f ms; %s)%n",
                     "raw: pre-encoded, one connection, one barrier", Await.ms(raw.writeNanos()), rawRate, Await.ms(raw.encodeNanos()), rawCheck);
-            System.out.printf("  %-58s %8.1f ms  %9.0f flow-mods/s  (%s)%n",
+            out.printf("  %-58s %8.1f ms  %9.0f flow-mods/s  (%s)%n",
                     "ovs-ofctl -O OpenFlow13 add-flows BR FILE", Await.ms(ofctlNanos), ofctlRate, ofctlCheck);
-            System.out.printf("  controller / raw = %.0f %%   controller / ovs-ofctl = %.1fx%n", 100 * cRate / rawRate, cRate / ofctlRate);
+            out.printf("  controller / raw = %.0f %%   controller / ovs-ofctl = %.1fx%n", 100 * cRate / rawRate, cRate / ofctlRate);
+            if (json) {
+                Map<String, Object> r = new java.util.LinkedHashMap<>();
+                r.put("wires", wires);
+                r.put("rules", n);
+                r.put("controller_per_s", Math.round(cRate));
+                r.put("raw_per_s", Math.round(rawRate));
+                r.put("ovs_ofctl_per_s", Math.round(ofctlRate));
+                r.put("ratio_raw", Math.round(1000.0 * cRate / rawRate) / 1000.0);
+                r.put("controller_ms", ScaleBench.round(Await.ms(c.nanos)));
+                r.put("raw_ms", ScaleBench.round(Await.ms(raw.writeNanos())));
+                r.put("raw_encode_ms", ScaleBench.round(Await.ms(raw.encodeNanos())));
+                r.put("ovs_ofctl_ms", ScaleBench.round(Await.ms(ofctlNanos)));
+                r.put("controller_flowmods", c.flowMods);
+                r.put("loadavg", Files.readString(Path.of("/proc/loadavg")).trim());
+                System.out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r));
+            }
             return 0;
         }
     }

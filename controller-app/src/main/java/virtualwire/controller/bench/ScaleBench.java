@@ -676,6 +676,7 @@ public final class ScaleBench implements Callable<Integer> {
         final Spares spares;
         Topology file;
         final Map<String, WireSpec> wires = new LinkedHashMap<>();
+        private final Map<NicRef, WireSpec> byNic = new HashMap<>();
         final Map<String, Long> keys;
         private final Set<Integer> reserved = new HashSet<>();
         final Set<String> migrating = new HashSet<>();
@@ -685,18 +686,28 @@ public final class ScaleBench implements Callable<Integer> {
             fabric = f;
             file = f.file;
             spares = new Spares(f.spares, f.hypervisors);
-            f.file.wires().forEach(w -> wires.put(w.name(), w));
+            f.file.wires().forEach(w -> {
+                wires.put(w.name(), w);
+                byNic.put(w.a(), w);
+                byNic.put(w.b(), w);
+            });
             keys = new HashMap<>(f.keys);
             f.file.hypervisors().forEach(h -> hvByDpid.put(h.datapathId(), h));
         }
 
         void connected(WireSpec w, long key) {
             wires.put(w.name(), w);
+            byNic.put(w.a(), w);
+            byNic.put(w.b(), w);
             keys.put(w.name(), key);
         }
 
         void disconnected(String name) {
-            wires.remove(name);
+            WireSpec w = wires.remove(name);
+            if (w != null) {
+                byNic.remove(w.a());
+                byNic.remove(w.b());
+            }
             keys.remove(name);
         }
 
@@ -756,7 +767,6 @@ public final class ScaleBench implements Callable<Integer> {
         /** The wires of these NICs compiled with the NICs placed as given, everything else where it is. */
         Map<DatapathId, Set<FlowRule>> compileWiresOf(List<NicRef> nics, Map<NicRef, NicPlacement> where, Map<NicRef, NicPlacement> override) {
             if (override.values().stream().anyMatch(p -> p == null)) return Map.of();
-            Topology t = running();
             WireCompiler.Inputs in = new WireCompiler.Inputs() {
                 @Override public NicPlacement placement(NicRef nic) { return override.containsKey(nic) ? override.get(nic) : where.get(nic); }
                 @Override public Integer tunnelPort(DatapathId dpid) { return fabric.tunnels.get(dpid); }
@@ -765,10 +775,10 @@ public final class ScaleBench implements Callable<Integer> {
             };
             Map<DatapathId, Set<FlowRule>> out = new HashMap<>();
             for (NicRef n : nics) {
-                t.wireOf(n).ifPresent(w -> {
-                    CompiledWire c = WireCompiler.compileWire(w, keys.get(w.name()), in);
-                    c.rules().forEach((d, rules) -> out.computeIfAbsent(d, x -> new HashSet<>()).addAll(rules));
-                });
+                WireSpec w = byNic.get(n);
+                if (w == null) continue;
+                CompiledWire c = WireCompiler.compileWire(w, keys.get(w.name()), in);
+                c.rules().forEach((d, rules) -> out.computeIfAbsent(d, x -> new HashSet<>()).addAll(rules));
             }
             return out;
         }
