@@ -353,8 +353,10 @@ def downtime_ms(host, domain):
 class RealMigrationRig:
     """Builds everything on __enter__ (guest booted, wire active, underlay warm); close() removes it all."""
 
-    def __init__(self, guest="v1", peer="p1", echo_port=7001, topology=TOPOLOGY):
+    def __init__(self, guest="v1", peer="p1", echo_port=7001, topology=TOPOLOGY, migration_network=True):
+        """migration_network=False: QEMU's stream crosses the emulated underlay's Open vSwitch (libvirt_hosts)."""
         self.guest_name, self.peer_name, self.echo_port, self.topology = guest, peer, echo_port, topology
+        self.migration_network = migration_network
         self.fabric = self.hosts = self.ctl = None
 
     def __enter__(self):
@@ -375,7 +377,7 @@ class RealMigrationRig:
         topo.vms = [v for v in topo.vms if v.name != self.guest_name]   # QEMU's, not a namespace
         port = free_port()
         self.fabric = Fabric(topo, controller_port=port).__enter__()
-        self.hosts = LibvirtHosts(self.fabric, [h.name for h in topo.hypervisors])
+        self.hosts = LibvirtHosts(self.fabric, [h.name for h in topo.hypervisors], self.migration_network)
         xml = os.path.join(self.fabric.workdir, f"{self.guest_name}.xml")
         with open(xml, "w") as f:
             f.write(domain_xml(self.guest_name, self.guest.nics, kernel, initrd, echo_port=self.echo_port,
@@ -495,7 +497,7 @@ class RealMigrationRig:
             raise RuntimeError("real-migration teardown incomplete: " + "; ".join(errors))
 
 
-def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None):
+def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None, migration_network=True):
     """Builds a rig and migrates its guest `runs` times between hv2 and hv1 (alternating) under the trace probe.
     baseline=None: through the controller; "learning": the rig's bridges turned to MAC learning first and
     `virsh migrate` used, no controller. Returns one dict per run (FIGURES plus variant, id, source,
@@ -503,7 +505,7 @@ def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=No
     if baseline not in (None, "learning"):
         raise ValueError(f"real-QEMU baseline {baseline!r}: only 'learning' is built here")
     out = []
-    with RealMigrationRig() as rig:
+    with RealMigrationRig(migration_network=migration_network) as rig:
         if baseline == "learning":
             rig.mac_learning()
         for i in range(runs):
@@ -550,10 +552,12 @@ def main():
     ap.add_argument("--baseline", choices=["learning"])
     ap.add_argument("--probe-seconds", type=float, help="probe this long (default: until 0.5 s after the end)")
     ap.add_argument("--traces", help="write every run's per-request trace to this JSON file")
+    ap.add_argument("--migration-over-underlay", action="store_true",
+                    help="QEMU's stream through the emulated underlay's Open vSwitch (as before; see libvirt_hosts)")
     args = ap.parse_args()
     traces = []
     runs = measure_real(args.runs, args.baseline, args.probe_seconds, log=lambda s: print(s, file=sys.stderr, flush=True),
-                        traces=traces)
+                        traces=traces, migration_network=not args.migration_over_underlay)
     if args.traces:
         with open(args.traces, "w") as f:
             json.dump({"runs": runs, "traces": traces}, f)
