@@ -387,14 +387,15 @@ def ovn_baseline(fabric, runs, pause_ms, measure=None, vm="v1", peer="p1", ip=No
     return results
 
 
-def ovn_real_baseline(runs=3, probe_seconds=4.0, log=None, traces=None):
+def ovn_real_baseline(runs=3, probe_seconds=None, log=None, traces=None):
     """The OVN baseline with real QEMU live migrations: vwharness.real_migration's rig (a TCG guest under one
     libvirtd per emulated hypervisor) with VirtualWire's controller stopped and the fabric converted to OVN;
     `runs` migrations with `virsh migrate --live --p2p` between hv2 and hv1, the CMS's steps around each:
     requested-chassis=SRC,DST with activation-strategy=rarp before it, and, in the background as soon as the
     SB shows QEMU's RARP activated the destination, requested-chassis=DST (so inside the probe's window).
     The guest's tap keeps libvirt's interfaceid as iface-id (the same at the destination): that names its
-    logical port. Returns one dict per run: real_migration's figures (the rig's per-request trace probe, libvirt's
+    logical port. probe_seconds: as the rig's migrate_with_virsh (None: until shortly after the migration
+    ended). Returns one dict per run: real_migration's figures (the rig's per-request trace probe, libvirt's
     events, the guest's clock) with variant "ovn", plus ovn_activated, and where the guest's clock shows the
     pause: ovn_claimed_before_pause_ms (the SB lists the destination as additional chassis), and
     ovn_activated_after_resume_ms / ovn_switched_after_resume_ms (the SB shows the RARP's activation /
