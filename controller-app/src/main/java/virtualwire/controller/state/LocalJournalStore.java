@@ -83,8 +83,11 @@ public final class LocalJournalStore implements DesiredStateStore {
             journal = openJournal();
             loaded = true;
             // Jackson introspects a type on its first use (~100 ms): do it now, not in the first connect's answer.
-            JSON.writeValueAsString(new Entry(0, List.of(new StateChange.WireConnected("w", "a:x", "b:x", 1),
-                    new StateChange.WireDisconnected("w"), new StateChange.MigrationEnded("v"))));
+            Migration sample = Migration.requested("v-0", "v", "h1", "h2", java.util.Set.of("x"), "warm-up", 0, 0)
+                    .on(new virtualwire.controller.migration.MigrationSignal.PortAppeared("x", "warm-up"), 1.0);
+            JSON.readValue(JSON.writeValueAsString(new Entry(0, List.of(new StateChange.WireConnected("w", "a:x", "b:x", 1),
+                    new StateChange.WireDisconnected("w"), new StateChange.MigrationSaved(sample),
+                    new StateChange.MigrationEnded("v")))), Entry.class);
         }
         return new Snapshot(revision, state.toRuntimeState());
     }
