@@ -158,6 +158,8 @@ FIGURES = {
     "resume_to_first_frame_ms": "in the guest's clock: its first reception after the resume - its last before "
                                 "the pause (the guest's clock does not run while paused; an upper bound, the "
                                 "pause lies between the two)",
+    "blackout_beyond_guest_ms": "blackout - guest_pause - resume_to_first_frame: what the VM's own pause and its "
+                                "own slowness to receive after the resume do not explain",
     "pause_to_bicast_ms": "controller timeline: switches confirmed the bicast (switching rules) - pause event",
     "resume_to_switched_ms": "controller timeline: switches confirmed the switched rules - resume event",
     "duplicates": "echo copies beyond the first",
@@ -245,9 +247,12 @@ def figures(trace, pause_ns=None, resume_ns=None, bicast_ns=None, switched_ns=No
         f["resume_to_first_frame_ms"] = _ms(g["first_after"] - g["last_before"])
         f["pause_event_delay_ms"] = _ms(pause_ns - g["paused_at"]) if pause_ns else None
         f["lost_in_pause"] = sum(1 for t in lost if g["paused_at"] <= t <= g["paused_at"] + g["pause_ns"])
+        f["blackout_beyond_guest_ms"] = (round(f["blackout_ms"] - f["guest_pause_ms"] - f["resume_to_first_frame_ms"], 3)
+                                         if blackout is not None else None)
         origin = g["paused_at"]
     else:
-        f.update(guest_pause_ms=None, resume_to_first_frame_ms=None, pause_event_delay_ms=None, lost_in_pause=None)
+        f.update(guest_pause_ms=None, resume_to_first_frame_ms=None, pause_event_delay_ms=None, lost_in_pause=None,
+                 blackout_beyond_guest_ms=None)
         origin = pause_ns or sent[0]
     # Where things happened, relative to QEMU's pause (or the pause event): for the report and investigations.
     f["blackout_from_ms"] = _ms(blackout_from - origin) if blackout is not None else None
@@ -524,7 +529,7 @@ def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=No
 
 SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
                 "pause_to_bicast_ms", "resume_to_switched_ms", "duplicates", "late", "qemu_downtime_ms",
-                "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause"]
+                "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause", "blackout_beyond_guest_ms"]
 
 
 def _pct(vals, q):
