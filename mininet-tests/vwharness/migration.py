@@ -133,7 +133,8 @@ class EmulatedMigration:
             # Up from the start, as a tap QEMU has opened; no address, no IPv6 (nothing said on it before the
             # resume), no reverse-path filter (frames for the VM's address arrive on an interface without it
             # during the pause, as on the source interface after the addresses moved).
-            script += [f"sysctl -qw net.ipv6.conf.{tmp}.disable_ipv6=1", f"ip link set {tmp} address {nic.mac}",
+            script += [f"sysctl -qw net.ipv6.conf.{tmp}.disable_ipv6=1", f"sysctl -qw net.ipv4.conf.{tmp}.arp_ignore=8",
+                       f"ip link set {tmp} address {nic.mac}",
                        f"ethtool -K {tmp} tx off >/dev/null", f"sysctl -qw net.ipv4.conf.{tmp}.rp_filter=0",
                        f"sysctl -qw net.ipv4.conf.{nic.name}.rp_filter=0", f"ip link set {tmp} up"]
         self.vm.sh(" && ".join(script))
@@ -206,6 +207,14 @@ class EmulatedMigration:
             # nic.name is the interface the VM uses; `there` takes its place, the other is parked.
             here = nic.name
             there, parked = (f"mig{i}", f"old{i}") if to_destination else (f"old{i}", f"mig{i}")
+            if to_destination:
+                # The paused source sends nothing more, as a stopped QEMU's tap: a token bucket of one byte drops
+                # whatever the VM's (running) kernel would send there. Without it, a frame from the VM's MAC
+                # leaving the source after the RARP (an ARP reply, an IPv6 multicast report) taught the MAC-learning
+                # baseline the old location again, for good: seen here as a 1 s blackout, then no echo at all.
+                script.append(f"tc qdisc add dev {here} root tbf rate 8bit burst 1 limit 1")
+            else:
+                script.append(f"tc qdisc del dev {there} root")
             # Neighbour entries are per interface: the guest keeps its ARP cache across a migration.
             script.append(f"ip -4 neigh show dev {here} | while read a _ m _; do "
                           f"[ \"$m\" = \"${{m#*:}}\" ] || ip neigh replace $a lladdr $m dev {there} nud reachable; done")
@@ -261,6 +270,8 @@ class EmulatedMigration:
             self._announcer.stdout.readline()
         self._announcer.stdin.close()
         self._note("RARP announces sent")
+        # The resumed VM answers ARP again at the destination (silent there until now, as a VM not yet running).
+        self.vm.sh(" && ".join(f"sysctl -qw net.ipv4.conf.{nic.name}.arp_ignore=0" for nic in self.vm.spec.nics))
         if self._switchover:
             self._switchover.join(30)
         self._notify("complete")
