@@ -8,14 +8,19 @@ migration and libvirt's lifecycle events drive the coordinator.
 
 For the benchmark:
 
-    measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None) -> list of per-run dicts
+    measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None, migration_network=True)
+        -> list of per-run dicts
 
 builds a rig, migrates the guest `runs` times (alternating hv2 -> hv1 -> hv2 ...) under a 1 kHz UDP probe from
 p1 that records every request's send time, its echo's arrival time (kernel receive timestamp) and the guest's
 own reception time, and returns one dict per run with the figure keys of FIGURES (all on CLOCK_MONOTONIC:
 time.monotonic_ns() here, System.nanoTime() in the controller, shared by every network namespace).
-baseline=None: the controller migrates (POST /api/v1/migrations); baseline="learning": the same rig with its
-bridges turned to plain Open vSwitch MAC learning and `virsh migrate --live --p2p`, no controller.
+baseline=None: the controller migrates (POST /api/v1/migrations); baseline="learning": a rig of its own (same
+topology, guest and probe) with its bridges turned to plain Open vSwitch MAC learning and `virsh migrate --live
+--p2p`, no controller. The probe runs from before the migration until 0.5 s after its end (probe_seconds: a
+fixed length instead). traces: a list that gets each run's raw per-request trace. migration_network=False:
+QEMU's stream crosses the emulated underlay's Open vSwitch, as before (see libvirt_hosts.py: it loses probes).
+Also `python3 -m vwharness.real_migration --help`.
 summarize(run_dicts) gives min / median / p95 / max of every figure. What each figure means: FIGURES below.
 """
 import json
