@@ -60,7 +60,8 @@ public final class Views {
             t.row(text(w, "name"), text(w, "a"), text(w, "b"), text(w, "tunnelKey"), text(w, "state"),
                     list(w.path("switches")), text(w, "packets"), text(w, "bytes"), text(w, "reason"));
         }
-        return t.render();
+        // The list's counters come from each switch's periodic read, not from a read of every switch per call.
+        return t.render() + "(packets, bytes: as of each switch's last periodic read; show wire NAME reads them now)\n";
     }
 
     /** One field a line, labels aligned. */

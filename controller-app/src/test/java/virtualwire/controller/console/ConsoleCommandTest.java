@@ -55,6 +55,7 @@ public class ConsoleCommandTest {
                 NAME  A        B        KEY  STATE    SWITCHES  PACKETS  BYTES  REASON
                 wa    a1:eth0  a2:eth0  1    active   hv1       12       1176
                 wc    c1:eth0  c2:eth0  3    pending            0        0      c2:eth0 is not attached (no port c2-eth0 on any switch)
+                (packets, bytes: as of each switch's last periodic read; show wire NAME reads them now)
                 """, run("show wires"));
     }
 
