@@ -76,6 +76,7 @@ final class HttpKeepAlive implements AutoCloseable {
     private void open() throws IOException {
         socket = new Socket();
         socket.setTcpNoDelay(true);
+        socket.setSoTimeout(180_000);   // a call that hangs fails the benchmark instead of stopping it
         socket.connect(new InetSocketAddress(host, port), 5000);
         in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
         out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);

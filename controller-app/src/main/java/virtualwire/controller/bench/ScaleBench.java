@@ -109,21 +109,34 @@ public final class ScaleBench implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE", description = "Record the first controller with JFR (profile settings) into FILE.")
     Path jfr;
 
+    @Option(names = "--histogram", description = "Also record each controller's largest classes on the heap (jcmd GC.class_histogram).")
+    boolean histogram;
+
     @Option(names = "--json", description = "Print exactly one JSON object on stdout (the progress goes to stderr).")
     boolean json;
 
     /** What one run does; the reduced-size test uses the same. */
-    record Config(int switches, int wires, int connects, int migrations, int warmup, int auditSeconds, String heap, Path jfr) {}
+    record Config(int switches, int wires, int connects, int migrations, int warmup, int auditSeconds, String heap, Path jfr,
+                  boolean histogram) {
+        Config(int switches, int wires, int connects, int migrations, int warmup, int auditSeconds, String heap, Path jfr) {
+            this(switches, wires, connects, migrations, warmup, auditSeconds, heap, jfr, false);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
         PrintStream out = json ? System.err : System.out;
-        Map<String, Object> r = run(new Config(switches, wires, connects, migrations, warmup, auditSeconds, heap, jfr), out);
+        Map<String, Object> r = run(new Config(switches, wires, connects, migrations, warmup, auditSeconds, heap, jfr, histogram), out);
         if (json) {
             System.out.println(new ObjectMapper().writeValueAsString(r));
         } else {
             System.out.println();
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+        }
+        List<?> failures = (List<?>) r.get("failures");
+        if (!failures.isEmpty()) {
+            System.err.println("vw bench scale: FAILED: " + failures);
+            return 1;
         }
         return 0;
     }
@@ -137,6 +150,7 @@ public final class ScaleBench implements Callable<Integer> {
         if (cfg.migrations() > s / 2) throw new IllegalArgumentException("--migrations: at most half the switches");
         if (cfg.connects() > w) throw new IllegalArgumentException("--connects: at most --wires (disconnects take the file's wires)");
         Map<String, Object> result = new LinkedHashMap<>();
+        List<String> failures = new ArrayList<>();
         result.put("switches", s);
         result.put("wires", w);
         result.put("loadavg_before", loadavg());
@@ -186,22 +200,40 @@ public final class ScaleBench implements Callable<Integer> {
                     try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX)) {
                         connectsAndDisconnects(cfg, model, emu, api, c, result, out);
                         migrations(cfg, model, emu, api, c, result, out);
-                        reload(model, emu, api, c, topo, result, out);
+                        verify(emu, model.expected(emu), "after the connects, disconnects and migrations");
+                        Controller.Heap heapNow = c.heapAfterGc();
+                        result.put("heap_mib", heapNow.usedMib());
+                        result.put("heap_committed_mib", heapNow.committedMib());
+                        result.put("cpu_s", c.cpuSeconds());
+                        if (cfg.histogram()) result.put("heap_histogram", c.histogram(12));
+                        out.printf("%nevery emulated table equals the compiler's rules; heap after GC: %d MiB used of %d MiB committed; "
+                                + "controller CPU (user+system) %.1f s%n", heapNow.usedMib(), heapNow.committedMib(), c.cpuSeconds());
+                        try {
+                            reload(model, emu, api, c, topo, result, out);
+                        } catch (Exception e) {
+                            // Fails the benchmark, but the restart below still runs and checks what the controller kept.
+                            String why = e.getClass().getSimpleName() + ": " + e.getMessage();
+                            result.put("reload_one_wire_ms", null);
+                            result.put("reload_error", why);
+                            failures.add("reload: " + why);
+                            out.println("\nRELOAD FAILED: " + why);
+                        }
                     }
-                    verify(emu, model.expected(emu), "at the end of the run");
-                    out.println("end of the run: every emulated table equals the compiler's rules for the final fabric");
-                    Controller.Heap heapNow = c.heapAfterGc();
-                    result.put("heap_mib", heapNow.usedMib());
-                    result.put("heap_committed_mib", heapNow.committedMib());
-                    result.put("cpu_s", c.cpuSeconds());
-                    out.printf("heap after GC: %d MiB used of %d MiB committed; controller CPU (user+system) %.1f s%n",
-                            heapNow.usedMib(), heapNow.committedMib(), c.cpuSeconds());
+                    if (!result.containsKey("reload_error")) {
+                        verify(emu, model.expected(emu), "after the reload");
+                        Controller.Heap h = c.heapAfterGc();
+                        result.put("heap_after_reload_mib", h.usedMib());
+                        result.put("cpu_s", c.cpuSeconds());
+                        out.printf("end of the run: every emulated table equals the compiler's rules for the final fabric; heap after GC "
+                                + "%d MiB; controller CPU %.1f s%n", h.usedMib(), c.cpuSeconds());
+                    }
                 } finally {
                     c.stop();
                 }
-                restartAndAudit(cfg, model, emu, dir, topo, ofPort, apiPort, result, out);
+                restartAndAudit(cfg, model, emu, dir, topo, ofPort, apiPort, result, failures, out);
             }
             result.put("loadavg_after", loadavg());
+            result.put("failures", failures);
             result.put("check", "every emulated table equals WireCompiler.compile of the fabric after start-up, at the end, "
                     + "after the restart and after the audit; every migration step's rules checked on the switches");
             return result;
@@ -261,7 +293,7 @@ public final class ScaleBench implements Callable<Integer> {
         double cpu0 = c.cpuSeconds();
         List<Long> pause = new ArrayList<>(), resume = new ArrayList<>(), pauseApi = new ArrayList<>(), resumeApi = new ArrayList<>(),
                 prepared = new ArrayList<>();
-        int bicastSwitches = 0, switchedSwitches = 0;
+        int bicastSwitches = 0, switchedSwitches = 0, preparedEarly = 0;
         Map<NicRef, NicPlacement> where = model.placements(emu);
         for (int m = 0; m < cfg.migrations(); m++) {
             int srcIdx = (int) ((long) m * s / cfg.migrations());
@@ -286,7 +318,17 @@ public final class ScaleBench implements Callable<Integer> {
             }
             JsonNode mig = awaitMigration(api, vm, id, "PREPARED", "PREPARED");
             prepared.add(System.nanoTime() - p0);
-            checkStep(emu, model, where, nics, at, next, "PREPARED", vm);
+            try {
+                checkStep(emu, model, where, nics, at, next, "PREPARED", vm);
+            } catch (IllegalStateException e) {
+                // Seen under load: PREPARED is confirmed when the last port's step is, while a rule an earlier port's
+                // step sent to another switch is not applied yet. Counted and reported; a rule still missing later fails.
+                Thread.sleep(500);
+                checkStep(emu, model, where, nics, at, next, "PREPARED", vm);
+                preparedEarly++;
+                out.println("migration of " + vm + ": PREPARED was confirmed before every switch had applied the phase's rules "
+                        + "(present 500 ms later): " + e.getMessage());
+            }
             Thread.sleep(20);   // the memory copy: seconds in real life
 
             // The pause: libvirt's SUSPENDED, as the orchestrator's switchover notification.
@@ -326,6 +368,7 @@ public final class ScaleBench implements Callable<Integer> {
         result.put("resume_api_ms", stats(resumeApi));
         result.put("port_appeared_to_prepared_confirmed_ms", stats(prepared));
         result.put("bicast_switches_per_migration", round((double) bicastSwitches / pause.size()));
+        result.put("prepared_confirmed_before_applied", preparedEarly);
         result.put("migrations_cpu_s", round(c.cpuSeconds() - cpu0));
         out.printf("%n%d migrations (VMs of %d NICs on %d different switches, each NIC wired to another switch): "
                         + "signal sent -> the last affected emulated switch answered the barrier closing the step's flow-mods:%n"
@@ -398,7 +441,10 @@ public final class ScaleBench implements Callable<Integer> {
             Set<FlowRule> table = rulesOf(emu.byDpid(d));
             Set<FlowRule> w = want.getOrDefault(d, Set.of());
             if (!table.containsAll(w)) {
-                throw new IllegalStateException("migration of " + vm + ", " + phase + ": switch " + d + " lacks rules of the phase");
+                Set<FlowRule> missing = new HashSet<>(w);
+                missing.removeAll(table);
+                throw new IllegalStateException("migration of " + vm + ", " + phase + ": switch " + d + " lacks rules of the phase: "
+                        + missing + "; it holds for these wires' keys: " + table.stream().filter(r -> w.stream().anyMatch(x -> x.cookie() == r.cookie())).toList());
             }
             for (FlowRule r : had.getOrDefault(d, Set.of())) {
                 if (!w.contains(r) && table.contains(r)) {
@@ -432,11 +478,14 @@ public final class ScaleBench implements Callable<Integer> {
         fileWires.add(added);
         Topology next = new Topology(model.file.clouds(), model.file.hypervisors(), model.file.vms(), fileWires);
         String yaml = TopologyWriter.toYaml(next);
+        model.pendingReload = next;
+        model.pendingYaml = yaml;
+        model.pendingWire = added;
         double cpu0 = c.cpuSeconds();
-        var validated = api.call("POST", "topology/validate", yaml, 200);
         var reloaded = api.call("POST", "topology", yaml, 200);
         double cpu = c.cpuSeconds() - cpu0;
-        var again = api.call("POST", "topology/validate", yaml, 200);   // the parse once more, warm
+        var validated = api.call("POST", "topology/validate", yaml, 200);   // the same body's parse alone
+        var again = api.call("POST", "topology/validate", yaml, 200);
         if (again.nanos() < validated.nanos()) validated = again;
         JsonNode r = JSON.readTree(reloaded.body());
         if (!r.path("added").toString().equals("[\"r0\"]") || r.path("removed").size() != 0) {
@@ -447,21 +496,21 @@ public final class ScaleBench implements Callable<Integer> {
         if (!view.path("state").asText().equals("active")) throw new IllegalStateException("reload: r0 is " + view);
         model.file = next;
         model.connected(added, view.path("tunnelKey").asLong());
+        model.pendingReload = null;
         result.put("reload_one_wire_ms", round(Await.ms(reloaded.nanos())));
         result.put("reload_parse_ms", round(Await.ms(validated.nanos())));
         result.put("reload_apply_ms", round(Await.ms(reloaded.nanos() - validated.nanos())));
         result.put("reload_body_mb", round(yaml.length() / 1e6));
         result.put("reload_cpu_s", round(cpu));
         out.printf("%nreload with one wire added (POST /api/v1/topology, %.1f MB YAML): %.1f ms in all; the same body's parse and "
-                        + "validation alone (POST /api/v1/topology/validate, the faster of one call before and one after) %.1f ms, so the rest (apply) ~%.1f ms%n",
+                        + "validation alone (POST /api/v1/topology/validate, the faster of two calls after) %.1f ms, so the rest (apply) ~%.1f ms%n",
                 yaml.length() / 1e6, Await.ms(reloaded.nanos()), Await.ms(validated.nanos()), Await.ms(reloaded.nanos() - validated.nanos()));
     }
 
     /** Restart on the same state (0 flow-mods), then one audit cycle with drift injected into some tables. */
     private static void restartAndAudit(Config cfg, Model model, SwitchEmulator emu, Path dir, Path topo, int ofPort, int apiPort,
-                                        Map<String, Object> result, PrintStream out) throws Exception {
+                                        Map<String, Object> result, List<String> failures, PrintStream out) throws Exception {
         int s = cfg.switches();
-        CompiledFabric expected = model.expected(emu);
         long before = emu.flowModsReceived.get();
         Controller r = Controller.start(dir, topo, ofPort, apiPort, cfg.heap(), cfg.auditSeconds(), null, out);
         try {
@@ -473,6 +522,19 @@ public final class ScaleBench implements Callable<Integer> {
             long reconciled = emu.switches().stream().mapToLong(x -> x.lastStatsReadAt).max().orElseThrow() - t0;
             Thread.sleep(2000);   // anything sent late would show up here
             long sent = emu.flowModsReceived.get() - before;
+            if (model.pendingReload != null) {   // the reload failed: the topology file and the wire r0 as the controller has them
+                Await.until("the API", Duration.ofMinutes(1), () -> r.alive() && r.apiUp.get() != 0);
+                boolean saved = Files.readString(topo).equals(model.pendingYaml);
+                try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX)) {
+                    var w = api.call("GET", "wires/" + model.pendingWire.name(), null);
+                    out.printf("after the failed reload: the topology file %s saved; wire %s %s%n", saved ? "was" : "was not",
+                            model.pendingWire.name(), w.status() == 200 ? "exists" : "does not exist");
+                    if (saved) model.file = model.pendingReload;
+                    if (w.status() == 200) model.connected(model.pendingWire, JSON.readTree(w.body()).path("tunnelKey").asLong());
+                }
+                model.pendingReload = null;
+            }
+            CompiledFabric expected = model.expected(emu);
             verify(emu, expected, "after the restart");
             Map<String, Object> restart = new LinkedHashMap<>();
             restart.put("all_reconnected_ms", round(Await.ms(reconnected)));
@@ -482,7 +544,7 @@ public final class ScaleBench implements Callable<Integer> {
             out.printf("%nrestart on the same state (controller pid %d): all %d switches reconnected %.0f ms, reconciled %.0f ms after start; "
                             + "flow-mods sent: %d (its log: %d); every table equals the compiler's rules%n",
                     r.process.pid(), s, Await.ms(reconnected), Await.ms(reconciled), sent, r.flowModsLogged.get());
-            if (sent != 0) throw new IllegalStateException("the restarted controller sent " + sent + " flow-mods");
+            if (sent != 0) failures.add("the restarted controller sent " + sent + " flow-mods");
 
             // ---- one audit cycle: drift in some tables, every switch re-read, exactly the drift repaired
             int drifted = Math.max(2, Math.min(10, s / 10)) / 2 * 2;
@@ -517,9 +579,10 @@ public final class ScaleBench implements Callable<Integer> {
             out.printf("one audit cycle (--audit-interval %d s, audits spread over it): every switch re-read %.0f ms after %d rules drifted "
                             + "(%d lost, %d stale); %d flow-mods sent to repair; controller CPU %.2f s meanwhile; every table equals the compiler's rules%n",
                     cfg.auditSeconds(), Await.ms(allRead), drifted, drifted / 2, drifted / 2, repairs, cpu);
-            if (repairs != drifted) throw new IllegalStateException("the audit sent " + repairs + " flow-mods for " + drifted + " drifted rules");
+            if (repairs != drifted) failures.add("the audit sent " + repairs + " flow-mods for " + drifted + " drifted rules");
             Controller.Heap h = r.heapAfterGc();
             restart.put("heap_mib", h.usedMib());
+            if (cfg.histogram()) restart.put("heap_histogram", r.histogram(12));
             restart.put("cpu_s", r.cpuSeconds());
             result.put("restart", restart);
             out.printf("restarted controller: heap after GC %d MiB used of %d MiB committed; CPU %.1f s%n", h.usedMib(), h.committedMib(), r.cpuSeconds());
@@ -675,6 +738,9 @@ public final class ScaleBench implements Callable<Integer> {
         final Fabric fabric;
         final Spares spares;
         Topology file;
+        Topology pendingReload;   // a reload whose outcome is not known (it failed): resolved after the restart
+        String pendingYaml;
+        WireSpec pendingWire;
         final Map<String, WireSpec> wires = new LinkedHashMap<>();
         private final Map<NicRef, WireSpec> byNic = new HashMap<>();
         final Map<String, Long> keys;
@@ -950,6 +1016,12 @@ public final class ScaleBench implements Callable<Integer> {
             Matcher m = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
             if (!m.find()) throw new IllegalStateException("jcmd GC.heap_info: " + info);
             return new Heap(Math.round(Long.parseLong(m.group(2)) / 1024.0), Math.round(Long.parseLong(m.group(1)) / 1024.0));
+        }
+
+        /** The largest classes on the heap (live objects: jcmd runs a full GC first). */
+        List<String> histogram(int n) throws Exception {
+            return run("jcmd", String.valueOf(process.pid()), "GC.class_histogram").lines()
+                    .filter(l -> l.matches("\\s*\\d+:.*")).limit(n).map(l -> l.trim().replaceAll("\\s+", " ")).toList();
         }
 
         /** CPU time so far, user + system (/proc, clock ticks of 1/100 s). */

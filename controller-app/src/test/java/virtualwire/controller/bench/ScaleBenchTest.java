@@ -29,6 +29,7 @@ public class ScaleBenchTest {
             throw e;
         }
         System.out.println(log.toString(StandardCharsets.UTF_8));
+        assertEquals(java.util.List.of(), r.get("failures"));
         assertEquals(0L, ((Number) r.get("restart_flowmods")).longValue());
         assertEquals(40, r.get("connects"));
         assertEquals(40, r.get("disconnects"));
