@@ -14,6 +14,7 @@ For the OVN baseline (vwharness/ovn.py) and the benchmarks, the reusable measure
 It returns one run's figures (README "Figures for migrations"), every instant on CLOCK_MONOTONIC:
   lost, lost_window_ms, blackout_ms, pause_ms, network_added_ms (= blackout_ms - pause_ms), late, duplicates,
   resume_to_first_frame_ms, delivered_from_pause, dropped_at_source, vm_read_gap_ms, network_added_beyond_vm_ms,
+  lost_answered_by_vm (lost on the way back), pause_requests_answered_by_vm, lost_before_vm_after_bicast,
   sent, echoed, sent_in_pause,
   lost_in_pause, pause_ns, resume_ns, blackout_from_ns, blackout_to_ns, lost_first_ns, lost_last_ns, and with a
   controller: phase, bicast_ns, switched_ns, pause_to_bicast_ms, resume_to_switched_ms, bicast_before_resume,
@@ -346,7 +347,7 @@ def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=
         probe.stop_at(end + observe_ms * 1_000_000)
     raw = probe.result()
     log = echo.dump()
-    f = {"vm": vm.name, "from": migration.src.name, "to": migration.dest.name,
+    f = {"vm": vm.name, "from": migration.src.name, "to": migration.dest.name, "stop_and_copy_ms": migration.pause_ms,
          "pause_ns": migration.pause_ns, "resume_ns": migration.resume_ns,
          "pause_ms": _ms(migration.resume_ns - migration.pause_ns) if migration.pause_ns and migration.resume_ns else None}
     bicast = switched = None
@@ -363,6 +364,18 @@ def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=
     f.update(probe_figures(raw, migration.pause_ns, migration.resume_ns, bicast))
     if migration.resume_ns:
         f.update(vm_figures(log, migration.resume_ns, migration.pause_ns))
+    # Where the lost requests were lost: before the VM (the network towards it, or a queue) or after the VM
+    # answered them (the echoes' way back, e.g. the burst the resumed VM sends).
+    answered = {e[0] for e in log if e[4] == "e"}
+    sent = raw["sent"]
+    got = {seq for seq, _ in raw["echoes"]}
+    lost = [i for i in range(len(sent)) if i not in got]
+    f["lost_answered_by_vm"] = sum(1 for i in lost if i in answered)
+    if migration.pause_ns and migration.resume_ns:
+        in_pause = [i for i in range(len(sent)) if migration.pause_ns <= sent[i] < migration.resume_ns]
+        f["pause_requests_answered_by_vm"] = sum(1 for i in in_pause if i in answered)
+    if bicast:
+        f["lost_before_vm_after_bicast"] = sum(1 for i in lost if sent[i] >= bicast and i not in answered)
     f["network_added_ms"] = round(f["blackout_ms"] - f["pause_ms"], 3) if f["pause_ms"] is not None else None
     # What the network added beyond the VM's own outage as the VM saw it (its scheduling around the pause removed):
     # the echoes' transit after the resume minus before the pause, when the path was in place.

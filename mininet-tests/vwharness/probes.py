@@ -200,10 +200,11 @@ while True:
                 s.sendto(data, addr)
 """
 
-# 1 MiB asked, 2 MiB granted (the kernel doubles it): ~2,700 of the probe's small datagrams (~770 bytes of
-# buffer each), more than a tap's 1,000-frame queue holds; the real guest's buffers are 8 MiB for the same
-# reason (README: before that, the burst released at resume overflowed the guest's default buffer).
-ECHO_RCVBUF = 1 << 20
+# 4 MiB asked, 8 MiB granted (the kernel doubles it), as the real guest's buffers (README: before those, the
+# burst released at resume overflowed the guest's default buffer). It holds both emulated tap queues (source and
+# destination, a real tap's 1,000 frames each): with 2 MiB, a 644 ms pause under load overflowed it (27 of the
+# source's requests lost on an abort).
+ECHO_RCVBUF = 4 << 20
 
 _echo_servers = {}   # id(Vm) -> {port: EchoServer}: what the emulated migration tells about its NICs
 
