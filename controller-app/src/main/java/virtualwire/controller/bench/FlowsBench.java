@@ -164,7 +164,13 @@ public final class FlowsBench implements Callable<Integer> {
             System.gc();
             long t0 = System.nanoTime();
             wired.connected(new WithPorts(sw, ports("a", n)));
+            // Reconciled: its table was read and the difference sent. Then every wire end is located (the keep
+            // window closes) and the rest goes out; a barrier of our own on the same connection, once nothing more
+            // is sent, answers after the switch has applied all of it.
             Await.until("hv1 reconciled", Duration.ofSeconds(300), () -> m.isReconciled(hv1));
+            long expected = 2L * n + 2L * n;   // hv1 and hv2 each hold 2 rules per wire
+            Await.until("every flow-mod sent", Duration.ofSeconds(300), () -> m.flowModsSent() - before >= expected);
+            sw.barrier().get(300, TimeUnit.SECONDS);
             return new Run(System.nanoTime() - t0, m.flowModsSent() - before);
         } finally {
             try (var files = Files.walk(stateDir)) {

@@ -20,6 +20,8 @@ record WithPorts(OpenFlowSwitch sw, Map<Integer, SwitchPort> ports) implements O
     @Override public SocketAddress address() { return sw.address(); }
     @Override public boolean isConnected() { return sw.isConnected(); }
     @Override public CompletableFuture<Void> apply(List<FlowMod> batch) { return sw.apply(batch); }
+    @Override public virtualwire.openflow.switches.EncodedBatch encode(List<FlowMod> batch) { return sw.encode(batch); }
+    @Override public CompletableFuture<Void> apply(virtualwire.openflow.switches.EncodedBatch batch) { return sw.apply(batch); }
     @Override public CompletableFuture<Void> barrier() { return sw.barrier(); }
     @Override public CompletableFuture<List<FlowStats>> flowStats(long cookie, long mask) { return sw.flowStats(cookie, mask); }
     @Override public CompletableFuture<List<SwitchPort>> portDescriptions() { return sw.portDescriptions(); }
