@@ -37,6 +37,8 @@ SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_ad
                 "lost_after_bicast", "dropped_at_source"]
 # Per-run keys kept in the JSON (the raw instants stay too: they are what the figures are computed from).
 RUN_KEYS = SUMMARY_KEYS + ["run", "vm", "from", "to", "phase", "sent", "echoed", "sent_in_pause", "lost_in_pause",
+                           "stop_and_copy_ms", "vm_read_gap_ms", "network_added_beyond_vm_ms", "lost_answered_by_vm",
+                           "pause_requests_answered_by_vm", "lost_before_vm_after_bicast", "sent_bicast_to_resume",
                            "bicast_before_resume", "pause_ns", "resume_ns", "bicast_ns", "switched_ns",
                            "blackout_from_ns", "blackout_to_ns", "lost_first_ns", "lost_last_ns"]
 
