@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 /** The JSON API over HTTP/1.1 on Netty; requests go to {@link ApiRoutes}, answers come back asynchronously. */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
-    private static final int MAX_BODY = 16 * 1024 * 1024;
+    private static final int MAX_BODY = 64 * 1024 * 1024;   // a topology file at 100,000 wires is ~26 MB of YAML
 
     private final ApiRoutes routes;
     private final EventLoopGroup group = new NioEventLoopGroup(1);
