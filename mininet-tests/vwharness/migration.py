@@ -91,7 +91,7 @@ class EmulatedMigration:
         self.src = fabric.hypervisor(self.vm.spec.hypervisor)   # where the VM runs now
         self.pause_ms, self.ctl = pause_ms, controller
         self.paused_seconds = None
-        self.pause_ns = self.resume_ns = self.abort_ns = None   # CLOCK_MONOTONIC instants
+        self.pause_ns = self.resume_ns = self.abort_ns = self.cleanup_ns = None   # CLOCK_MONOTONIC instants
         self.timeline = []   # (ms since prepare, what)
         self._t0 = None
         self._stopped = []
@@ -311,6 +311,7 @@ class EmulatedMigration:
         self._notify("abort")
 
     def cleanup(self):
+        self.cleanup_ns = time.monotonic_ns()
         for i, nic in enumerate(self.vm.spec.nics):
             self.src.vsctl("--if-exists", "del-port", self.src.BRIDGE, nic.port)
             self.vm.run(["ip", "link", "del", f"old{i}"], check=False)
@@ -375,7 +376,24 @@ def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=
         in_pause = [i for i in range(len(sent)) if migration.pause_ns <= sent[i] < migration.resume_ns]
         f["pause_requests_answered_by_vm"] = sum(1 for i in in_pause if i in answered)
     if bicast:
-        f["lost_before_vm_after_bicast"] = sum(1 for i in lost if sent[i] >= bicast and i not in answered)
+        after = [i for i in lost if sent[i] >= bicast and i not in answered]
+        # The bicast's make-before-break window: from its confirmation to the switched rules' confirmation.
+        end = switched or float("inf")
+        f["lost_bicast_to_switched"] = sum(1 for i in lost if bicast <= sent[i] < end)
+        f["lost_before_vm_bicast_to_switched"] = sum(1 for i in after if sent[i] < end)
+        f["lost_before_vm_after_switched"] = sum(1 for i in after if sent[i] >= end)
+        if migration.cleanup_ns and after:   # relative to the source ports' removal
+            f["lost_after_bicast_vs_cleanup_ms"] = [_ms(sent[after[0]] - migration.cleanup_ns),
+                                                   _ms(sent[after[-1]] - migration.cleanup_ns)]
+        f["lost_before_vm_after_bicast"] = len(after)
+        # each one's send time after the confirmation (ms), before the switched rules' confirmation
+        f["lost_before_vm_bicast_to_switched_ms"] = [_ms(sent[i] - bicast) for i in after if sent[i] < end][:50]
+        # ... of which reached only the source's queue (the switch still sending there alone), and how long after
+        # the confirmation the last of them was sent
+        at_source = {e[0] for e in log if e[4] == "d"}
+        f["lost_after_bicast_at_source_only"] = sum(1 for i in after if i in at_source)
+        f["lost_after_bicast_last_ms"] = _ms(max(sent[i] for i in after) - bicast) if after else None
+        f["lost_after_bicast_first_ms"] = _ms(min(sent[i] for i in after) - bicast) if after else None
     f["network_added_ms"] = round(f["blackout_ms"] - f["pause_ms"], 3) if f["pause_ms"] is not None else None
     # What the network added beyond the VM's own outage as the VM saw it (its scheduling around the pause removed):
     # the echoes' transit after the resume minus before the pause, when the path was in place.

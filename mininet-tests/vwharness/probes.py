@@ -368,7 +368,10 @@ def probe_figures(raw, pause_ns=None, resume_ns=None, bicast_ns=None):
          "lost_window_ms": _ms(sent[lost[-1]] - sent[lost[0]]) if lost else 0.0,
          "lost_first_ns": sent[lost[0]] if lost else None, "lost_last_ns": sent[lost[-1]] if lost else None,
          "blackout_ms": _ms(blackout), "blackout_from_ns": b_from, "blackout_to_ns": b_to,
-         "late": late, "duplicates": duplicates}
+         "late": late, "duplicates": duplicates,
+         # the probe's own longest stall between two sends (its process starved of CPU): a blackout that long
+         # is the probe's, not the network's
+         "max_send_gap_ms": _ms(max((b - a for a, b in zip(sent, sent[1:])), default=0))}
     if pause_ns is not None and resume_ns is not None:
         in_pause = [i for i in range(n) if pause_ns <= sent[i] < resume_ns]
         f["sent_in_pause"] = len(in_pause)
