@@ -55,6 +55,7 @@ public final class SwitchSession {
     private final CompletableFuture<Void> firstSync = new CompletableFuture<>();
     private volatile Map<Long, long[]> counters = Map.of();   // replaced whole: readers on any thread
     private boolean closed;
+    private boolean keptSomething;   // a diff left a rule alone because Desired.keep said so
 
     /** @param fabricFlowMods counts every flow-mod any session sends (the fabric's total, without a scan) */
     public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine, LongAdder fabricFlowMods) {
@@ -71,6 +72,9 @@ public final class SwitchSession {
 
     /** Completes once the table was read and reconciled after the switch connected (never fails). */
     public CompletableFuture<Void> firstSync() { return firstSync; }
+
+    /** Whether a diff has left an undesired rule in place (the keep window): only then does closing it need a resync. */
+    public boolean keptSomething() { return keptSomething; }
 
     /** Packets and bytes per tunnel key entering wires here (ingress rules), as of the last table read. Any thread. */
     public Map<Long, long[]> counters() { return counters; }
@@ -115,8 +119,11 @@ public final class SwitchSession {
         } else if (!closed) {
             Map<FlowRule.Key, FlowRule> read = new HashMap<>();
             Map<Long, long[]> sums = new HashMap<>();
+            Map<FlowRule.Key, FlowRule> want = desired.of(sw.dpid());
             for (FlowStats s : stats) {
-                read.put(s.rule().key(), s.rule());
+                FlowRule r = s.rule();
+                FlowRule same = want.get(r.key());
+                read.put(r.key(), r.equals(same) ? same : r);   // share the compiler's instance: one object per rule
                 if (s.rule().match().tunnelId() != null) continue;   // decapsulation: counted at the sender
                 long[] c = sums.computeIfAbsent(WireCookies.tunnelKeyOf(s.rule().cookie()).orElse(-1), k -> new long[2]);
                 c[0] += s.packetCount();
@@ -164,7 +171,7 @@ public final class SwitchSession {
             FlowRule d = want.get(k);
             FlowRule i = installed.get(k);
             if (d == null) {
-                if (i != null && !desired.keep(i)) deletes.add(FlowMod.delete(i));
+                if (i != null && !keep(i)) deletes.add(FlowMod.delete(i));
             } else if (!d.equals(i)) {
                 adds.add(FlowMod.add(d));
             }
@@ -198,7 +205,13 @@ public final class SwitchSession {
 
     private List<FlowMod> fullDiff() {
         Map<FlowRule.Key, FlowRule> want = desired.of(sw.dpid());
-        return Reconciler.diff(new HashSet<>(want.values()), installed.values(), desired::keep);
+        return Reconciler.diff(new HashSet<>(want.values()), installed.values(), this::keep);
+    }
+
+    private boolean keep(FlowRule r) {
+        boolean k = desired.keep(r);
+        if (k) keptSomething = true;
+        return k;
     }
 
     private CompletableFuture<Void> send(List<FlowMod> mods) {

@@ -166,7 +166,15 @@ final class FabricEngine implements SwitchListener {
             }
             changed = coordinator.reconcilePorts(nodes, seen, locator.reported());
         }
-        FabricDelta d = relocate(moved).merge(compiler.tunnelPortChanged(dpid, locator.tunnelPortOf(dpid)));
+        // The tunnel port first, then the NICs, then the wires the tunnel port touches that no NIC did: a
+        // switch that connects with many NICs gets each wire compiled once, not twice.
+        Integer tunnel = locator.tunnelPortOf(dpid);
+        Integer before = compiler.setTunnelPort(dpid, tunnel);
+        FabricDelta d = relocate(moved);
+        if (!java.util.Objects.equals(before, tunnel)) {
+            compiler.setTunnelPort(dpid, before);
+            d.merge(compiler.tunnelPortChanged(dpid, tunnel, d.wires()));
+        }
         return new Reported(d, changed);
     }
 
@@ -325,8 +333,10 @@ final class FabricEngine implements SwitchListener {
     private void closeKeepWindow(String why) {
         if (!keepWindowOpen) return;
         keepWindowOpen = false;
-        log.info("{}: wires whose ends are not located lose their rules now; resyncing {} switches", why, sessions.size());
-        sessions.values().forEach(SwitchSession::resync);
+        List<SwitchSession> kept = sessions.values().stream().filter(SwitchSession::keptSomething).toList();
+        log.info("{}: wires whose ends are not located lose their rules now; resyncing the {} switches that kept some",
+                why, kept.size());
+        kept.forEach(SwitchSession::resync);
     }
 
     /** Each switch is audited on its own schedule, spread over the interval, so audits never come all at once. */

@@ -80,11 +80,23 @@ public final class IncrementalCompiler {
 
     /** The switch's tunnel port is now {@code port} ({@code null}: it has none). */
     public FabricDelta tunnelPortChanged(DatapathId dpid, Integer port) {
+        return tunnelPortChanged(dpid, port, Set.of());
+    }
+
+    /** As {@link #tunnelPortChanged(DatapathId, Integer)}, leaving out wires already recompiled with the new port. */
+    public FabricDelta tunnelPortChanged(DatapathId dpid, Integer port, Set<String> alreadyRecompiled) {
         FabricDelta d = new FabricDelta();
         Integer before = port == null ? tunnelPorts.remove(dpid) : tunnelPorts.put(dpid, port);
         if (java.util.Objects.equals(before, port)) return d;
-        for (String w : List.copyOf(wiresBySwitch.getOrDefault(dpid, Set.of()))) recompile(w, d);
+        for (String w : List.copyOf(wiresBySwitch.getOrDefault(dpid, Set.of()))) {
+            if (!alreadyRecompiled.contains(w)) recompile(w, d);
+        }
         return d;
+    }
+
+    /** Sets the switch's tunnel port without recompiling (the caller recompiles, see above). @return the one before */
+    public Integer setTunnelPort(DatapathId dpid, Integer port) {
+        return port == null ? tunnelPorts.remove(dpid) : tunnelPorts.put(dpid, port);
     }
 
     /** Every wire again: only for changes that touch everything (a reload that changes hypervisors or clouds). */

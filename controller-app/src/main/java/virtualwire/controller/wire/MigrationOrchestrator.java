@@ -44,6 +44,7 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
     private final FabricEngine e;
     private volatile LibvirtDriver libvirt;
     private final Map<String, Switchover> plans = new HashMap<>();   // by migration id, engine only
+    private final Map<String, CompletableFuture<Long>> outstanding = new HashMap<>();   // by migration id, engine only
     private long plannedSteps;
 
     /** A switchover compiled ahead of time: the wires' rules before each step, and each step's encoded batches. */
@@ -153,12 +154,20 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
         if (persist) persist(m);
         e.publishMigrations();
         MigrationPhase phase = m.phase();
-        return planned.thenCombine(rest, Math::max).thenApplyAsync(at -> {
+        // A phase is confirmed once every push of this migration so far is: an earlier step's push to another
+        // switch (another NIC's port appearing, say) may still be in flight when this one's is confirmed.
+        CompletableFuture<Long> all = outstanding.getOrDefault(m.id(), CompletableFuture.completedFuture(0L))
+                .thenCombine(planned.thenCombine(rest, Math::max), Math::max);
+        outstanding.put(m.id(), all);
+        return all.thenApplyAsync(at -> {
             Migration now = e.coordinator.signal(m.vm(), new MigrationSignal.FlowsConfirmed(phase, (at - start) / 1_000_000), at).orElse(m);
             persist(now);
             e.publishMigrations();
             if (now.phase() == MigrationPhase.PREPARED && now.confirmed() == MigrationPhase.PREPARED) plan(now);
-            if (now.phase().isTerminal()) plans.remove(now.id());
+            if (now.phase().isTerminal()) {
+                plans.remove(now.id());
+                outstanding.remove(now.id(), all);
+            }
             return now;
         }, e.executor.urgent());
     }
