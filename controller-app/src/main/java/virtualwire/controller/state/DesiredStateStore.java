@@ -16,12 +16,28 @@ public interface DesiredStateStore extends AutoCloseable {
     Snapshot load() throws IOException;
 
     /**
-     * Applies {@code changes} atomically at the next revision if the store is still at {@code expectedRevision}.
-     * @return the new revision
+     * Applies {@code changes} atomically at the next revision if the store is still at {@code expectedRevision},
+     * and returns without waiting for them to be durable: the returned future completes when they are (a
+     * journal's fsync, a quorum's acknowledgement), so the caller's thread goes on with other work meanwhile.
+     * If they cannot be made durable, the future fails and the store refuses every later change.
      * @throws RevisionConflictException if another writer committed since {@code expectedRevision}; nothing changed
-     * @throws IOException if the change could not be made durable; nothing changed
+     * @throws IOException if the change could not even be written; nothing changed
      */
-    long commit(long expectedRevision, List<StateChange> changes) throws IOException;
+    Pending append(long expectedRevision, List<StateChange> changes) throws IOException;
+
+    /** As {@link #append}, waiting until the change is durable. @return the new revision */
+    default long commit(long expectedRevision, List<StateChange> changes) throws IOException {
+        Pending p = append(expectedRevision, changes);
+        try {
+            p.durable().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+        return p.revision();
+    }
+
+    /** A change appended at {@code revision}; {@code durable} completes once it is durable. */
+    record Pending(long revision, java.util.concurrent.CompletableFuture<Void> durable) {}
 
     /** Calls {@code listener} with every commit from now on, in revision order, after it is durable. */
     void subscribe(Consumer<Committed> listener);

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -24,8 +25,9 @@ import virtualwire.controller.migration.Migration;
 
 /**
  * The embedded store: a snapshot ({@code STATE_DIR/state.json}, with its revision) plus a journal
- * ({@code STATE_DIR/journal.jsonl}, one fsync'ed line per commit). A commit costs one appended line, not a
- * rewrite of the whole state. Every {@link #COMPACT_EVERY} commits the journal is set aside as
+ * ({@code STATE_DIR/journal.jsonl}, one line per commit). A commit costs one appended line, not a rewrite of
+ * the whole state; a thread of its own fsyncs what was written and completes each commit's durability then, one
+ * fsync for all the commits written meanwhile (group commit), so the writer never waits for the disk. Every {@link #COMPACT_EVERY} commits the journal is set aside as
  * {@code journal.REV.jsonl} and a new one started; a background thread writes the snapshot at REV (atomically,
  * DurableFile) and only then deletes the old segment, so the committing thread never writes the whole state.
  * At load: the snapshot, then every segment and the journal, entries after the snapshot's revision. A crash
@@ -49,6 +51,9 @@ public final class LocalJournalStore implements DesiredStateStore {
     private FileChannel journal;
     private boolean loaded;
     private IOException failed;
+    private List<CompletableFuture<Void>> unsynced = new ArrayList<>();   // written, waiting for the syncer's fsync
+    private boolean closing;
+    private Thread syncer;
     private final java.util.concurrent.ExecutorService compactor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "state-compactor");
         t.setDaemon(true);
@@ -82,6 +87,9 @@ public final class LocalJournalStore implements DesiredStateStore {
             replay(journalFile, true);
             journal = openJournal();
             loaded = true;
+            syncer = new Thread(this::syncLoop, "journal-sync");
+            syncer.setDaemon(true);
+            syncer.start();
             // Jackson introspects a type on its first use (~100 ms): do it now, not in the first connect's answer.
             Migration sample = Migration.requested("v-0", "v", "h1", "h2", java.util.Set.of("x"), "warm-up", 0, 0)
                     .on(new virtualwire.controller.migration.MigrationSignal.PortAppeared("x", "warm-up"), 1.0);
@@ -93,7 +101,7 @@ public final class LocalJournalStore implements DesiredStateStore {
     }
 
     @Override
-    public synchronized long commit(long expectedRevision, List<StateChange> changes) throws IOException {
+    public synchronized Pending append(long expectedRevision, List<StateChange> changes) throws IOException {
         if (!loaded) load();
         if (failed != null) throw new IOException("the journal " + journalFile + " failed earlier (" + failed.getMessage()
                 + "); restart the controller", failed);
@@ -104,11 +112,9 @@ public final class LocalJournalStore implements DesiredStateStore {
         try {
             ByteBuffer buf = ByteBuffer.wrap(line);
             while (buf.hasRemaining()) journal.write(buf);
-            journal.force(false);
         } catch (IOException e) {
             try {
-                journal.truncate(size);   // leave no line behind a refused commit (earlier lines were fsync'ed)
-                journal.force(true);
+                journal.truncate(size);   // leave no line behind a refused change (earlier lines are written)
             } catch (IOException again) {
                 failed = again;   // the refused line may be on disk: refuse everything until a restart reads it back
             }
@@ -116,10 +122,54 @@ public final class LocalJournalStore implements DesiredStateStore {
         }
         changes.forEach(state::apply);
         revision = next;
+        CompletableFuture<Void> durable = new CompletableFuture<>();
+        unsynced.add(durable);
+        notifyAll();   // the syncer fsyncs everything written so far: one fsync for all that waited (group commit)
         if (++journaled >= compactEvery) startCompaction();
         Committed committed = new Committed(next, List.copyOf(changes));
-        listeners.forEach(l -> l.accept(committed));
-        return next;
+        durable.thenRun(() -> listeners.forEach(l -> l.accept(committed)));
+        return new Pending(next, durable);
+    }
+
+    /** The syncer's loop: fsync what was written, then tell every change it covered; off the writer's thread. */
+    private void syncLoop() {
+        while (true) {
+            List<CompletableFuture<Void>> batch;
+            FileChannel ch;
+            synchronized (this) {
+                while (unsynced.isEmpty() && !closing) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (unsynced.isEmpty()) return;
+                batch = unsynced;
+                unsynced = new ArrayList<>();
+                ch = journal;
+                if (failed != null) {
+                    IOException f = failed;
+                    batch.forEach(d -> d.completeExceptionally(f));
+                    continue;
+                }
+            }
+            try {
+                ch.force(false);
+                batch.forEach(d -> d.complete(null));
+            } catch (IOException e) {
+                synchronized (this) {
+                    if (ch != journal && e instanceof java.nio.channels.ClosedChannelException) {   // set aside: forced then
+                        batch.forEach(d -> d.complete(null));
+                        continue;
+                    }
+                    failed = e;   // nothing is known of what reached the disk: refuse everything from now on
+                }
+                log.error("fsync of {} failed: {}; every further change is refused until a restart", journalFile, e.getMessage());
+                IOException f = new IOException("cannot make the change durable in " + journalFile + ": " + e.getMessage(), e);
+                batch.forEach(d -> d.completeExceptionally(f));
+            }
+        }
     }
 
     @Override
@@ -137,6 +187,9 @@ public final class LocalJournalStore implements DesiredStateStore {
         Path segment = dir().resolve("journal." + at + ".jsonl");
         RuntimeState copy;
         try {
+            journal.force(false);   // what waits on the old segment is durable now: tell it before it is closed
+            unsynced.forEach(d -> d.complete(null));
+            unsynced = new ArrayList<>();
             journal.close();
             Files.move(journalFile, segment, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             journal = openJournal();
@@ -254,7 +307,22 @@ public final class LocalJournalStore implements DesiredStateStore {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        synchronized (this) {
+            closing = true;
+            notifyAll();
+        }
+        if (syncer != null) {
+            try {
+                syncer.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        closeFiles();
+    }
+
+    private synchronized void closeFiles() {
         compactor.shutdown();
         try {
             compactor.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);

@@ -307,16 +307,29 @@ final class FabricEngine implements SwitchListener {
         if (!d.wires().isEmpty()) published = null;
     }
 
-    /** Commits changes to the store (durable before this returns); nothing changes if it fails. */
-    void commit(List<StateChange> changes) {
+    /**
+     * Appends changes to the store; the returned future completes once they are durable (the journal's fsync
+     * runs off this thread, so queued events, migration signals above all, do not wait for it). Throws, and
+     * nothing changes, if they cannot even be written; the future fails if they cannot be made durable (the
+     * store then refuses every later change: a restart reconciles the switches with what was recorded).
+     */
+    CompletableFuture<Void> commit(List<StateChange> changes) {
+        DesiredStateStore.Pending p;
         try {
-            revision = store.commit(revision, changes);
+            p = store.append(revision, changes);
         } catch (IOException e) {
             throw new WireRequestException("cannot record the change in " + store.location() + ": " + e.getMessage(), e);
         } catch (DesiredStateStore.RevisionConflictException e) {
             // Another writer (a cluster) committed first: nothing changed here; the caller may retry.
             throw new WireRequestException(WireRequestException.Kind.CONFLICT, e.getMessage());
         }
+        revision = p.revision();
+        return p.durable().handle((v, e) -> {
+            if (e == null) return null;
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            throw new WireRequestException("the change was not recorded durably in " + store.location() + ": "
+                    + cause.getMessage() + "; no further change is accepted until the controller restarts", cause);
+        });
     }
 
     // ---- the keep window and audits

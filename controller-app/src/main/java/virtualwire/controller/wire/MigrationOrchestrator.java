@@ -78,15 +78,16 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
                     m = e.coordinator.signal(vm, new MigrationSignal.PortAppeared(nic.name(), "openflow")).orElseThrow();
                 }
             }
+            CompletableFuture<Void> recorded;
             try {
-                e.commit(List.of(new StateChange.MigrationSaved(m)));   // refused cleanly if it cannot be recorded
+                recorded = e.commit(List.of(new StateChange.MigrationSaved(m)));   // refused cleanly if it cannot be written
             } catch (WireRequestException ex) {
                 e.coordinator.restore(vm, previous);
                 throw ex;
             }
-            Migration started = m;
             LibvirtDriver lv = libvirt;
-            CompletableFuture<Migration> programmed = migrationChanged(m, new FabricDelta(), false);
+            // Acknowledged once recorded durably and programmed.
+            CompletableFuture<Migration> programmed = recorded.thenCombine(migrationChanged(m, new FabricDelta(), false), (v, p) -> p);
             if (lv == null || !lv.manages(from) || !lv.manages(toHypervisor)) return programmed;
             // The coordinator's migration is recorded first, so every libvirt event finds it.
             return programmed.thenApply(p -> {
@@ -151,7 +152,7 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
         FabricDelta d = new FabricDelta().merge(alsoTouched);
         CompletableFuture<Long> planned = sendPlanned(m, d);
         CompletableFuture<Long> rest = e.push(d.merge(e.relocateVm(m.vm())));
-        if (persist) persist(m);
+        CompletableFuture<Void> recorded = persist ? persist(m) : CompletableFuture.completedFuture(null);
         e.publishMigrations();
         MigrationPhase phase = m.phase();
         // A phase is confirmed once every push of this migration so far is: an earlier step's push to another
@@ -159,24 +160,30 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
         CompletableFuture<Long> all = outstanding.getOrDefault(m.id(), CompletableFuture.completedFuture(0L))
                 .thenCombine(planned.thenCombine(rest, Math::max), Math::max);
         outstanding.put(m.id(), all);
-        return all.thenApplyAsync(at -> {
+        return all.thenComposeAsync(at -> {
             Migration now = e.coordinator.signal(m.vm(), new MigrationSignal.FlowsConfirmed(phase, (at - start) / 1_000_000), at).orElse(m);
-            persist(now);
+            CompletableFuture<Void> confirmation = persist(now);
             e.publishMigrations();
             if (now.phase() == MigrationPhase.PREPARED && now.confirmed() == MigrationPhase.PREPARED) plan(now);
             if (now.phase().isTerminal()) {
                 plans.remove(now.id());
                 outstanding.remove(now.id(), all);
             }
-            return now;
+            // Acknowledged once both this step and its confirmation are recorded.
+            return recorded.thenCombine(confirmation, (x, y) -> now);
         }, e.executor.urgent());
     }
 
-    private void persist(Migration m) {
+    /** Records the migration's step; the future completes once it is durable (fails, and is logged, if not). */
+    private CompletableFuture<Void> persist(Migration m) {
         try {
-            e.commit(List.of(m.phase().isTerminal() ? new StateChange.MigrationEnded(m.vm()) : new StateChange.MigrationSaved(m)));
+            return e.commit(List.of(m.phase().isTerminal() ? new StateChange.MigrationEnded(m.vm()) : new StateChange.MigrationSaved(m)))
+                    .whenComplete((v, ex) -> {
+                        if (ex != null) log.error("migration {}: cannot record its state: {}", m.id(), ex.getMessage());
+                    });
         } catch (WireRequestException ex) {
             log.error("migration {}: cannot record its state: {}", m.id(), ex.getMessage());
+            return CompletableFuture.failedFuture(ex);
         }
     }
 

@@ -132,11 +132,11 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         return onEngine(() -> {
             WireSpec w = engine.table.checkConnect(a, b, name);
             long key = engine.table.freeKey();
-            engine.commit(List.of(new StateChange.WireConnected(w.name(), a.toString(), b.toString(), key)));
+            CompletableFuture<Void> durable = engine.commit(List.of(new StateChange.WireConnected(w.name(), a.toString(), b.toString(), key)));
             FabricDelta d = engine.addWire(w, key);
             WireStatus status = engine.compiler.status(w.name());
             log.info("connect {}: {} - {} (tunnel key {})", w.name(), a, b, key);
-            return engine.push(d).thenApply(at -> new Wired(w, status));
+            return afterDurable(durable, d).thenApply(at -> new Wired(w, status));
         });
     }
 
@@ -146,10 +146,10 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
             WireSpec w = engine.table.wire(name).orElseThrow(() ->
                     new WireRequestException(WireRequestException.Kind.NOT_FOUND, "no wire named " + name));
             WireStatus before = engine.compiler.status(name);
-            engine.commit(List.of(new StateChange.WireDisconnected(name)));
+            CompletableFuture<Void> durable = engine.commit(List.of(new StateChange.WireDisconnected(name)));
             FabricDelta d = engine.removeWire(name);
             log.info("disconnect {}", name);
-            return engine.push(d).thenApply(at -> new Wired(w, before));
+            return afterDurable(durable, d).thenApply(at -> new Wired(w, before));
         });
     }
 
@@ -177,7 +177,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
             } catch (IOException ex) {
                 throw new WireRequestException("cannot save the topology file: " + ex.getMessage(), ex);
             }
-            engine.commit(List.of(StateChange.Reloaded.between(current, combined.state().withTunnelKeys(keys))));
+            CompletableFuture<Void> durable = engine.commit(List.of(StateChange.Reloaded.between(current, combined.state().withTunnelKeys(keys))));
             combined.warnings().forEach(w -> log.warn("reload: {}", w));
             Topology next = combined.topology();
             Set<String> before = new HashSet<>();
@@ -188,7 +188,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
             List<String> added = after.stream().filter(n -> !before.contains(n)).sorted().toList();
             List<String> removed = before.stream().filter(n -> !after.contains(n)).sorted().toList();
             log.info("topology reloaded: {} wires added {}, {} removed {}", added.size(), added, removed.size(), removed);
-            return engine.push(d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
+            return afterDurable(durable, d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
         });
     }
 
@@ -219,6 +219,14 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     /** Switchover steps sent from a plan encoded ahead of time. */
     public long plannedSwitchoverSteps() {
         return CompletableFuture.supplyAsync(migrations::plannedSteps, engine.executor).join();
+    }
+
+    /**
+     * The switches hear of a change once it is durable, and the caller once they confirmed: the engine goes on
+     * with other events while the journal's fsync runs.
+     */
+    private CompletableFuture<Long> afterDurable(CompletableFuture<Void> durable, FabricDelta d) {
+        return durable.thenComposeAsync(v -> engine.push(d), engine.executor);
     }
 
     private <T> CompletableFuture<T> onEngine(java.util.function.Supplier<CompletableFuture<T>> work) {
