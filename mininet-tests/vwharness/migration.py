@@ -386,6 +386,17 @@ def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=
             f["lost_after_bicast_vs_cleanup_ms"] = [_ms(sent[after[0]] - migration.cleanup_ns),
                                                    _ms(sent[after[-1]] - migration.cleanup_ns)]
         f["lost_before_vm_after_bicast"] = len(after)
+        # When the bicast took effect in the switch's datapath: the send time of the first request that reached
+        # the destination's queue during the pause (the probe's requests all follow one datapath flow, so every
+        # later one takes the same actions). Its offset from the confirmation shows the datapath's lag (or lead).
+        dests = set(getattr(migration, "_dest_ifindexes", []))
+        reached = [sent[e[0]] for e in log if e[3] in dests and migration.pause_ns and e[1] >= migration.pause_ns
+                   and 0 <= e[0] < len(sent)]
+        effective = min(reached) if reached else None
+        f["bicast_effective_ns"] = effective
+        f["confirmation_to_effect_ms"] = _ms(effective - bicast) if effective else None
+        if effective:
+            f["lost_before_vm_after_effect"] = sum(1 for i in after if effective <= sent[i] < end)
         # each one's send time after the confirmation (ms), before the switched rules' confirmation
         f["lost_before_vm_bicast_to_switched_ms"] = [_ms(sent[i] - bicast) for i in after if sent[i] < end][:50]
         # ... of which reached only the source's queue (the switch still sending there alone), and how long after
