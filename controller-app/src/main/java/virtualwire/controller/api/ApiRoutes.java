@@ -179,6 +179,12 @@ public final class ApiRoutes {
         } catch (TopologyException e) {
             throw new ApiException(400, e.errors().size() + " error(s) in the topology",
                     e.errors().stream().map(TopologyError::toString).toList());
+        } catch (OutOfMemoryError e) {
+            // The parse's tree with positions takes ~30 bytes of heap per byte of YAML: a clear refusal, nothing
+            // changed (the parse's garbage is gone once this returns), rather than a dead request thread.
+            throw new ApiException(507, "the topology (" + yaml.length() / (1024 * 1024) + " MiB of YAML) does not fit this "
+                    + "controller's heap while it is parsed (max " + Runtime.getRuntime().maxMemory() / (1024 * 1024)
+                    + " MiB); nothing changed; give the controller a larger heap (java -Xmx) to reload a file this size");
         }
     }
 
