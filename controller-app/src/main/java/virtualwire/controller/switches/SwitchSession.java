@@ -2,7 +2,6 @@ package virtualwire.controller.switches;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -204,8 +203,7 @@ public final class SwitchSession {
     }
 
     private List<FlowMod> fullDiff() {
-        Map<FlowRule.Key, FlowRule> want = desired.of(sw.dpid());
-        return Reconciler.diff(new HashSet<>(want.values()), installed.values(), this::keep);
+        return Reconciler.diff(desired.of(sw.dpid()), installed, this::keep);
     }
 
     private boolean keep(FlowRule r) {
