@@ -11,7 +11,7 @@ What every migration here must show (assert_made_before_break), and why each bou
   at the peer no echo of one is lost either, unless two VMs resume at once (their bursts of answers can lose
   echoes on the way back: seen under load); counts, not durations. When the harness itself (it only sleeps,
   then signals) overran the stop-and-copy to twice its length, the machine was starved, its userspace switches
-  too: the test is skipped with that reason rather than counting the load's losses. Losses after the switched rules are shown,
+  too: the run's counts are reported, not asserted (no test is skipped). Losses after the switched rules are shown,
   not asserted: once in ~10 loaded runs 5 requests sent ~80 ms after the resume, around the source port's
   removal, reached neither copy (cause not established);
 - requests were sent between that confirmation and the resume, and what was sent during the pause was answered
@@ -63,10 +63,10 @@ class MigrationTest(ControllerFabricTestCase):
 
     def assert_made_before_break(self, f, peer_side=True):
         self.assertEqual("COMPLETED", f["phase"])
-        if f["pause_ms"] >= 2 * f["stop_and_copy_ms"]:   # see test_aborted_after_the_pause_loses_nothing_at_the_source
-            self.skipTest(f"the 2 cores were starved: a {f['stop_and_copy_ms']} ms stop-and-copy lasted "
-                          f"{f['pause_ms']:.0f} ms")
         self.assertIsNotNone(f["bicast_ns"], "no bicast confirmation in the timeline")
+        self.assertEqual(0, f["duplicates"], "duplicated echoes")
+        if self.starved(f):   # see test_aborted_after_the_pause_loses_nothing_at_the_source
+            return
         self.assertLess(f["bicast_ns"], f["resume_ns"],
                         f"the switches confirmed the bicast {(f['bicast_ns'] - f['resume_ns']) / 1e6:.1f} ms after "
                         f"the VM resumed (pause -> bicast {f['pause_to_bicast_ms']} ms, pause {f['pause_ms']} ms)")
@@ -90,8 +90,18 @@ class MigrationTest(ControllerFabricTestCase):
         # (the source's is dropped at completion): none lost above, and some were sent and answered.
         self.assertGreater(f["sent_bicast_to_resume"], 0)
         self.assertGreater(f["delivered_from_pause"], 0, "nothing sent during the pause waited at the destination")
-        self.assertEqual(0, f["duplicates"], "duplicated echoes")
         self.assertLess(f["network_added_beyond_vm_ms"], MAX_PATH_MS)
+
+    def starved(self, f):
+        """The harness, which only sleeps and then signals, overran the stop-and-copy to twice its length: the 2
+        cores were starved, the userspace switches too, and what is lost then measures the load, not the wires.
+        Reported, and the run's counts are not asserted (the test still asserts what does not depend on it; no
+        test is skipped)."""
+        if f["pause_ms"] < 2 * f["stop_and_copy_ms"]:
+            return False
+        self.report(f"the 2 cores were starved: a {f['stop_and_copy_ms']} ms stop-and-copy lasted {f['pause_ms']:.0f} ms;"
+                    f" losses not asserted for this run")
+        return True
 
     def assert_migrated(self, vm, to):
         vms = {v["name"]: v for v in self.ctl.api("GET", "vms")}
@@ -189,16 +199,16 @@ class MigrationTest(ControllerFabricTestCase):
         # none of the requests the peer lost was lost before the VM. Echoes can still be lost on their way back
         # when the pause overruns: under load a 644 ms pause (the harness itself starved) released ~1,300 queued
         # datagrams at once and 27 echoes of that burst never reached the peer, all answered by the VM.
-        if f["pause_ms"] >= 2 * f["stop_and_copy_ms"]:
-            # The harness, which only sleeps and then signals, was late by more than a whole stop-and-copy: the
-            # machine was starved, the userspace switches too (their receive buffers overflow then: 42 requests
-            # lost before the VM once, with an 838 ms pause for 150). Counting losses then tests the load.
-            self.skipTest(f"the 2 cores were starved: a {PAUSE_MS} ms stop-and-copy lasted {f['pause_ms']:.0f} ms")
+        # The harness, which only sleeps and then signals, can be late by more than a whole stop-and-copy when the
+        # machine is starved, the userspace switches too (their receive buffers overflow then: 42 requests lost
+        # before the VM once, with an 838 ms pause for 150). Counting losses then tests the load.
+        self.assertEqual(0, f["duplicates"], "the destination's copies were answered too")
+        if self.starved(f):
+            return
         self.assertEqual(f["sent_in_pause"], f["pause_requests_answered_by_vm"],
                          "requests sent to the paused source were lost before the VM answered them")
         self.assertEqual(0, f["lost"] - f["lost_answered_by_vm"], "requests were lost before reaching the VM")
         self.assertEqual(0, f["lost"], "requests were lost although the VM never left the source")
-        self.assertEqual(0, f["duplicates"], "the destination's copies were answered too")
         self.fabric.wait_until(lambda: self.rules() == rules_before, 10, "the destination's rules and the bicast to go")
 
     def test_controller_restarted_in_the_middle_of_a_migration(self):
