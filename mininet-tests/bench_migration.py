@@ -34,7 +34,7 @@ PEER, VM, IP, PORT = "p1", "v1", "10.9.0.2", 7001
 
 SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
                 "pause_to_bicast_ms", "duplicates", "resume_to_switched_ms", "late", "delivered_from_pause",
-                "lost_after_bicast", "dropped_at_source"]
+                "lost_after_bicast", "dropped_at_source", "pause_to_signal_ms", "signal_to_bicast_ms"]
 # Per-run keys kept in the JSON (the raw instants stay too: they are what the figures are computed from).
 RUN_KEYS = SUMMARY_KEYS + ["run", "vm", "from", "to", "phase", "sent", "echoed", "sent_in_pause", "lost_in_pause",
                            "stop_and_copy_ms", "vm_read_gap_ms", "network_added_beyond_vm_ms", "lost_answered_by_vm",

@@ -357,6 +357,11 @@ def measure_migration(fabric, migration, peer, ip, port, controller=None, steps=
                           15, f"{vm.name}'s migration to end")
         m = controller.api("GET", f"migrations/{vm.name}")
         bicast, switched = timeline_instants(m)
+        # When the controller received the pause signal: splits pause -> bicast into the signal's trip and the
+        # controller's own part (signal -> the last switch's barrier reply for the bicast).
+        signal = next((e["monoNanos"] for e in m.get("timeline", []) if " paused at " in e["event"]), None)
+        f.update({"pause_to_signal_ms": _ms(signal - migration.pause_ns) if signal and migration.pause_ns else None,
+                  "signal_to_bicast_ms": _ms(bicast - signal) if bicast and signal else None})
         f.update({"phase": m["phase"], "bicast_ns": bicast, "switched_ns": switched,
                   "pause_to_bicast_ms": _ms(bicast - migration.pause_ns) if bicast and migration.pause_ns else None,
                   "resume_to_switched_ms": _ms(switched - migration.resume_ns) if switched and migration.resume_ns else None,
