@@ -34,8 +34,6 @@ public final class FabricDelta {
 
     public Set<String> wires() { return wires; }
 
-    public boolean isEmpty() { return touched.isEmpty() && wires.isEmpty(); }
-
     @Override
     public String toString() {
         return "FabricDelta[" + wires.size() + " wires, " + touched.size() + " switches]";

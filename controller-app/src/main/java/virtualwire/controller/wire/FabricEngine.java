@@ -384,9 +384,6 @@ final class FabricEngine implements SwitchListener {
         migrations = coordinator.all();
     }
 
-    Vm vm(String name) {
-        return nodes.vm(name).orElse(null);
-    }
 
     void close() {
         registry.removeListener(this);

@@ -40,7 +40,6 @@ public final class IncrementalCompiler {
     private final Map<DatapathId, Set<String>> wiresBySwitch = new HashMap<>();
     private final Map<DatapathId, Map<FlowRule.Key, FlowRule>> desired = new HashMap<>();
     private long fullRecompiles;
-    private long wiresCompiled;
 
     private final WireCompiler.Inputs inputs = new WireCompiler.Inputs() {
         @Override public NicPlacement placement(NicRef nic) { return placements.get(nic); }
@@ -107,7 +106,7 @@ public final class IncrementalCompiler {
         for (WireSpec w : table.all()) names.add(w.name());
         for (String w : names) recompile(w, d);
         fullRecompiles++;
-        log.info("full recompile ({}): {} wires in {} ms", why, names.size(), (System.nanoTime() - t0) / 1_000_000);
+        log.info("full recompile #{} ({}): {} wires in {} ms", fullRecompiles, why, names.size(), (System.nanoTime() - t0) / 1_000_000);
         return d;
     }
 
@@ -115,7 +114,6 @@ public final class IncrementalCompiler {
         CompiledWire old = compiled.get(name);
         WireSpec w = table.wire(name).orElse(null);
         CompiledWire now = w == null ? null : WireCompiler.compileWire(w, table.key(name), inputs);
-        wiresCompiled++;
         d.wire(name);
         if (old != null) {
             old.rules().forEach((dpid, rules) -> {
@@ -180,13 +178,6 @@ public final class IncrementalCompiler {
 
     /** The NICs placed somewhere (a copy). */
     public Set<NicRef> placedNics() { return new HashSet<>(placements.keySet()); }
-
-    public Integer tunnelPort(DatapathId dpid) { return tunnelPorts.get(dpid); }
-
-    public long fullRecompiles() { return fullRecompiles; }
-
-    /** Wires compiled since start (each wire of a full recompile counts once). */
-    public long wiresCompiled() { return wiresCompiled; }
 
     public WireCompiler.Inputs inputs() { return inputs; }
 

@@ -99,13 +99,6 @@ public final class NicLocator {
         return out;
     }
 
-    public Map<DatapathId, Integer> tunnelPorts() {
-        Map<DatapathId, Integer> out = new HashMap<>();
-        portsBySwitch.forEach((dpid, ports) -> ports.forEach((number, name) -> {
-            if (name.equals(TUNNEL_PORT_NAME)) out.put(dpid, number);
-        }));
-        return out;
-    }
 
     public Set<DatapathId> reported() {
         return Set.copyOf(reported);

@@ -117,10 +117,6 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         return sums;
     }
 
-    /** Full recompiles since start (only changes that touch everything cause one). */
-    public long fullRecompiles() {
-        return CompletableFuture.supplyAsync(engine.compiler::fullRecompiles, engine.executor).join();
-    }
 
     // ---- changes
 
