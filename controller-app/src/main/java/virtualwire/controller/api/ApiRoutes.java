@@ -26,7 +26,7 @@ import virtualwire.topology.model.Topology;
 import virtualwire.topology.model.WireSpec;
 
 /** The API's routes under /api/v1: parse and validate the request, call the wire manager, shape the answer. */
-public final class ApiRoutes {
+public final class ApiRoutes implements ApiHandler {
     public static final String PREFIX = "/api/v1/";
     private static final ObjectMapper STRICT_JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -48,6 +48,7 @@ public final class ApiRoutes {
         this.topologyFile = topologyFile;
     }
 
+    @Override
     public CompletableFuture<ApiResponse> handle(String method, String path, String body) {
         try {
             return route(method, path, body);

@@ -29,16 +29,16 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The JSON API over HTTP/1.1 on Netty; requests go to {@link ApiRoutes}, answers come back asynchronously. */
+/** The JSON API over HTTP/1.1 on Netty; requests go to an {@link ApiHandler} ({@link ApiRoutes}), answers come back asynchronously. */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
     private static final int MAX_BODY = 64 * 1024 * 1024;   // a topology file at 100,000 wires is ~26 MB of YAML
 
-    private final ApiRoutes routes;
+    private final ApiHandler routes;
     private final EventLoopGroup group = new NioEventLoopGroup(1);
     private Channel channel;
 
-    public ApiServer(ApiRoutes routes) {
+    public ApiServer(ApiHandler routes) {
         this.routes = routes;
     }
 

@@ -11,9 +11,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import virtualwire.controller.api.ApiHandler;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
 import virtualwire.controller.api.FabricViews;
+import virtualwire.controller.cluster.ClusterMembership;
+import virtualwire.controller.cluster.ClusterNode;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.state.LocalJournalStore;
 import virtualwire.controller.wire.WireManager;
@@ -50,6 +53,19 @@ public final class ControllerCommand implements Callable<Integer> {
             description = "Re-read every switch's table and repair drift this often (default: ${DEFAULT-VALUE}).")
     int auditSeconds = 10;
 
+    @Option(names = "--cluster", paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "Run as one node of a cluster whose desired state and leader election are in this ZooKeeper "
+                    + "ensemble (default: a single controller with its state in STATE_DIR).")
+    String cluster;
+
+    @Option(names = "--node-id", paramLabel = "NAME", description = "This node's name in the cluster (required with --cluster).")
+    String nodeId;
+
+    @Option(names = "--zk-session-timeout-ms", paramLabel = "MS",
+            description = "ZooKeeper session timeout: how long a dead leader keeps its switches before another node "
+                    + "takes them over, and how long a node may stall before it is deposed (default: ${DEFAULT-VALUE}).")
+    int sessionTimeoutMs = 1000;
+
     @Override
     public Integer call() throws Exception {
         if (openflowPort < 0 || openflowPort > 65535) {
@@ -70,15 +86,32 @@ public final class ControllerCommand implements Callable<Integer> {
         log.info("topology {}: {} hypervisors, {} VMs, {} wires", topologyFile, topology.hypervisors().size(),
                 topology.vms().size(), topology.wires().size());
         SwitchRegistry registry = new SwitchRegistry();
-        WireManager wires = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
-        LibvirtDriver libvirt = startLibvirt(topology, wires);
         OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
-        ApiServer apiServer = new ApiServer(new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile));
+        Runnable stopEngine;
+        ApiHandler handler;
+        ClusterNode node = null;
+        if (cluster != null) {
+            if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("--cluster needs --node-id NAME");
+            if (sessionTimeoutMs < 200) throw new IllegalArgumentException("--zk-session-timeout-ms: at least 200");
+            ClusterMembership membership = ClusterMembership.connect(cluster, nodeId, api, sessionTimeoutMs, 15_000);
+            node = new ClusterNode(membership, registry, topology, topologyFile, Duration.ofSeconds(auditSeconds),
+                    w -> startLibvirt(topology, w));
+            handler = node.api();
+            stopEngine = node::close;
+        } else {
+            WireManager wires = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
+            LibvirtDriver libvirt = startLibvirt(topology, wires);
+            handler = new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile);
+            stopEngine = () -> {
+                wires.close();
+                if (libvirt != null) libvirt.close();
+            };
+        }
+        ApiServer apiServer = new ApiServer(handler);
         Runnable stop = () -> {
             apiServer.close();
             server.close();
-            wires.close();
-            if (libvirt != null) libvirt.close();
+            stopEngine.run();
         };
         try {
             server.start();
@@ -92,6 +125,7 @@ public final class ControllerCommand implements Callable<Integer> {
             stop.run();
             throw new IllegalStateException("cannot serve the API on " + api + ": " + e.getMessage(), e);
         }
+        if (node != null) node.start();   // once its API answers: the other nodes forward to it when it leads
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("shutting down");

@@ -12,10 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -45,7 +42,7 @@ public final class LocalJournalStore implements DesiredStateStore {
     private final Path snapshotFile;
     private final Path journalFile;
     private final List<Consumer<Committed>> listeners = new CopyOnWriteArrayList<>();
-    private final State state = new State();
+    private final AppliedState state = new AppliedState();
     private long revision;
     private int journaled;
     private FileChannel journal;
@@ -339,48 +336,4 @@ public final class LocalJournalStore implements DesiredStateStore {
     record Entry(long revision, List<StateChange> changes) {}
 
     record StoredSnapshot(long revision, RuntimeState state) {}
-
-    /** The state with O(1) changes: what a commit costs must not grow with the fabric. */
-    private static final class State {
-        final LinkedHashMap<String, RuntimeState.ConnectedWire> connected = new LinkedHashMap<>();
-        final LinkedHashSet<String> disconnected = new LinkedHashSet<>();
-        final Map<String, Long> keys = new LinkedHashMap<>();
-        final LinkedHashMap<String, Migration> migrations = new LinkedHashMap<>();   // by VM
-
-        void reset(RuntimeState s) {
-            connected.clear();
-            disconnected.clear();
-            keys.clear();
-            migrations.clear();
-            s.connected().forEach(c -> connected.put(c.name(), c));
-            disconnected.addAll(s.disconnected());
-            keys.putAll(s.tunnelKeys());
-            s.migrations().forEach(m -> migrations.put(m.vm(), m));
-        }
-
-        void apply(StateChange c) {
-            if (c instanceof StateChange.WireConnected w) {
-                connected.put(w.name(), new RuntimeState.ConnectedWire(w.name(), w.a(), w.b()));
-                keys.put(w.name(), w.key());
-            } else if (c instanceof StateChange.WireDisconnected d) {
-                if (connected.remove(d.name()) == null) disconnected.add(d.name());
-                keys.remove(d.name());
-            } else if (c instanceof StateChange.Replaced r) {
-                reset(r.state());
-            } else if (c instanceof StateChange.Reloaded r) {
-                r.droppedConnected().forEach(connected::remove);
-                r.droppedDisconnected().forEach(disconnected::remove);
-                r.keysRemoved().forEach(keys::remove);
-                keys.putAll(r.keysSet());
-            } else if (c instanceof StateChange.MigrationSaved m) {
-                migrations.put(m.migration().vm(), m.migration());
-            } else if (c instanceof StateChange.MigrationEnded e) {
-                migrations.remove(e.vm());
-            }
-        }
-
-        RuntimeState toRuntimeState() {
-            return new RuntimeState(new ArrayList<>(connected.values()), disconnected, keys, new ArrayList<>(migrations.values()));
-        }
-    }
 }

@@ -13,7 +13,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.projectfloodlight.openflow.protocol.OFBarrierReply;
+import org.projectfloodlight.openflow.protocol.OFControllerRole;
 import org.projectfloodlight.openflow.protocol.OFErrorMsg;
+import org.projectfloodlight.openflow.protocol.OFRoleReply;
 import org.projectfloodlight.openflow.protocol.OFFactory;
 import org.projectfloodlight.openflow.protocol.OFFlowStatsReply;
 import org.projectfloodlight.openflow.protocol.OFMessage;
@@ -32,6 +34,7 @@ import virtualwire.openflow.flow.FlowRuleCodec;
 import virtualwire.openflow.flow.FlowStats;
 import virtualwire.openflow.switches.EncodedBatch;
 import virtualwire.openflow.request.PendingRequests;
+import virtualwire.openflow.switches.SwitchRole;
 import virtualwire.openflow.request.PendingRequests.ReplyCollector;
 import virtualwire.openflow.request.RequestTimeoutException;
 import virtualwire.openflow.request.SwitchDisconnectedException;
@@ -120,6 +123,27 @@ final class SwitchConnection implements OpenFlowSwitch {
     }
 
     @Override
+    public CompletableFuture<SwitchRole> requestRole(SwitchRole.Kind role, long generationId) {
+        long xid = pending.allocateXids(1);
+        OFControllerRole asked = switch (role) {
+            case MASTER -> OFControllerRole.ROLE_MASTER;
+            case SLAVE -> OFControllerRole.ROLE_SLAVE;
+            case EQUAL -> OFControllerRole.ROLE_EQUAL;
+        };
+        OFMessage req = factory.buildRoleRequest().setXid(xid).setRole(asked).setGenerationId(U64.of(generationId)).build();
+        return request(xid, "role request " + role + " (generation " + Long.toUnsignedString(generationId) + ")",
+                ReplyCollector.single(), req).thenApply(reply -> {
+            OFRoleReply r = (OFRoleReply) reply;
+            SwitchRole.Kind got = switch (r.getRole()) {
+                case ROLE_MASTER -> SwitchRole.Kind.MASTER;
+                case ROLE_SLAVE -> SwitchRole.Kind.SLAVE;
+                default -> SwitchRole.Kind.EQUAL;
+            };
+            return new SwitchRole(got, r.getGenerationId().getValue());
+        });
+    }
+
+    @Override
     public CompletableFuture<List<FlowStats>> flowStats(long cookie, long cookieMask) {
         long xid = pending.allocateXids(1);
         OFMessage req = factory.buildFlowStatsRequest().setXid(xid)
@@ -163,7 +187,8 @@ final class SwitchConnection implements OpenFlowSwitch {
     void received(OFMessage msg) {
         if (msg instanceof OFPortStatus status) {
             portStatus(status);
-        } else if (msg instanceof OFBarrierReply || msg instanceof OFStatsReply || msg instanceof OFErrorMsg) {
+        } else if (msg instanceof OFBarrierReply || msg instanceof OFStatsReply || msg instanceof OFErrorMsg
+                || msg instanceof OFRoleReply) {
             if (!pending.dispatch(msg)) {
                 if (msg instanceof OFErrorMsg) log.warn("switch {}: unsolicited error {} (xid {})", dpid, msg, msg.getXid());
                 else log.debug("switch {}: reply for unknown xid {}: {}", dpid, msg.getXid(), msg.getType());

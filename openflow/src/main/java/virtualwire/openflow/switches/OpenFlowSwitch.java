@@ -38,6 +38,14 @@ public interface OpenFlowSwitch {
 
     CompletableFuture<Void> barrier();
 
+    /**
+     * Asks for a role (ROLE_REQUEST); completes with the role the switch confirmed (ROLE_REPLY), fails with an
+     * {@link virtualwire.openflow.request.OpenFlowErrorException} (ROLE_REQUEST_FAILED/STALE for an old generation).
+     */
+    default CompletableFuture<SwitchRole> requestRole(SwitchRole.Kind role, long generationId) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("roles are not supported by " + this));
+    }
+
     /** All flows in all tables whose cookie matches {@code cookie} under {@code cookieMask} (0/0: every flow). */
     CompletableFuture<List<FlowStats>> flowStats(long cookie, long cookieMask);
 

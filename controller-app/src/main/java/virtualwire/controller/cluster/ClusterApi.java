@@ -1,0 +1,70 @@
+package virtualwire.controller.cluster;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import virtualwire.controller.api.ApiException;
+import virtualwire.controller.api.ApiHandler;
+import virtualwire.controller.api.ApiResponse;
+import virtualwire.controller.api.ApiRoutes;
+
+/**
+ * The API of a cluster node. {@code GET /cluster} is answered by the node itself; everything else by the engine,
+ * which runs on the leader only: a standby forwards the request to the leader's API and returns its answer as is,
+ * so any node serves the API and the console. A topology reload is refused in a cluster (each node reads its own
+ * topology file at start; see the README).
+ */
+final class ClusterApi implements ApiHandler {
+    private static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(60);
+
+    private final ClusterNode node;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    ClusterApi(ClusterNode node) {
+        this.node = node;
+    }
+
+    @Override
+    public CompletableFuture<ApiResponse> handle(String method, String path, String body) {
+        if (path.equals(ApiRoutes.PREFIX + "cluster") || path.equals(ApiRoutes.PREFIX + "cluster/")) {
+            if (!method.equals("GET")) return CompletableFuture.failedFuture(new ApiException(405, method + " " + path + ": only GET"));
+            return CompletableFuture.completedFuture(ApiResponse.ok(node.status()));
+        }
+        if (path.startsWith(ApiRoutes.PREFIX + "topology") && !method.equals("GET")) {
+            return CompletableFuture.failedFuture(new ApiException(409, "a topology reload is not supported in a cluster yet: "
+                    + "change every node's topology file and restart the nodes one after the other"));
+        }
+        ApiRoutes local = node.routes();
+        if (local != null) return local.handle(method, path, body);
+        return forward(method, path, body);
+    }
+
+    private CompletableFuture<ApiResponse> forward(String method, String path, String body) {
+        var membership = node.membership();
+        String leader = membership.leader().orElse(null);
+        if (leader == null) {
+            return CompletableFuture.failedFuture(new ApiException(503, "no leader is elected (ZooKeeper "
+                    + membership.connection() + "); try again shortly"));
+        }
+        var member = membership.member(leader).orElse(null);
+        if (member == null || leader.equals(membership.nodeId())) {
+            return CompletableFuture.failedFuture(new ApiException(503, "the leader " + leader + " is starting; try again shortly"));
+        }
+        boolean yaml = !body.isBlank() && !body.stripLeading().startsWith("{") && !body.stripLeading().startsWith("[");
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + member.api() + path))
+                .timeout(FORWARD_TIMEOUT)
+                .header("Content-Type", yaml ? "application/yaml" : "application/json")
+                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        return http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).handle((r, e) -> {
+            if (e != null) {
+                throw new ApiException(503, "the leader " + leader + " at " + member.api() + " did not answer: " + e.getMessage());
+            }
+            String type = r.headers().firstValue("Content-Type").orElse("application/json").split(";")[0].trim();
+            return new ApiResponse(r.statusCode(), type, r.body());
+        });
+    }
+}

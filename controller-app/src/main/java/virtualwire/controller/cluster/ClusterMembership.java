@@ -1,0 +1,206 @@
+package virtualwire.controller.cluster;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.framework.recipes.nodes.PersistentNode;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.retry.RetryNTimes;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This controller's place in the cluster, on Apache Curator: its ZooKeeper session, its membership (an ephemeral
+ * node with its API address), the leader election (Curator's LeaderLatch) and the terms. Each term's number is
+ * the zxid of the write that opened it: ZooKeeper orders every write, so a new term is always larger than any
+ * before it, which is what a switch needs of an OpenFlow generation id. Elected and deposed are reported on one
+ * thread, in order; a suspended or lost session deposes at once (Curator's standard error policy).
+ */
+public final class ClusterMembership implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterMembership.class);
+    static final String NAMESPACE = "virtualwire";
+
+    /** What the node does when it gains or loses the leadership. Called on one thread, in order. */
+    public interface Listener {
+        void elected(long term);
+
+        void deposed(String why);
+    }
+
+    public record Member(String node, String api) {}
+
+    private final CuratorFramework zk;
+    private final String nodeId;
+    private final String api;
+    private final ExecutorService events = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "cluster-events");
+        t.setDaemon(true);
+        return t;
+    });
+    private LeaderLatch latch;
+    private PersistentNode member;
+    private volatile ConnectionState connection = ConnectionState.CONNECTED;
+    private volatile long lastTerm;
+
+    private ClusterMembership(CuratorFramework zk, String nodeId, String api) {
+        this.zk = zk;
+        this.nodeId = nodeId;
+        this.api = api;
+    }
+
+    /**
+     * Connects to ZooKeeper (failing clearly if no server answers within {@code startTimeoutMs}); the election
+     * starts with {@link #join}.
+     */
+    public static ClusterMembership connect(String connectString, String nodeId, String api, int sessionTimeoutMs,
+                                            int startTimeoutMs) throws InterruptedException {
+        CuratorFramework zk = CuratorFrameworkFactory.builder().connectString(connectString)
+                .sessionTimeoutMs(sessionTimeoutMs)
+                .connectionTimeoutMs(Math.max(sessionTimeoutMs, 2000))
+                .retryPolicy(new RetryNTimes(3, Math.max(50, sessionTimeoutMs / 10)))
+                .namespace(NAMESPACE).build();
+        zk.start();
+        if (!zk.blockUntilConnected(startTimeoutMs, TimeUnit.MILLISECONDS)) {
+            zk.close();
+            throw new IllegalStateException("--cluster: no ZooKeeper server of " + connectString + " answered within "
+                    + startTimeoutMs / 1000.0 + " s; nothing started");
+        }
+        return new ClusterMembership(zk, nodeId, api);
+    }
+
+    public CuratorFramework zookeeper() { return zk; }
+
+    public String nodeId() { return nodeId; }
+
+    /** Registers this member and enters the election; {@code listener} hears every change of leadership. */
+    public void join(Listener listener) throws Exception {
+        String path = "/members/" + nodeId;
+        // A node of our own name left by our previous process (its session not yet expired) goes first.
+        zk.delete().quietly().forPath(path);
+        member = new PersistentNode(zk, CreateMode.EPHEMERAL, false, path, api.getBytes(StandardCharsets.UTF_8));
+        member.start();
+        zk.getConnectionStateListenable().addListener((client, state) -> {
+            connection = state;
+            if (state == ConnectionState.SUSPENDED || state == ConnectionState.LOST) {
+                listener.deposed("ZooKeeper connection " + state);
+            }
+            log.info("ZooKeeper connection {}", state);
+        }, events);
+        latch = new LeaderLatch(zk, "/leader", nodeId, LeaderLatch.CloseMode.NOTIFY_LEADER);
+        latch.addListener(new LeaderLatchListener() {
+            @Override
+            public void isLeader() {
+                try {
+                    long term = openTerm();
+                    if (!latch.hasLeadership()) return;   // lost again while the term was written
+                    listener.elected(term);
+                } catch (Exception e) {
+                    log.warn("elected, but the new term could not be written: {}", e.toString());
+                    listener.deposed("cannot open a term: " + e.getMessage());
+                }
+            }
+
+            @Override
+            public void notLeader() {
+                listener.deposed("leadership lost");
+            }
+        }, events);
+        latch.start();
+    }
+
+    /** A write that only ZooKeeper's order can give a number to: its zxid is the new term. */
+    private long openTerm() throws Exception {
+        byte[] who = nodeId.getBytes(StandardCharsets.UTF_8);
+        try {
+            lastTerm = zk.setData().forPath("/term", who).getMzxid();
+        } catch (KeeperException.NoNodeException e) {
+            try {
+                zk.create().forPath("/term", who);
+            } catch (KeeperException.NodeExistsException raced) {
+                // made by another node meanwhile
+            }
+            lastTerm = zk.setData().forPath("/term", who).getMzxid();
+        }
+        return lastTerm;
+    }
+
+    public boolean isLeader() { return latch != null && latch.hasLeadership(); }
+
+    /** The last term this node opened or saw (0 when none). */
+    public long lastTerm() {
+        return lastTerm;
+    }
+
+    /** The current term as ZooKeeper has it (the zxid of its last write), and who opened it. */
+    public Optional<Long> currentTerm() {
+        try {
+            var stat = zk.checkExists().forPath("/term");
+            if (stat == null) return Optional.empty();
+            lastTerm = Math.max(lastTerm, stat.getMzxid());
+            return Optional.of(stat.getMzxid());
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    public ConnectionState connection() { return connection; }
+
+    /** The elected leader's node id, if ZooKeeper can be asked and one is elected. */
+    public Optional<String> leader() {
+        try {
+            var p = latch.getLeader();
+            return p.isLeader() ? Optional.of(p.getId()) : Optional.empty();
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Live members with their API addresses, by node id. */
+    public List<Member> members() {
+        List<Member> out = new ArrayList<>();
+        try {
+            List<String> names = new ArrayList<>(zk.getChildren().forPath("/members"));
+            names.sort(null);
+            for (String n : names) {
+                try {
+                    out.add(new Member(n, new String(zk.getData().forPath("/members/" + n), StandardCharsets.UTF_8)));
+                } catch (KeeperException.NoNodeException gone) {
+                    // left meanwhile
+                }
+            }
+        } catch (Exception e) {
+            log.debug("members: {}", e.toString());
+        }
+        return out;
+    }
+
+    public Optional<Member> member(String node) {
+        return members().stream().filter(m -> m.node().equals(node)).findFirst();
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (latch != null) latch.close();
+        } catch (Exception e) {
+            log.debug("closing the election: {}", e.toString());
+        }
+        try {
+            if (member != null) member.close();
+        } catch (Exception e) {
+            log.debug("leaving the members: {}", e.toString());
+        }
+        zk.close();
+        events.shutdown();
+    }
+}

@@ -1,0 +1,184 @@
+package virtualwire.controller.cluster;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import virtualwire.controller.api.ApiHandler;
+import virtualwire.controller.api.ApiRoutes;
+import virtualwire.controller.api.FabricViews;
+import virtualwire.controller.wire.WireManager;
+import virtualwire.openflow.switches.SwitchRegistry;
+import virtualwire.openflow.switches.SwitchRole;
+import virtualwire.topology.model.Hypervisor;
+import virtualwire.topology.model.Topology;
+
+/**
+ * One controller of a cluster. The elected leader is MASTER of every switch under its term and runs the engine on
+ * the shared desired state in ZooKeeper; every other node keeps its switch connections as SLAVE and runs no
+ * engine, so it cannot program a switch. On election the node claims MASTER first (the switches then refuse the
+ * previous master's flow-mods), then starts the engine, which reconciles each switch from its table (nothing is
+ * sent for an unchanged fabric) and finishes the migrations recorded in the store. Deposed (its session suspended
+ * or lost, or the leadership gone), it stops the engine at once and claims SLAVE.
+ */
+public final class ClusterNode implements ClusterMembership.Listener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+    private static final long ROLE_WAIT_MS = 5000;
+
+    private final ClusterMembership membership;
+    private final ZooKeeperStore store;
+    private final SwitchRegistry registry;
+    private final SwitchRoles roles;
+    private final Topology topology;
+    private final java.nio.file.Path topologyFile;
+    private final Duration auditInterval;
+    private final Function<WireManager, AutoCloseable> attachLibvirt;
+    private final ExecutorService lifecycle = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "cluster-lifecycle");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** The engine and what hangs on it, while this node leads. */
+    private record Leading(long term, WireManager wires, ApiRoutes routes, AutoCloseable libvirt) {}
+
+    private volatile Leading leading;
+    private volatile long electedAtNanos;
+    private volatile String lastChange = "started";
+
+    public ClusterNode(ClusterMembership membership, SwitchRegistry registry, Topology topology, java.nio.file.Path topologyFile,
+                       Duration auditInterval, Function<WireManager, AutoCloseable> attachLibvirt) {
+        this.membership = membership;
+        this.store = new ZooKeeperStore(membership.zookeeper(), "ZooKeeper (" + membership.zookeeper().getZookeeperClient().getCurrentConnectionString() + ")");
+        this.registry = registry;
+        this.roles = new SwitchRoles(registry);   // before any engine: role requests precede flow-mods
+        this.topology = topology;
+        this.topologyFile = topologyFile;
+        this.auditInterval = auditInterval;
+        this.attachLibvirt = attachLibvirt;
+    }
+
+    /** Joins the election; until elected, this node's switch connections are SLAVE under the current term. */
+    public void start() throws Exception {
+        membership.currentTerm().ifPresent(t -> roles.claim(SwitchRole.Kind.SLAVE, t));
+        membership.join(this);
+        log.info("cluster node {} joined; leader now: {}", membership.nodeId(), membership.leader().orElse("none yet"));
+    }
+
+    @Override
+    public void elected(long term) {
+        lifecycle.execute(() -> lead(term));
+    }
+
+    @Override
+    public void deposed(String why) {
+        lifecycle.execute(() -> stand(why));
+    }
+
+    private void lead(long term) {
+        if (leading != null && leading.term() == term) return;
+        if (leading != null) stand("a new term");
+        long t0 = System.nanoTime();
+        try {
+            roles.claim(SwitchRole.Kind.MASTER, term).get(ROLE_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            log.warn("term {}: not every switch confirmed MASTER within {} ms: {}", Long.toUnsignedString(term), ROLE_WAIT_MS, e.toString());
+        }
+        if (!membership.isLeader()) {   // deposed meanwhile: the deposal is queued behind this task
+            log.info("term {}: leadership lost before the engine started", Long.toUnsignedString(term));
+            return;
+        }
+        try {
+            WireManager wires = WireManager.start(topology, store, registry, auditInterval);
+            AutoCloseable libvirt = attachLibvirt.apply(wires);
+            leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), libvirt);
+            electedAtNanos = System.nanoTime();
+            lastChange = "elected (term " + Long.toUnsignedString(term) + ")";
+            log.info("cluster node {} leads (term {}): MASTER of {} switches, engine started in {} ms", membership.nodeId(),
+                    Long.toUnsignedString(term), registry.all().size(), (System.nanoTime() - t0) / 1_000_000);
+        } catch (Exception e) {
+            log.error("term {}: cannot start the engine: {}", Long.toUnsignedString(term), e.toString());
+            roles.claim(SwitchRole.Kind.SLAVE, term);
+        }
+    }
+
+    private void stand(String why) {
+        Leading l = leading;
+        leading = null;
+        if (l != null) {
+            l.wires().close();   // first: nothing more is sent to any switch
+            try {
+                if (l.libvirt() != null) l.libvirt().close();
+            } catch (Exception e) {
+                log.debug("closing libvirt: {}", e.toString());
+            }
+            lastChange = "deposed: " + why;
+            log.warn("cluster node {} no longer leads ({}): engine stopped, switches asked for SLAVE", membership.nodeId(), why);
+        }
+        long term = Math.max(membership.lastTerm(), l == null ? 0 : l.term());
+        if (term != 0) roles.claim(SwitchRole.Kind.SLAVE, term);
+    }
+
+    /** The routes of the running engine while this node leads, else null. */
+    ApiRoutes routes() {
+        Leading l = leading;
+        return l == null ? null : l.routes();
+    }
+
+    ClusterMembership membership() { return membership; }
+
+    // ---- what `show cluster` and GET /cluster show
+
+    public record MemberView(String node, String api, boolean leader) {}
+
+    public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused) {}
+
+    public record Status(String node, String leader, String role, String zookeeper, String term, long revision,
+                         String lastChange, List<MemberView> members, List<SwitchView> switches) {}
+
+    public Status status() {
+        String leader = membership.leader().orElse(null);
+        List<MemberView> members = new ArrayList<>();
+        for (var m : membership.members()) members.add(new MemberView(m.node(), m.api(), m.node().equals(leader)));
+        List<SwitchView> switches = new ArrayList<>();
+        roles.held().forEach((dpid, h) -> switches.add(new SwitchView(dpid.toString(),
+                topology.hypervisorByDpid(dpid).map(Hypervisor::name).orElse("not in the topology"),
+                h.role() == null ? null : h.role().kind().name(),
+                h.role() == null ? null : Long.toUnsignedString(h.role().generationId()), h.refusal())));
+        switches.sort(Comparator.comparing(SwitchView::dpid));
+        long revision;
+        try {
+            revision = store.headRevision();
+        } catch (Exception e) {
+            revision = -1;
+        }
+        Leading l = leading;
+        return new Status(membership.nodeId(), leader, l != null ? "leader" : "standby", membership.connection().name(),
+                membership.currentTerm().map(Long::toUnsignedString).orElse(null), revision, lastChange, members, switches);
+    }
+
+    /** The API of this node: its own status, the engine's routes while leading, else forwarded to the leader. */
+    public ApiHandler api() {
+        return new ClusterApi(this);
+    }
+
+    @Override
+    public void close() {
+        lifecycle.execute(() -> stand("shutting down"));
+        lifecycle.shutdown();
+        try {
+            lifecycle.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        roles.close();
+        store.close();
+        membership.close();
+    }
+}
