@@ -85,6 +85,7 @@ public final class ConsoleCommands {
             case "show wires" -> show(api.get("wires"), json, views::wires);
             case "show wire" -> show(api.get("wires/" + ApiClient.segment(arg0)), json, views::wire);
             case "show flows" -> show(api.get("flows/" + ApiClient.segment(arg0)), json, views::flows);
+            case "show cluster" -> show(api.get("cluster"), json, views::cluster);
             case "show migrations" -> show(api.get("migrations"), json, views::migrations);
             case "show migration" -> show(api.get("migrations/" + ApiClient.segment(arg0)), json, views::migration);
             case "connect" -> connect(args, json);

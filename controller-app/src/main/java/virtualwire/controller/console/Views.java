@@ -30,6 +30,23 @@ public final class Views {
         return t.render();
     }
 
+    /** This node's view of the cluster: who leads, the members, and the role each switch confirmed to this node. */
+    public String cluster(JsonNode c) {
+        StringBuilder out = new StringBuilder();
+        out.append("node ").append(text(c, "node")).append(" (").append(text(c, "role")).append("), leader ")
+                .append(c.path("leader").isNull() ? "none" : text(c, "leader")).append(", term ").append(text(c, "term"))
+                .append(", ZooKeeper ").append(text(c, "zookeeper")).append(", revision ").append(text(c, "revision"))
+                .append("\nlast change: ").append(text(c, "lastChange")).append("\n\n");
+        Table m = new Table("member", "api", "leader");
+        for (JsonNode n : c.path("members")) m.row(text(n, "node"), text(n, "api"), yesNo(n, "leader"));
+        out.append(m.render()).append("\n");
+        Table t = new Table("dpid", "hypervisor", "role here", "generation", "refused");
+        for (JsonNode s : c.path("switches")) {
+            t.row(text(s, "dpid"), text(s, "hypervisor"), text(s, "role"), text(s, "generation"), text(s, "refused"));
+        }
+        return out.append(t.render()).toString();
+    }
+
     public String hypervisors(JsonNode hypervisors) {
         Table t = new Table("name", "cloud", "dpid", "tunnel-ip", "libvirt", "connected");
         for (JsonNode h : hypervisors) {
