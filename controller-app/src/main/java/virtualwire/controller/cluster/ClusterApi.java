@@ -38,7 +38,16 @@ final class ClusterApi implements ApiHandler {
                     + "change every node's topology file and restart the nodes one after the other"));
         }
         ApiRoutes local = node.routes();
-        if (local != null) return local.handle(method, path, body);
+        if (local != null) {
+            // Deposed while the request ran: its engine refuses the rest of the work. Nothing was acknowledged.
+            return local.handle(method, path, body).exceptionally(e -> {
+                Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (c instanceof java.util.concurrent.RejectedExecutionException) {
+                    throw new ApiException(503, "this node stopped leading while the request ran; retry (another node leads now)");
+                }
+                throw e instanceof java.util.concurrent.CompletionException ce ? ce : new java.util.concurrent.CompletionException(e);
+            });
+        }
         return forward(method, path, body);
     }
 
