@@ -64,7 +64,7 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--zk-session-timeout-ms", paramLabel = "MS",
             description = "ZooKeeper session timeout: how long a dead leader keeps its switches before another node "
                     + "takes them over, and how long a node may stall before it is deposed (default: ${DEFAULT-VALUE}).")
-    int sessionTimeoutMs = 1000;
+    int sessionTimeoutMs = 3000;
 
     @Override
     public Integer call() throws Exception {

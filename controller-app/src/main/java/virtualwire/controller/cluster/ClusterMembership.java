@@ -13,6 +13,7 @@ import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.nodes.PersistentNode;
 import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.framework.state.SessionConnectionStateErrorPolicy;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -24,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * node with its API address), the leader election (Curator's LeaderLatch) and the terms. Each term's number is
  * the zxid of the write that opened it: ZooKeeper orders every write, so a new term is always larger than any
  * before it, which is what a switch needs of an OpenFlow generation id. Elected and deposed are reported on one
- * thread, in order; a suspended or lost session deposes at once (Curator's standard error policy).
+ * thread, in order. A suspended connection stops this node's programming at once; only a lost session ends its
+ * leadership (Curator's session error policy), so a stall shorter than the session timeout is not a failover:
+ * once reconnected within the same session the leader goes on under the same term.
  */
 public final class ClusterMembership implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMembership.class);
@@ -37,7 +40,17 @@ public final class ClusterMembership implements AutoCloseable {
         void deposed(String why);
     }
 
-    public record Member(String node, String api) {}
+    /** A live controller: its API address and its crash detector's address (see {@link CrashDetector}). */
+    public record Member(String node, String api, String liveness) {
+        String toData() {
+            return api + " " + liveness;
+        }
+
+        static Member of(String node, String data) {
+            String[] parts = data.split(" ");
+            return new Member(node, parts[0], parts.length > 1 ? parts[1] : null);
+        }
+    }
 
     private final CuratorFramework zk;
     private final String nodeId;
@@ -66,8 +79,11 @@ public final class ClusterMembership implements AutoCloseable {
                                             int startTimeoutMs) throws InterruptedException {
         CuratorFramework zk = CuratorFrameworkFactory.builder().connectString(connectString)
                 .sessionTimeoutMs(sessionTimeoutMs)
-                .connectionTimeoutMs(Math.max(sessionTimeoutMs, 2000))
+                .connectionTimeoutMs(sessionTimeoutMs)
                 .retryPolicy(new RetryNTimes(3, Math.max(50, sessionTimeoutMs / 10)))
+                // Leadership ends when the session does (LOST), not when the connection stalls (SUSPENDED): a
+                // stall shorter than the session timeout pauses this node's programming, it does not fail over.
+                .connectionStateErrorPolicy(new SessionConnectionStateErrorPolicy())
                 .namespace(NAMESPACE).build();
         zk.start();
         if (!zk.blockUntilConnected(startTimeoutMs, TimeUnit.MILLISECONDS)) {
@@ -82,19 +98,27 @@ public final class ClusterMembership implements AutoCloseable {
 
     public String nodeId() { return nodeId; }
 
+    /** This node's API address as published. */
+    public String api() { return api; }
+
     /** Registers this member and enters the election; {@code listener} hears every change of leadership. */
-    public void join(Listener listener) throws Exception {
+    public void join(Listener listener, String liveness) throws Exception {
         String path = "/members/" + nodeId;
         // A node of our own name left by our previous process (its session not yet expired) goes first.
         zk.delete().quietly().forPath(path);
-        member = new PersistentNode(zk, CreateMode.EPHEMERAL, false, path, api.getBytes(StandardCharsets.UTF_8));
+        member = new PersistentNode(zk, CreateMode.EPHEMERAL, false, path,
+                new Member(nodeId, api, liveness).toData().getBytes(StandardCharsets.UTF_8));
         member.start();
         zk.getConnectionStateListenable().addListener((client, state) -> {
             connection = state;
-            if (state == ConnectionState.SUSPENDED || state == ConnectionState.LOST) {
-                listener.deposed("ZooKeeper connection " + state);
-            }
             log.info("ZooKeeper connection {}", state);
+            if (state == ConnectionState.SUSPENDED || state == ConnectionState.LOST) {
+                // Stop programming at once: until the session is known to be alive, another node may lead.
+                listener.deposed("ZooKeeper connection " + state);
+            } else if (state == ConnectionState.RECONNECTED && latch != null && latch.hasLeadership() && lastTerm != 0) {
+                // The same session: no other node can have been elected meanwhile; the term goes on.
+                listener.elected(lastTerm);
+            }
         }, events);
         latch = new LeaderLatch(zk, "/leader", nodeId, LeaderLatch.CloseMode.NOTIFY_LEADER);
         latch.addListener(new LeaderLatchListener() {
@@ -173,7 +197,7 @@ public final class ClusterMembership implements AutoCloseable {
             names.sort(null);
             for (String n : names) {
                 try {
-                    out.add(new Member(n, new String(zk.getData().forPath("/members/" + n), StandardCharsets.UTF_8)));
+                    out.add(Member.of(n, new String(zk.getData().forPath("/members/" + n), StandardCharsets.UTF_8)));
                 } catch (KeeperException.NoNodeException gone) {
                     // left meanwhile
                 }
@@ -182,6 +206,26 @@ public final class ClusterMembership implements AutoCloseable {
             log.debug("members: {}", e.toString());
         }
         return out;
+    }
+
+    /**
+     * Removes a crashed node's election and membership nodes without waiting for its session to expire, so the
+     * next node in the election leads at once.
+     */
+    public void evict(String node) {
+        try {
+            for (String child : zk.getChildren().forPath("/leader")) {
+                try {
+                    String id = new String(zk.getData().forPath("/leader/" + child), StandardCharsets.UTF_8);
+                    if (id.equals(node)) zk.delete().quietly().forPath("/leader/" + child);
+                } catch (KeeperException.NoNodeException gone) {
+                    // removed meanwhile
+                }
+            }
+            zk.delete().quietly().forPath("/members/" + node);
+        } catch (Exception e) {
+            log.warn("cannot remove crashed node {}'s election node: {} (its session's expiry will)", node, e.toString());
+        }
     }
 
     public Optional<Member> member(String node) {

@@ -48,6 +48,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     /** The engine and what hangs on it, while this node leads. */
     private record Leading(long term, WireManager wires, ApiRoutes routes, AutoCloseable libvirt) {}
 
+    private final CrashDetector crashes;
     private volatile Leading leading;
     private volatile long electedAtNanos;
     private volatile String lastChange = "started";
@@ -62,12 +63,23 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         this.topologyFile = topologyFile;
         this.auditInterval = auditInterval;
         this.attachLibvirt = attachLibvirt;
+        try {
+            this.crashes = new CrashDetector(membership.api().substring(0, membership.api().lastIndexOf(':')));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot open the crash detector's port: " + e.getMessage(), e);
+        }
     }
 
     /** Joins the election; until elected, this node's switch connections are SLAVE under the current term. */
     public void start() throws Exception {
         membership.currentTerm().ifPresent(t -> roles.claim(SwitchRole.Kind.SLAVE, t));
-        membership.join(this);
+        membership.join(this, crashes.address());
+        lifecycle.execute(this::warmUp);
+        crashes.follow(() -> membership.leader().filter(l -> !l.equals(membership.nodeId())).flatMap(membership::member), node -> {
+            log.warn("leader {}'s process is gone (its crash detector connection closed): removing its election node "
+                    + "instead of waiting for its ZooKeeper session to expire", node);
+            membership.evict(node);
+        });
         log.info("cluster node {} joined; leader now: {}", membership.nodeId(), membership.leader().orElse("none yet"));
     }
 
@@ -108,6 +120,18 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         }
     }
 
+    private void warmUp() {
+        if (leading != null) return;
+        long t0 = System.nanoTime();
+        try {
+            int wires = WireManager.warmUp(topology, store);
+            log.info("standby warmed up: {} wires loaded and compiled in {} ms, no switch touched", wires,
+                    (System.nanoTime() - t0) / 1_000_000);
+        } catch (Exception e) {
+            log.warn("standby warm-up failed (the engine will start cold if elected): {}", e.toString());
+        }
+    }
+
     private void stand(String why) {
         Leading l = leading;
         leading = null;
@@ -135,7 +159,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
 
     // ---- what `show cluster` and GET /cluster show
 
-    public record MemberView(String node, String api, boolean leader) {}
+    public record MemberView(String node, String api, String liveness, boolean leader) {}
 
     public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused) {}
 
@@ -145,7 +169,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     public Status status() {
         String leader = membership.leader().orElse(null);
         List<MemberView> members = new ArrayList<>();
-        for (var m : membership.members()) members.add(new MemberView(m.node(), m.api(), m.node().equals(leader)));
+        for (var m : membership.members()) members.add(new MemberView(m.node(), m.api(), m.liveness(), m.node().equals(leader)));
         List<SwitchView> switches = new ArrayList<>();
         roles.held().forEach((dpid, h) -> switches.add(new SwitchView(dpid.toString(),
                 topology.hypervisorByDpid(dpid).map(Hypervisor::name).orElse("not in the topology"),
@@ -177,6 +201,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        crashes.close();
         roles.close();
         store.close();
         membership.close();

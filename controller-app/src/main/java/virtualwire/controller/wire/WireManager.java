@@ -69,6 +69,20 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         return m;
     }
 
+    /**
+     * Loads the state and compiles every wire as {@link #start} would, touching no switch and keeping nothing: a
+     * cluster's standby does it while it waits, so that its engine starts warm (code loaded and compiled by the
+     * JIT) when it is elected. @return the number of wires compiled
+     */
+    public static int warmUp(Topology file, DesiredStateStore store) throws IOException {
+        DesiredStateStore.Snapshot saved = store.load();
+        RuntimeState.Combined combined = saved.state().applyTo(file);
+        WireTable table = new WireTable(combined.topology(),
+                TunnelKeys.assign(combined.topology().wires(), saved.state().tunnelKeys()));
+        new IncrementalCompiler(table).recompileAll("warm-up");
+        return table.size();
+    }
+
     // ---- reads (any thread)
 
     /** The running fabric (topology file + runtime changes) as one value; built on demand after a change. */
