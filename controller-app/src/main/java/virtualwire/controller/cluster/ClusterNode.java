@@ -163,8 +163,9 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
 
     public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused) {}
 
+    /** @param flowModsSent flow-mods this node's engine sent since it was elected (null on a standby) */
     public record Status(String node, String leader, String role, String zookeeper, String term, long revision,
-                         String lastChange, List<MemberView> members, List<SwitchView> switches) {}
+                         String lastChange, Long flowModsSent, List<MemberView> members, List<SwitchView> switches) {}
 
     public Status status() {
         String leader = membership.leader().orElse(null);
@@ -184,7 +185,8 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         }
         Leading l = leading;
         return new Status(membership.nodeId(), leader, l != null ? "leader" : "standby", membership.connection().name(),
-                membership.currentTerm().map(Long::toUnsignedString).orElse(null), revision, lastChange, members, switches);
+                membership.currentTerm().map(Long::toUnsignedString).orElse(null), revision, lastChange,
+                l == null ? null : l.wires().flowModsSent(), members, switches);
     }
 
     /** The API of this node: its own status, the engine's routes while leading, else forwarded to the leader. */
