@@ -41,15 +41,15 @@ public final class CommandCatalog {
                     "Lists the live migrations the controller has recorded: VM, from and to hypervisor, phase, start time\n"
                             + "and the last event of its timeline.",
                     "show migrations"),
+            new Syntax(List.of("show", "migration"), List.of(required("vm|id", Kind.MIGRATION)), "one migration's timeline",
+                    "Shows the timeline of one migration, found by its id or its VM: when each event happened (ms after\n"
+                            + "the start), who reported it, and the phase it led to.",
+                    "show migration a1"),
             new Syntax(List.of("show", "cluster"), List.of(), "the controllers of a cluster and who masters which switch",
                     "In a cluster (vw controller --cluster): this node, the leader, ZooKeeper's connection state, the\n"
                             + "current term (the OpenFlow generation id), the members and their API addresses, and the role\n"
                             + "each switch confirmed to this node (MASTER on the leader, SLAVE elsewhere).",
                     "show cluster"),
-            new Syntax(List.of("show", "migration"), List.of(required("vm|id", Kind.MIGRATION)), "one migration's timeline",
-                    "Shows the timeline of one migration, found by its id or its VM: when each event happened (ms after\n"
-                            + "the start), who reported it, and the phase it led to.",
-                    "show migration a1"),
             new Syntax(List.of("connect"), List.of(required("vm:nic", Kind.NIC), required("vm:nic", Kind.NIC),
                     optional("name", Kind.TEXT)), "create a wire between two NICs",
                     "Creates a wire between two VM NICs; the controller picks a name unless you give one. The wire is\n"
