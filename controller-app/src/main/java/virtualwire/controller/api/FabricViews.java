@@ -147,6 +147,15 @@ public final class FabricViews {
                 switches, counters[0], counters[1]);
     }
 
+    /**
+     * A wire's state as the API names it: pending (not compiled, or an end not located), active (every switch
+     * it is on is connected), partial (one of them is not: its rules stay as they were until it reconnects).
+     */
+    public static String state(WireStatus s, java.util.function.Predicate<DatapathId> connected) {
+        if (s == null || s.state() == WireStatus.State.PENDING) return "pending";
+        return s.switches().stream().allMatch(connected) ? "active" : "partial";
+    }
+
     /** VirtualWire's rules on one hypervisor's switch (our cookie space), each with the wire that owns it. */
     public CompletableFuture<List<FlowView>> flows(String hypervisor) {
         Hypervisor h = wires.nodes().hypervisor(hypervisor)

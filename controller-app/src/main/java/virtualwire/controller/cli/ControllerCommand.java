@@ -15,6 +15,9 @@ import virtualwire.controller.api.ApiHandler;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
 import virtualwire.controller.api.FabricViews;
+import virtualwire.controller.api.MountedPaths;
+import virtualwire.controller.metrics.FabricMetrics;
+import virtualwire.controller.web.WebView;
 import virtualwire.controller.cluster.ClusterMembership;
 import virtualwire.controller.cluster.ClusterNode;
 import virtualwire.controller.state.DurableFile;
@@ -89,6 +92,7 @@ public final class ControllerCommand implements Callable<Integer> {
         OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
         Runnable stopEngine;
         ApiHandler handler;
+        FabricMetrics metrics;
         ClusterNode node = null;
         if (cluster != null) {
             if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("--cluster needs --node-id NAME");
@@ -97,17 +101,21 @@ public final class ControllerCommand implements Callable<Integer> {
             node = new ClusterNode(membership, registry, topology, topologyFile, Duration.ofSeconds(auditSeconds),
                     w -> startLibvirt(topology, w));
             handler = node.api();
+            ClusterNode n = node;
+            metrics = new FabricMetrics(registry, topology, n::wires, n::switchRole);
             stopEngine = node::close;
         } else {
             WireManager wires = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
             LibvirtDriver libvirt = startLibvirt(topology, wires);
             handler = new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile);
+            metrics = new FabricMetrics(registry, topology, () -> wires, dpid -> FabricMetrics.EQUAL);
             stopEngine = () -> {
                 wires.close();
                 if (libvirt != null) libvirt.close();
             };
         }
-        ApiServer apiServer = new ApiServer(handler);
+        // The metrics and the web view answer on every node, from what this node holds.
+        ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()));
         Runnable stop = () -> {
             apiServer.close();
             server.close();

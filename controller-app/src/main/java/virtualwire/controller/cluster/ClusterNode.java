@@ -189,6 +189,18 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
                 l == null ? null : l.wires().flowModsSent(), members, switches);
     }
 
+    /** The engine while this node leads, else null (read at scrape time by the metrics). */
+    public WireManager wires() {
+        Leading l = leading;
+        return l == null ? null : l.wires();
+    }
+
+    /** The OpenFlow role this node holds on a switch, as it confirmed it ("master", "slave"), or "equal" before any. */
+    public String switchRole(org.projectfloodlight.openflow.types.DatapathId dpid) {
+        SwitchRoles.Held h = roles.held().get(dpid);
+        return h == null || h.role() == null ? "equal" : h.role().kind().name().toLowerCase();
+    }
+
     /** The API of this node: its own status, the engine's routes while leading, else forwarded to the leader. */
     public ApiHandler api() {
         return new ClusterApi(this);

@@ -47,6 +47,7 @@ public final class SwitchSession {
     private final Desired desired;
     private final String name;
     private final LongAdder fabricFlowMods;
+    private final ReconcileCounters reconciles;
     private Map<FlowRule.Key, FlowRule> installed;   // null until the table was first read
     private List<FlowMod> sentDuringRead;             // non-null while the table read is in flight
     private CompletableFuture<Integer> reading;       // the read in flight and its reconcile
@@ -58,6 +59,13 @@ public final class SwitchSession {
 
     /** @param fabricFlowMods counts every flow-mod any session sends (the fabric's total, without a scan) */
     public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine, LongAdder fabricFlowMods) {
+        this(sw, name, desired, engine, fabricFlowMods, new ReconcileCounters());
+    }
+
+    /** @param reconciles this datapath's reconcile counters (outlive the session) */
+    public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine, LongAdder fabricFlowMods,
+                         ReconcileCounters reconciles) {
+        this.reconciles = reconciles;
         this.sw = sw;
         this.name = name;
         this.desired = desired;
@@ -133,6 +141,7 @@ public final class SwitchSession {
             counters = Map.copyOf(sums);
             List<FlowMod> mods = fullDiff();
             sent = mods.size();
+            reconciles.ran(why, sent);
             switch (why) {
                 case CONNECTED -> log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent",
                         sw.dpid(), name, stats.size(), sent);

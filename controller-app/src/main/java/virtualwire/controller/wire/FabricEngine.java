@@ -19,6 +19,7 @@ import virtualwire.controller.migration.Placements;
 import virtualwire.controller.request.WireRequestException;
 import virtualwire.controller.state.DesiredStateStore;
 import virtualwire.controller.state.StateChange;
+import virtualwire.controller.switches.ReconcileCounters;
 import virtualwire.controller.switches.SwitchSession;
 import virtualwire.openflow.flow.FlowRule;
 import virtualwire.openflow.switches.OpenFlowSwitch;
@@ -66,6 +67,7 @@ final class FabricEngine implements SwitchListener {
     final Map<String, WireSpec> specs = new ConcurrentHashMap<>();
     final Map<NicRef, NicPlacement> placements = new ConcurrentHashMap<>();
     final Set<DatapathId> reconciled = ConcurrentHashMap.newKeySet();
+    final Map<DatapathId, ReconcileCounters> reconcileCounters = new ConcurrentHashMap<>();
     volatile List<Migration> migrations = List.of();
     final java.util.concurrent.atomic.LongAdder flowModsSent = new java.util.concurrent.atomic.LongAdder();
     private volatile Topology published;
@@ -130,7 +132,8 @@ final class FabricEngine implements SwitchListener {
             existing.close();
         }
         reconciled.remove(sw.dpid());
-        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor, flowModsSent);
+        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor, flowModsSent,
+                reconcileCounters.computeIfAbsent(sw.dpid(), d -> new ReconcileCounters()));
         sessions.put(sw.dpid(), session);
         Reported r = portsDescribed(sw.dpid(), ports);
         r.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));

@@ -20,6 +20,7 @@ import virtualwire.controller.request.WireRequestException;
 import virtualwire.controller.state.DesiredStateStore;
 import virtualwire.controller.state.RuntimeState;
 import virtualwire.controller.state.StateChange;
+import virtualwire.controller.switches.ReconcileCounters;
 import virtualwire.controller.switches.SwitchSession;
 import virtualwire.libvirt.DomainLifecycleListener;
 import virtualwire.libvirt.LibvirtDriver;
@@ -111,6 +112,9 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
 
     /** True once the switch's table was read and reconciled after it connected (until it disconnects). */
     public boolean isReconciled(DatapathId dpid) { return engine.reconciled.contains(dpid); }
+
+    /** Each datapath's table reads (connect, audit, repair) and what they sent, since start. */
+    public Map<DatapathId, ReconcileCounters> reconcileCounters() { return Map.copyOf(engine.reconcileCounters); }
 
     /** Flow-mods sent since start (reconciles, changes, audit repairs). */
     public long flowModsSent() { return engine.flowModsSent.sum(); }

@@ -52,6 +52,7 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
     private boolean echoOutstanding;
     private String failure;
     private SwitchConnection connection;
+    private long acceptedNanos;
 
     SwitchChannelHandler(SwitchRegistry registry, OpenFlowConfig config) {
         this.registry = registry;
@@ -66,6 +67,7 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        acceptedNanos = System.nanoTime();
         handshakeTimer = ctx.executor().schedule(
                 () -> fail("no handshake within " + config.handshakeTimeout().toMillis() + " ms (stuck in " + stateName() + ")"),
                 config.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -254,6 +256,7 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
         void enter() {
             handshakeTimer.cancel(false);
             connection = new SwitchConnection(ctx.channel(), dpid, OF13, ports, registry, config.requestTimeout());
+            registry.counters(dpid).handshakeDone(System.nanoTime() - acceptedNanos);
             log.info("switch {} connected from {} ({} ports)", dpid, ctx.channel().remoteAddress(), ports.size());
             registry.connected(connection);
         }

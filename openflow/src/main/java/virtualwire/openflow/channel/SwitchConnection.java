@@ -36,10 +36,12 @@ import virtualwire.openflow.switches.EncodedBatch;
 import virtualwire.openflow.request.PendingRequests;
 import virtualwire.openflow.switches.SwitchRole;
 import virtualwire.openflow.request.PendingRequests.ReplyCollector;
+import virtualwire.openflow.request.OpenFlowErrorException;
 import virtualwire.openflow.request.RequestTimeoutException;
 import virtualwire.openflow.request.SwitchDisconnectedException;
 import virtualwire.openflow.switches.OpenFlowSwitch;
 import virtualwire.openflow.switches.PortChange;
+import virtualwire.openflow.switches.SwitchCounters;
 import virtualwire.openflow.switches.SwitchPort;
 import virtualwire.openflow.switches.SwitchRegistry;
 
@@ -61,6 +63,7 @@ final class SwitchConnection implements OpenFlowSwitch {
     private final SwitchRegistry registry;
     private final Duration requestTimeout;
     private final Map<Integer, SwitchPort> ports = new ConcurrentHashMap<>();
+    private final SwitchCounters counters;
     private final ArrayDeque<Outgoing> outbox = new ArrayDeque<>();   // event loop only
     private volatile String closeReason;
 
@@ -73,6 +76,7 @@ final class SwitchConnection implements OpenFlowSwitch {
         this.pending = new PendingRequests(dpid.toString());
         this.registry = registry;
         this.requestTimeout = requestTimeout;
+        this.counters = registry.counters(dpid);
         initialPorts.forEach(p -> ports.put(p.number(), p));
     }
 
@@ -88,6 +92,7 @@ final class SwitchConnection implements OpenFlowSwitch {
         CompletableFuture<Void> f = pending.registerBatch(first, mods);
         // A large batch needs longer than a single request: allow 1 s more per 10,000 flow-mods.
         withDeadline(f, "flow-mod batch of " + mods.size(), requestTimeout.plusMillis(mods.size() / 10));
+        counters.batchSent(mods.size());
         send(new BatchWriter(mods, first));
         return f;
     }
@@ -111,6 +116,7 @@ final class SwitchConnection implements OpenFlowSwitch {
         long first = pending.allocateXids(batch.size() + 1);
         CompletableFuture<Void> f = pending.registerBatch(first, batch.mods());
         withDeadline(f, "flow-mod batch of " + batch.size(), requestTimeout.plusMillis(batch.size() / 10));
+        counters.batchSent(batch.size());
         send(new EncodedWriter(batch, first));
         return f;
     }
@@ -189,6 +195,7 @@ final class SwitchConnection implements OpenFlowSwitch {
             portStatus(status);
         } else if (msg instanceof OFBarrierReply || msg instanceof OFStatsReply || msg instanceof OFErrorMsg
                 || msg instanceof OFRoleReply) {
+            if (msg instanceof OFErrorMsg error) counters.error(error.getErrType().name(), OpenFlowErrorException.codeOf(error));
             if (!pending.dispatch(msg)) {
                 if (msg instanceof OFErrorMsg) log.warn("switch {}: unsolicited error {} (xid {})", dpid, msg, msg.getXid());
                 else log.debug("switch {}: reply for unknown xid {}: {}", dpid, msg.getXid(), msg.getType());

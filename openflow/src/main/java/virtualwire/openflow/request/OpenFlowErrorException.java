@@ -21,7 +21,7 @@ public final class OpenFlowErrorException extends RuntimeException {
     public String code() { return code; }
 
     /** Every loxigen error message but EXPERIMENTER has a typed getCode() on its public interface. */
-    private static String codeOf(OFErrorMsg error) {
+    public static String codeOf(OFErrorMsg error) {
         for (Class<?> type : error.getClass().getInterfaces()) {
             try {
                 return String.valueOf(type.getMethod("getCode").invoke(error));

@@ -16,6 +16,7 @@ public final class SwitchRegistry {
 
     private final Map<DatapathId, OpenFlowSwitch> switches = new ConcurrentHashMap<>();
     private final List<SwitchListener> listeners = new CopyOnWriteArrayList<>();
+    private final Map<DatapathId, SwitchCounters> counters = new ConcurrentHashMap<>();
 
     public void addListener(SwitchListener listener) {
         listeners.add(listener);
@@ -31,6 +32,16 @@ public final class SwitchRegistry {
 
     public Collection<OpenFlowSwitch> all() {
         return List.copyOf(switches.values());
+    }
+
+    /** The counters of a datapath, created at its first use; they outlive its connections. */
+    public SwitchCounters counters(DatapathId dpid) {
+        return counters.computeIfAbsent(dpid, d -> new SwitchCounters());
+    }
+
+    /** Every datapath's counters that was ever connected (a copy). */
+    public Map<DatapathId, SwitchCounters> allCounters() {
+        return Map.copyOf(counters);
     }
 
     /** A switch finished its handshake. A live connection with the same datapath id is replaced and closed. */
