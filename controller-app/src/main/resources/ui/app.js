@@ -45,7 +45,8 @@ function topologyModel(f) {
   };
   for (const c of clouds) {
     node("cloud:" + c, "cloud", "", c, clouds.indexOf(c),
-      { symbol: "roundRect", symbolSize: [70, 34], itemStyle: { opacity: 0.35 }, label: { show: true, formatter: c, fontWeight: "bold" } });
+      { symbol: "roundRect", symbolSize: [78, 36], itemStyle: { borderColor: "#455a64", borderWidth: 2 },
+        label: { show: true, formatter: c, fontWeight: "bold", color: "#fff" } });
   }
   for (const h of f.hypervisors) {
     cloudOf[h.name] = h.cloud;
@@ -72,7 +73,7 @@ function topologyModel(f) {
     const cross = vmCloud[a] != null && vmCloud[b] != null && vmCloud[a] !== vmCloud[b];
     const colour = STATE_COLOURS[w.state] || "#000";
     links.push({ source: "vm:" + a, target: "vm:" + b, wire: w.name,
-      lineStyle: { color: colour, width: w.name === selectedWire ? 5 : 3, type: cross ? "dashed" : "solid", curveness: 0.15 },
+      lineStyle: { color: colour, opacity: 1, width: w.name === selectedWire ? 5 : 3, type: cross ? "dashed" : "solid", curveness: 0.15 },
       label: { show: true, formatter: w.name, color: colour } });
     model.wires.push({ name: w.name, a: w.a, b: w.b, state: w.state, colour, crossCloud: cross });
   }
@@ -189,10 +190,14 @@ function drawMigrations(migrations, extraFigures) {
         renderItem: (params, api) => {
           const start = api.coord([api.value(1), api.value(0)]), end = api.coord([api.value(2), api.value(0)]);
           const h = api.size([0, 1])[1] * 0.5;
-          return { type: "rect", shape: { x: start[0], y: start[1] - h / 2, width: Math.max(end[0] - start[0], 2), height: h },
-            style: { fill: PHASE_COLOURS[api.value(3)] || "#ccc" } };
-        },
-        label: { show: true, position: "inside", formatter: p => p.data.value[3].toLowerCase(), fontSize: 9 } },
+          const width = Math.max(end[0] - start[0], 2);
+          const phase = String(api.value(3));
+          return { type: "group", children: [
+            { type: "rect", shape: { x: start[0], y: start[1] - h / 2, width, height: h },
+              style: { fill: PHASE_COLOURS[phase] || "#ccc" } },
+            { type: "text", silent: true, style: { text: width > 40 ? phase.toLowerCase() : "", x: start[0] + 4,
+              y: start[1] - h / 2 + 3, fill: "#263238", fontSize: 10 } }] };
+        } },
       { name: "signal", type: "scatter", data: signals, symbol: "circle", symbolSize: 9, itemStyle: { color: "#1565c0" } },
       { name: "confirmation", type: "scatter", data: confirmations, symbol: "triangle", symbolSize: 10, itemStyle: { color: "#263238" } },
     ],

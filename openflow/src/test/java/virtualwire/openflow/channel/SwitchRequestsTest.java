@@ -157,6 +157,10 @@ public class SwitchRequestsTest {
         assertEquals(mods.get(1), e.rejections().get(0).flowMod());
         assertTrue(e.getMessage(), e.getMessage().contains("FLOW_MOD_FAILED/TABLE_FULL"));
         assertTrue(e.getMessage(), e.getMessage().contains("in_port=2"));
+        var counters = registry.counters(sw.dpid());
+        assertEquals(java.util.Map.of("FLOW_MOD_FAILED/TABLE_FULL", 1L), counters.errors());
+        assertEquals(1, counters.batches());
+        assertEquals(2, counters.flowMods());
     }
 
     @Test

@@ -142,6 +142,13 @@ public class OpenFlowOvsIT {
             assertTrue(be.getMessage(), be.getMessage().contains("in_port=3"));
         }
         assertEquals(1, bridge.dumpFlows().size());
+        // The datapath's counters (what the metrics export): one batch of two flow-mods, OVS's error by type/code.
+        var counters = registry.counters(sw.dpid());
+        assertEquals(java.util.Map.of("BAD_ACTION/BAD_OUT_PORT", 1L), counters.errors());
+        assertEquals(1, counters.batches());
+        assertEquals(2, counters.flowMods());
+        assertEquals(1, counters.connections());
+        assertTrue(counters.lastHandshakeNanos() > 0);
     }
 
     @Test
