@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""./vw bench migration [--runs N] [--pause-ms MS] [--json] [--baseline learning|ovn|all|none] [--real]
+"""./vw bench migration [--runs N] [--pause-ms MS] [--json] [--html FILE] [--baseline learning|ovn|all|none] [--real]
 
 Emulated live migrations (vwharness/migration.py: QEMU-like, the destination's port up and queueing during the
 pause) of v1 between hv2 and hv1, back and forth, under p1's 1 kHz UDP probe; and in the same run, on the same
@@ -14,6 +14,7 @@ resume -> switched confirmed (controller's timeline), late and duplicated echoes
 --json: exactly one JSON object on stdout, everything else on stderr:
   {"runs": [...], "summary": {figure: {"min", "median", "p95", "max"}}, "baselines": {"learning": summary,
    "ovn": summary}, "baseline_runs": {"learning": [...], "ovn": [...]}, "pause_ms": MS}
+--html FILE: also the per-run figures as plots, with the summary table, in one self-contained HTML file.
 --real: real QEMU live migrations instead (vwharness/real_migration.py, default 3 runs), the same figures, and
 the MAC-learning baseline on the same rig (virsh migrate, no controller).
 """
@@ -175,6 +176,7 @@ def main():
                     help="baselines measured in the same run (default learning; all = learning and ovn)")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout, everything else on stderr")
     ap.add_argument("--real", action="store_true", help="real QEMU/libvirt live migrations (default runs: 3)")
+    ap.add_argument("--html", metavar="FILE", help="also write the per-run figures as plots to FILE (HTML)")
     args = ap.parse_args()
     if args.runs is not None and args.runs < 1:
         ap.error("--runs must be at least 1")
@@ -206,6 +208,9 @@ def main():
     print_summary("VirtualWire", out["summary"])
     for b, s in out["baselines"].items():
         print_summary(f"baseline: {b}", s)
+    if args.html:
+        from vwharness.report import bench_report
+        log(f"==> plots of the per-run figures: {bench_report(args.html, out)}")
     if JSON_MODE:
         stdout.write(json.dumps(out) + "\n")
         stdout.flush()

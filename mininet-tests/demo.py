@@ -5,6 +5,7 @@ real controller, shown with the console, proven with traffic, summed up in a rep
 Run with ./vw demo (it installs and builds what is missing first). Cleans up after itself, also on Ctrl-C.
 ./vw demo --real: a real QEMU guest under libvirt, live-migrated by the controller through the console.
 """
+import datetime
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 from vwharness import Fabric, udp_echo_server, udp_stream
 from vwharness.controller import JAR, ROOT, Controller
 from vwharness.migration import EmulatedMigration, GapProbe, describe, measure_migration
+from vwharness.report import fabric_report, snapshot
 
 TOPOLOGY = os.path.join(ROOT, "topology", "examples", "two-clouds.yaml")
 ECHO_PORT = 7001
@@ -35,6 +37,8 @@ def console(ctl, command):
 
 def main():
     report = []
+    html_path = os.path.join(ROOT, ".vw", "reports", f"demo-{datetime.datetime.now():%Y%m%d-%H%M%S}.html")
+    snap = None
     t0 = time.monotonic()
     step(f"starting the controller with {os.path.relpath(TOPOLOGY, ROOT)}")
     ctl = Controller(TOPOLOGY)
@@ -74,11 +78,25 @@ def main():
             report.append("web1 -> app1 after the migration: ok")
             step("wire counters after the traffic")
             print(console(ctl, "show wires"))
+            snap = snapshot(ctl, {
+                "UDP web1 -> app1 across clouds (echoed of 1000)": got,
+                "migration": f"app1 {f['from']} -> {f['to']}, {f.get('phase')}",
+                "requests lost (1 kHz probe)": f["lost"],
+                "lost window (ms)": f["lost_window_ms"],
+                "blackout (ms)": f["blackout_ms"],
+                "VM pause (ms)": f["pause_ms"],
+                "network-added: blackout - pause (ms)": f["network_added_ms"],
+                "pause -> bicast confirmed (ms)": f["pause_to_bicast_ms"],
+                "resume -> switched confirmed (ms)": f["resume_to_switched_ms"],
+                "requests sent during the pause answered at resume": f["delivered_from_pause"],
+            })
     finally:
         ctl.close()
     step("report")
     for line in report:
         print(f"    {line}")
+    if snap is not None:
+        print(f"    HTML report (topology, the migration's timeline, the figures): {fabric_report(html_path, snap, 'VirtualWire demo')}")
     print(f"    demo finished in {time.monotonic() - t0:.1f} s; everything it built has been removed")
 
 

@@ -13,11 +13,12 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v sysctl >/dev/null || need+=(procps)
 command -v tmux >/dev/null || need+=(tmux)         # the console test drives `vw console` in a tmux pane
 command -v tcpdump >/dev/null || need+=(tcpdump)   # captures at the hypervisors' ports (bicast test)
+command -v chromium >/dev/null || need+=(chromium)  # the web view's test drives a real headless browser
 if ((${#need[@]})); then
   echo "ensure-ovs: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if ! ovs-vsctl --timeout=3 show >/dev/null 2>&1; then
   echo "ensure-ovs: starting Open vSwitch" >&2

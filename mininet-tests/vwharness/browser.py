@@ -94,8 +94,22 @@ class Chromium:
 
     # ---- what tests use
 
-    def open(self, url):
-        self.call("Page.navigate", {"url": url})
+    def open(self, url, timeout=30):
+        """Navigates and returns once the new document has loaded (the old one's mark is gone)."""
+        self.evaluate("window.__vwPrevious = true")
+        r = self.call("Page.navigate", {"url": url})
+        if r.get("errorText"):
+            raise BrowserError(f"cannot open {url}: {r['errorText']}")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.evaluate("!window.__vwPrevious && document.readyState === 'complete'"):
+                    return
+            except BrowserError:
+                pass   # the context went away mid-evaluation: the navigation is under way
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not load within {timeout} s")
+            time.sleep(0.05)   # poll interval
 
     def evaluate(self, expression):
         """The JSON value of a JavaScript expression in the page (awaited if it is a promise)."""

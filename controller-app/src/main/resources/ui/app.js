@@ -54,7 +54,7 @@ function topologyModel(f) {
       { symbol: "rect", symbolSize: [54, 22], itemStyle: { borderColor: h.connected ? "#263238" : "#d32f2f",
         borderWidth: h.connected ? 1 : 3, borderType: h.connected ? "solid" : "dashed" },
         connected: h.connected });
-    links.push({ source: "cloud:" + h.cloud, target: "hv:" + h.name, containment: true,
+    links.push({ source: "cloud:" + h.cloud, target: "hv:" + h.name, containment: true, value: 10,
       lineStyle: { color: "#cfd8dc", width: 1 }, label: { show: false } });
   }
   const vmCloud = {};
@@ -65,14 +65,14 @@ function topologyModel(f) {
     node("vm:" + vm.name, appliance ? "appliance" : "vm", hv ? "hv:" + hv : "",
       vm.name + (appliance ? " (" + vm.kind + ")" : ""), hv ? clouds.indexOf(cloudOf[hv]) : 0,
       { symbol: appliance ? "diamond" : "circle", symbolSize: appliance ? 24 : 16 });
-    if (hv) links.push({ source: "hv:" + hv, target: "vm:" + vm.name, containment: true,
+    if (hv) links.push({ source: "hv:" + hv, target: "vm:" + vm.name, containment: true, value: 10,
       lineStyle: { color: "#cfd8dc", width: 1 }, label: { show: false } });
   }
   for (const w of f.wires) {
     const a = vmOfNic(w.a), b = vmOfNic(w.b);
     const cross = vmCloud[a] != null && vmCloud[b] != null && vmCloud[a] !== vmCloud[b];
     const colour = STATE_COLOURS[w.state] || "#000";
-    links.push({ source: "vm:" + a, target: "vm:" + b, wire: w.name,
+    links.push({ source: "vm:" + a, target: "vm:" + b, wire: w.name, value: 1,
       lineStyle: { color: colour, opacity: 1, width: w.name === selectedWire ? 5 : 3, type: cross ? "dashed" : "solid", curveness: 0.15 },
       label: { show: true, formatter: w.name, color: colour } });
     model.wires.push({ name: w.name, a: w.a, b: w.b, state: w.state, colour, crossCloud: cross });
@@ -96,7 +96,8 @@ function drawTopology(f) {
     series: [{
       type: "graph", layout: "force", roam: true, draggable: true, animation: false,
       categories: t.categories, data: t.nodes, links: t.links,
-      force: { repulsion: 260, edgeLength: [40, 140], gravity: 0.08, layoutAnimation: false },
+      // Containment links (value 10) short, wires (value 1) long: each cloud's hypervisors and VMs stay together.
+      force: { repulsion: 420, edgeLength: [35, 170], gravity: 0.06, layoutAnimation: false },
       edgeLabel: { fontSize: 10 },
     }],
   }, { notMerge: true });
@@ -208,7 +209,7 @@ function drawMigrations(migrations, extraFigures) {
   if (migrations.length) {
     const table = document.createElement("table");
     const head = table.insertRow();
-    for (const h of ["migration", "phase", "pause \u2192 bicast confirmed", "resume \u2192 switched confirmed", "timeline span"]) {
+    for (const h of ["migration", "phase", "pause signal \u2192 bicast confirmed", "resume signal \u2192 switched confirmed", "timeline span"]) {
       const th = document.createElement("th"); th.textContent = h; head.appendChild(th);
     }
     for (const m of migrations.slice(0, 8)) {
@@ -230,7 +231,7 @@ function drawMigrations(migrations, extraFigures) {
     for (const [k, v] of Object.entries(extraFigures)) {
       const tr = table.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = String(v);
     }
-    box.appendChild(document.createElement("h2")).textContent = "Measured by the harness";
+    box.appendChild(document.createElement("h2")).textContent = "Measured by the harness (its own pause and resume instants, its probe)";
     box.appendChild(table);
   }
   return out;
