@@ -89,7 +89,7 @@ def main():
                 "pause -> bicast confirmed (ms)": f["pause_to_bicast_ms"],
                 "resume -> switched confirmed (ms)": f["resume_to_switched_ms"],
                 "requests sent during the pause answered at resume": f["delivered_from_pause"],
-            })
+            }, wire="router-app")
     finally:
         ctl.close()
     step("report")

@@ -33,9 +33,10 @@ def _json(value):
     return json.dumps(value).replace("</", "<\\/")
 
 
-def snapshot(ctl, figures=None):
-    """What the web view reads from the API, now, plus the harness's figures ({name: value})."""
-    return {"hypervisors": ctl.api("GET", "hypervisors"), "vms": ctl.api("GET", "vms"),
+def snapshot(ctl, figures=None, wire=None):
+    """What the web view reads from the API, now, plus the harness's figures ({name: value}); `wire`: the wire
+    whose detail the report shows."""
+    return {"selectedWire": wire, "hypervisors": ctl.api("GET", "hypervisors"), "vms": ctl.api("GET", "vms"),
             "wires": ctl.api("GET", "wires"), "migrations": ctl.api("GET", "migrations"),
             "figures": figures or {}, "takenAt": datetime.datetime.now().isoformat(timespec="seconds")}
 

@@ -12,7 +12,7 @@ const SWITCHED_CONFIRMED = "switches confirmed the switched rules";
 
 const topologyChart = echarts.init(document.getElementById("topology"));
 const timelineChart = echarts.init(document.getElementById("timeline"));
-let selectedWire = new URLSearchParams(location.search).get("wire");
+let selectedWire = new URLSearchParams(location.search).get("wire") || (window.VW_SNAPSHOT || {}).selectedWire;
 let structureKey = null;   // which nodes and edges are drawn: a new layout only when it changes
 let positions = {};        // node id -> [x, y] from the last layout, so a redraw keeps the picture still
 let renders = 0;
@@ -94,7 +94,7 @@ function drawTopology(f) {
     tooltip: { formatter: p => p.dataType === "edge" ? (p.data.wire ? "wire " + p.data.wire : "") : p.data.id },
     legend: { data: t.categories.map(c => c.name), top: 0 },
     series: [{
-      type: "graph", layout: "force", roam: true, draggable: true, animation: false,
+      type: "graph", layout: "force", roam: true, draggable: true, animation: false, zoom: 0.8,
       categories: t.categories, data: t.nodes, links: t.links,
       // Containment links (value 10) short, wires (value 1) long: each cloud's hypervisors and VMs stay together.
       force: { repulsion: 420, edgeLength: [35, 170], gravity: 0.06, layoutAnimation: false },
