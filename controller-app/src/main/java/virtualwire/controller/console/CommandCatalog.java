@@ -50,6 +50,11 @@ public final class CommandCatalog {
                             + "current term (the OpenFlow generation id), the members and their API addresses, and the role\n"
                             + "each switch confirmed to this node (MASTER on the leader, SLAVE elsewhere).",
                     "show cluster"),
+            new Syntax(List.of("watch", "migration"), List.of(required("vm|id", Kind.MIGRATION)), "follow a migration as it happens",
+                    "Prints a migration's timeline as it grows, each event once as the controller records it (ms after\n"
+                            + "the start, who reported it, the phase it led to), until the migration completes or aborts;\n"
+                            + "then its figures. Ctrl-C stops watching (the migration goes on).",
+                    "watch migration a1"),
             new Syntax(List.of("connect"), List.of(required("vm:nic", Kind.NIC), required("vm:nic", Kind.NIC),
                     optional("name", Kind.TEXT)), "create a wire between two NICs",
                     "Creates a wire between two VM NICs; the controller picks a name unless you give one. The wire is\n"

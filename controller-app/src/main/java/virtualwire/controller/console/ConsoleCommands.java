@@ -29,6 +29,8 @@ public final class ConsoleCommands {
     private final ApiClient api;
     private final Views views;
     private final boolean jsonAlways;
+    long watchIntervalMillis = 200;                     // how often watch re-reads the migration
+    long watchLimitMillis = 30 * 60 * 1000;            // a migration still under way after this is left to itself
 
     /** @param jsonAlways print the API's JSON for every command, as if each ended with --json */
     public ConsoleCommands(ApiClient api, Views views, boolean jsonAlways) {
@@ -44,7 +46,8 @@ public final class ConsoleCommands {
             if (tokens.isEmpty()) return Outcome.OK;
             Syntax syntax = CommandCatalog.match(tokens).orElseThrow(() -> new Failure(usageError(tokens)));
             if (syntax.command().equals("exit") || syntax.command().equals("quit")) return Outcome.EXIT;
-            String text = execute(syntax, tokens.subList(syntax.words().size(), tokens.size()), json);
+            List<String> args = tokens.subList(syntax.words().size(), tokens.size());
+            String text = syntax.key().equals("watch migration") ? watch(args.get(0), json, out) : execute(syntax, args, json);
             out.print(text.endsWith("\n") || text.isEmpty() ? text : text + "\n");
             return Outcome.OK;
         } catch (ApiException e) {
@@ -101,6 +104,36 @@ public final class ConsoleCommands {
                     "no command \"" + arg0 + "\"; one of " + String.join(", ", CommandCatalog.commands())));
             default -> throw new IllegalStateException("no handler for " + syntax.key());
         };
+    }
+
+    /**
+     * Re-reads the migration until it ends, printing each new timeline entry once as it appears (or, with --json,
+     * each new entry's JSON); returns the closing line.
+     */
+    private String watch(String idOrVm, boolean json, PrintWriter out) throws ApiException, Failure {
+        long deadline = System.nanoTime() + watchLimitMillis * 1_000_000;
+        int shown = 0;
+        while (true) {
+            JsonNode m = api.get("migrations/" + ApiClient.segment(idOrVm));
+            if (shown == 0 && !json) out.println(views.migrationHeader(m));
+            JsonNode timeline = m.path("timeline");
+            for (; shown < timeline.size(); shown++) {
+                out.println(json ? timeline.get(shown).toString() : views.timelineEntry(timeline.get(shown)));
+            }
+            out.flush();
+            String phase = Views.text(m, "phase");
+            if (phase.equals("COMPLETED") || phase.equals("ABORTED")) return json ? "" : views.ended(m);
+            if (System.nanoTime() > deadline) {
+                throw new Failure("migration " + Views.text(m, "id") + " is still " + phase + " after "
+                        + watchLimitMillis / 60_000 + " minutes: stopped watching (it goes on)");
+            }
+            try {
+                Thread.sleep(watchIntervalMillis);   // the API has no push: re-read it at this pace
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failure("stopped watching migration " + Views.text(m, "id") + " (it goes on)");
+            }
+        }
     }
 
     private interface Renderer {

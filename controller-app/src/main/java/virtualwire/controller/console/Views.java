@@ -114,6 +114,47 @@ public final class Views {
         return t.render();
     }
 
+    /** One line per migration: id, VM, from -> to, phase, start. */
+    public String migrationHeader(JsonNode m) {
+        return "migration " + text(m, "id") + ": " + text(m, "vm") + " " + text(m, "from") + " -> " + text(m, "to") + ", "
+                + text(m, "phase") + ", started " + time(m.path("startedAt"));
+    }
+
+    /** One timeline entry as watch prints it: ms after the start, origin, phase, event. */
+    public String timelineEntry(JsonNode e) {
+        return String.format(java.util.Locale.ROOT, "%9.1f ms  %-12s %-10s %s", e.path("atMs").asDouble(),
+                text(e, "origin"), text(e, "phase"), text(e, "event"));
+    }
+
+    /**
+     * The closing line of watch: the outcome and the controller's figures from the timeline (the same spans as the
+     * metrics: the pause signal's entry -> the bicast's confirmation, the resume signal's -> the switched rules').
+     */
+    public String ended(JsonNode m) {
+        JsonNode t = m.path("timeline");
+        StringBuilder out = new StringBuilder("migration " + text(m, "id") + " " + text(m, "phase").toLowerCase());
+        span(t, "SWITCHING", "switches confirmed the switching rules").ifPresent(ms ->
+                out.append(String.format(java.util.Locale.ROOT, "; pause signal -> bicast confirmed %.2f ms", ms)));
+        span(t, "SWITCHED", "switches confirmed the switched rules").ifPresent(ms ->
+                out.append(String.format(java.util.Locale.ROOT, "; resume signal -> switched confirmed %.2f ms", ms)));
+        if (!t.isEmpty()) out.append(String.format(java.util.Locale.ROOT, "; %.1f ms in all", t.get(t.size() - 1).path("atMs").asDouble()));
+        return out.toString();
+    }
+
+    private static java.util.OptionalDouble span(JsonNode t, String phase, String confirmation) {
+        for (int i = 0; i < t.size(); i++) {
+            if (!text(t.get(i), "phase").equals(phase)) continue;
+            long from = t.get(i).path("monoNanos").asLong();
+            for (int j = i; j < t.size(); j++) {
+                if (text(t.get(j), "event").startsWith(confirmation) && t.get(j).path("monoNanos").asLong() >= from) {
+                    return java.util.OptionalDouble.of((t.get(j).path("monoNanos").asLong() - from) / 1e6);
+                }
+            }
+            return java.util.OptionalDouble.empty();
+        }
+        return java.util.OptionalDouble.empty();
+    }
+
     /** A migration's header line, then its timeline. */
     public String migration(JsonNode m) {
         Table t = new Table("at-ms", "origin", "phase", "event");

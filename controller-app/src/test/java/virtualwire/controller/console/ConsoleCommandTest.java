@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -268,7 +269,7 @@ public class ConsoleCommandTest {
                   Removes a wire and its flows from every switch.
                   example: disconnect wa
                 """, run("help disconnect"));
-        assertFails("error: no command \"frob\"; one of show, connect, disconnect, migrate, reload, export, help, exit, quit\n",
+        assertFails("error: no command \"frob\"; one of show, watch, connect, disconnect, migrate, reload, export, help, exit, quit\n",
                 run("help frob"));
     }
 
@@ -290,5 +291,37 @@ public class ConsoleCommandTest {
     @Test
     public void quotedWordsKeepTheirBlanks() throws Exception {
         assertEquals(java.util.List.of("reload", "my topology.yaml", "x"), ConsoleCommands.words("reload 'my topology.yaml'  x"));
+    }
+
+    @Test
+    public void watchMigrationPrintsEachEventOnceAsItAppearsUntilTheMigrationEnds() throws Exception {
+        String under = """
+                {"id":"a1-1","vm":"a1","from":"hv1","to":"hv2","phase":"SWITCHING","startedAt":0,"timeline":[
+                 {"atMs":0.0,"monoNanos":1000000000,"origin":"api","event":"migration of a1 from hv1 to hv2 requested","phase":"REQUESTED"},
+                 {"atMs":50.0,"monoNanos":1050000000,"origin":"orchestrator","event":"a1 paused at hv1","phase":"SWITCHING"}""";
+        api.json("GET", "/api/v1/migrations/a1", 200, under + "]}");
+        java.util.concurrent.CompletableFuture<ConsoleRun> watching =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> run("watch migration a1"));
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (api.requests.stream().filter(r -> r.path().equals("/api/v1/migrations/a1")).count() < 3) {
+            assertTrue("watch re-reads the migration", System.nanoTime() < deadline);
+            Thread.sleep(10);   // poll interval
+        }
+        api.json("GET", "/api/v1/migrations/a1", 200, under.replace("SWITCHING\",\"startedAt", "COMPLETED\",\"startedAt") + """
+                ,{"atMs":58.5,"monoNanos":1058500000,"origin":"controller","event":"switches confirmed the switching rules (8 ms)","phase":"SWITCHING"},
+                 {"atMs":200.0,"monoNanos":1200000000,"origin":"orchestrator","event":"a1 running at hv2","phase":"SWITCHED"},
+                 {"atMs":204.25,"monoNanos":1204250000,"origin":"controller","event":"switches confirmed the switched rules (4 ms)","phase":"COMPLETED"}]}""");
+        ConsoleRun r = watching.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(r.err(), 0, r.exit());
+        String[] lines = r.out().split("\n");
+        assertTrue(r.out(), lines[0].startsWith("migration a1-1: a1 hv1 -> hv2, SWITCHING, started "));
+        assertEquals(List.of(
+                "      0.0 ms  api          REQUESTED  migration of a1 from hv1 to hv2 requested",
+                "     50.0 ms  orchestrator SWITCHING  a1 paused at hv1",
+                "     58.5 ms  controller   SWITCHING  switches confirmed the switching rules (8 ms)",
+                "    200.0 ms  orchestrator SWITCHED   a1 running at hv2",
+                "    204.3 ms  controller   COMPLETED  switches confirmed the switched rules (4 ms)",
+                "migration a1-1 completed; pause signal -> bicast confirmed 8.50 ms; resume signal -> switched confirmed 4.25 ms; 204.3 ms in all"),
+                List.of(lines).subList(1, lines.length));
     }
 }

@@ -39,9 +39,9 @@ public class NameCompleterTest {
 
     @Test
     public void commandsThenSubcommands() {
-        assertEquals(List.of("show", "connect", "disconnect", "migrate", "reload", "export", "help", "exit", "quit"), complete(""));
+        assertEquals(List.of("show", "watch", "connect", "disconnect", "migrate", "reload", "export", "help", "exit", "quit"), complete(""));
         assertEquals(List.of("switches", "hypervisors", "vms", "wires", "wire", "flows", "migrations", "migration", "cluster"), complete("show wi"));
-        assertEquals(List.of("show", "connect", "disconnect", "migrate", "reload", "export", "help", "exit", "quit"), complete("help "));
+        assertEquals(List.of("show", "watch", "connect", "disconnect", "migrate", "reload", "export", "help", "exit", "quit"), complete("help "));
     }
 
     @Test
