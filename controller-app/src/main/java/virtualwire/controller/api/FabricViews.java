@@ -122,23 +122,21 @@ public final class FabricViews {
     }
 
     public WireView view(WireSpec w, WireStatus s, long[] counters) {
-        String state;
+        java.util.function.Predicate<DatapathId> connected = d -> registry.get(d).map(OpenFlowSwitch::isConnected).orElse(false);
+        String state = state(s, connected);
         String reason;
         List<String> switches = new ArrayList<>();
         if (s == null) {
-            state = "pending";
             reason = "not compiled yet";
         } else if (s.state() == WireStatus.State.PENDING) {
-            state = "pending";
             reason = s.reason();
         } else {
             List<String> down = new ArrayList<>();
             for (DatapathId d : s.switches()) {
                 String name = hypervisorOf(d);
                 switches.add(name);
-                if (registry.get(d).map(sw -> !sw.isConnected()).orElse(true)) down.add(name);
+                if (!connected.test(d)) down.add(name);
             }
-            state = down.isEmpty() ? "active" : "partial";
             reason = down.isEmpty() ? "" : "switch of " + String.join(", ", down)
                     + " not connected: its rules stay as they were until it reconnects";
         }
