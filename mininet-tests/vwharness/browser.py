@@ -78,7 +78,7 @@ class Chromium:
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def call(self, method, params=None, timeout=30):
+    def call(self, method, params=None, timeout=60):
         """Sends one command (to the page once attached) and returns its result; events meanwhile are dropped."""
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
