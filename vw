@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # VirtualWire launcher: builds the runnable jar when it is missing or stale, then runs a subcommand.
 #   ./vw controller [--openflow-port 6653]   run the controller
-#   ./vw demo [--real]                       the bundled demo: emulated clouds, wires, traffic, a report
-#                                            (--real: a QEMU guest under libvirt, migrated there and back)
-#   ./vw bench migration [--runs N] [--real] [--html FILE] emulated live migrations: network-added downtime vs MAC learning
+#   ./vw demo [--real|--group]               the bundled demo: emulated clouds, wires, traffic, a report
+#                                            (--real: a QEMU guest under libvirt, migrated there and back;
+#                                             --group: the three-tier app moved to the other cloud as one group,
+#                                             across NAT and a 40 ms WAN)
+#   ./vw bench migration [--runs N] [--real] [--html FILE] [--nat] [--wan-delay MS[,MS]]
+#                                            emulated live migrations: network-added downtime vs MAC learning
 #                                            (--real: real QEMU/libvirt migrations: gap, QEMU downtime)
 #   ./vw bench flows [--wires N]             wire programming rate vs raw OpenFlow and ovs-ofctl (real OVS bridge)
 #   ./vw bench connect [--runs N]            connect/disconnect latency, API call to barrier replies (real OVS)

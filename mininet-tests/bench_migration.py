@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""./vw bench migration [--runs N] [--pause-ms MS] [--json] [--html FILE] [--baseline learning|ovn|all|none] [--real]
+"""./vw bench migration [--runs N] [--pause-ms MS] [--json] [--html FILE] [--baseline learning|ovn|all|none] [--real] [--nat] [--wan-delay MS[,MS...]]
 
 Emulated live migrations (vwharness/migration.py: QEMU-like, the destination's port up and queueing during the
 pause) of v1 between hv2 and hv1, back and forth, under p1's 1 kHz UDP probe; and in the same run, on the same
@@ -15,6 +15,12 @@ resume -> switched confirmed (controller's timeline), late and duplicated echoes
   {"runs": [...], "summary": {figure: {"min", "median", "p95", "max"}}, "baselines": {"learning": summary,
    "ovn": summary}, "baseline_runs": {"learning": [...], "ovn": [...]}, "pause_ms": MS}
 --html FILE: also the per-run figures as plots, with the summary table, in one self-contained HTML file.
+--nat / --wan-delay MS[,MS...]: across clouds instead (topologies/clouds-nat.yaml: v1 between hv2 in onprem, the
+controller's cloud, and hv3 in aws, both behind 1:1 NAT, under p2's probe from hv1), NAT by iptables (--nat) or by
+the delaying relay with MS of round trip between the clouds on the tunnels and on hv3's OpenFlow connection
+(vwharness/wan_relay.py; --wan-delay 0 is the relay without delay); no baselines; the tunnel's ping round trip
+across the clouds is measured in the same run ("wan_ping_ms"). `--wan-delay 40,0 --nat` measures 40 ms, then as
+baselines in the same run 0 ms through the relay and iptables NAT; each variant's figures also per direction.
 --real: real QEMU live migrations instead (vwharness/real_migration.py, default 3 runs), the same figures, and
 the MAC-learning baseline on the same rig (virsh migrate, no controller).
 """
@@ -22,6 +28,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -32,6 +39,8 @@ from vwharness.migration import EmulatedMigration, describe, measure_migration, 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPOLOGY = os.path.join(HERE, "topologies", "bench-migration.yaml")
 PEER, VM, IP, PORT = "p1", "v1", "10.9.0.2", 7001
+CLOUDS_TOPOLOGY = os.path.join(HERE, "topologies", "clouds-nat.yaml")
+WAN = None   # None: the one-cloud bench; "nat": across clouds, iptables NAT; a number: the relay's round trip (ms)
 
 SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
                 "pause_to_bicast_ms", "duplicates", "resume_to_switched_ms", "late", "delivered_from_pause",
@@ -72,8 +81,11 @@ def measure(fabric, runs, pause_ms, controller=None):
     warm_underlay(fabric)
     fabric.wait_until(lambda: fabric.vm(PEER).ping(IP), 20, f"{PEER} reaches {VM}")
     results = []
+    other = "hv3" if WAN is not None else "hv1"
+    if WAN is not None and controller is not None:
+        wan_ping(fabric, "within_cloud")
     for i in range(runs):
-        dest = "hv1" if fabric.vm(VM).spec.hypervisor == "hv2" else "hv2"
+        dest = other if fabric.vm(VM).spec.hypervisor == "hv2" else "hv2"
         m = EmulatedMigration(fabric, VM, dest, pause_ms=pause_ms, controller=controller)
         try:
             r = measure_migration(fabric, m, PEER, IP, PORT, controller=controller)
@@ -83,6 +95,9 @@ def measure(fabric, runs, pause_ms, controller=None):
             break
         log(f"    run {i + 1:2d}: -> {dest}  {describe(r)}")
         results.append(keep(r, i))
+        if WAN is not None and dest == "hv3" and "across_clouds" not in WAN_PING:
+            fabric.wait_until(lambda: fabric.vm(PEER).ping(IP), 20, f"{PEER} reaches {VM} across the clouds")
+            wan_ping(fabric, "across_clouds")
     return results
 
 
@@ -109,62 +124,34 @@ def print_summary(name, summary):
 
 
 def ours(runs, pause_ms):
-    log(f"==> VirtualWire: {runs} emulated migrations of {VM} between hv1 and hv2, pause {pause_ms} ms")
-    ctl = Controller(TOPOLOGY, audit_interval=60)
+    if WAN is None:
+        log(f"==> VirtualWire: {runs} emulated migrations of {VM} between hv1 and hv2, pause {pause_ms} ms")
+        topology, rtt = TOPOLOGY, None
+    else:
+        rtt = None if WAN == "nat" else WAN
+        log(f"==> VirtualWire: {runs} emulated migrations of {VM} between hv2 (onprem) and hv3 (aws) across 1:1 NAT "
+            + ("(iptables)" if rtt is None else f"and a {rtt} ms WAN (relay)") + f", pause {pause_ms} ms")
+        topology = CLOUDS_TOPOLOGY
+    ctl = Controller(topology, audit_interval=60)
     try:
         ctl.start()
-        with Fabric.from_file(TOPOLOGY, controller_port=ctl.openflow_port) as fabric:
+        with Fabric.from_file(topology, controller_port=ctl.openflow_port, wan_rtt_ms=rtt) as fabric:
             ctl.wait_fabric_ready()
-            return measure(fabric, runs, pause_ms, ctl)
+            runs_out = measure(fabric, runs, pause_ms, ctl)
+            return runs_out
     finally:
         ctl.close()
 
 
-def learning(runs, pause_ms):
-    log("==> baseline: the same emulation, Open vSwitch MAC learning (fail_mode=standalone, NORMAL), no controller")
-    with Fabric.from_file(TOPOLOGY, controller_port=None) as fabric:
-        mac_learning_baseline(fabric)
-        return measure(fabric, runs, pause_ms)
+WAN_PING = {}
 
 
-def ovn(runs, pause_ms):
-    log("==> baseline: the same emulation, OVN (multi-chassis binding, activation-strategy=rarp)")
-    try:
-        from vwharness import ovn as ovn_mod
-    except ImportError as e:
-        raise SystemExit(f"vw bench migration: --baseline ovn needs mininet-tests/vwharness/ovn.py ({e})")
-    if not hasattr(ovn_mod, "ovn_baseline"):
-        raise SystemExit("vw bench migration: vwharness/ovn.py has no ovn_baseline(fabric, runs, pause_ms, measure)")
-    measure_one = functools.partial(measure_migration, peer=PEER, ip=IP, port=PORT)
-
-    def measure_run(fabric, migration):
-        r = measure_one(fabric, migration)
-        log(f"    -> {migration.dest.name}  {describe(r)}")
-        return keep(r, 0)
-    with Fabric.from_file(TOPOLOGY, controller_port=None) as fabric:
-        results = ovn_mod.ovn_baseline(fabric, runs, pause_ms, measure_run, vm=VM, peer=PEER, ip=IP, port=PORT, log=log)
-    return [{k: v for k, v in r.items() if k != "timeline"} for r in results]
-
-
-def real(runs, baselines):
-    from vwharness import real_migration
-    log(f"==> VirtualWire, real QEMU: {runs} live migrations of the guest between hv1 and hv2 (libvirt, TCG)")
-    out = {"runs": real_migration.measure_real(runs, log=log), "baselines": {}, "baseline_runs": {}}
-    for b in baselines:
-        if b == "learning":
-            log("==> baseline: the same rig, Open vSwitch MAC learning (standalone, NORMAL), `virsh migrate`, no controller")
-            out["baseline_runs"][b] = real_migration.measure_real(runs, baseline=b, log=log)
-        else:
-            from vwharness import ovn as ovn_mod
-            if not hasattr(ovn_mod, "ovn_real_baseline"):
-                raise SystemExit("vw bench migration --real: vwharness/ovn.py has no ovn_real_baseline(runs, ...)")
-            log("==> baseline: the same rig converted to OVN (multi-chassis binding, activation-strategy=rarp), "
-                "`virsh migrate`")
-            out["baseline_runs"][b] = ovn_mod.ovn_real_baseline(runs, log=log)
-    keys = getattr(real_migration, "SUMMARY_KEYS", SUMMARY_KEYS)
-    out["summary"] = summarize(out["runs"], keys)
-    out["baselines"] = {b: summarize(r, keys) for b, r in out["baseline_runs"].items()}
-    return out
+def wan_ping(fabric, key):
+    """Median ping round trip (ms) from the peer to v1 where it is now, 20 pings 20 ms apart."""
+    text = fabric.vm(PEER).run(["ping", "-n", "-c", "20", "-i", "0.02", IP], check=False, timeout=30).stdout
+    rtts = [float(x) for x in re.findall(r"time=([\d.]+) ms", text)]
+    WAN_PING[key] = round(statistics.median(rtts), 3) if rtts else None
+    log(f"    ping {PEER} -> {VM} {key.replace('_', ' ')}: median {WAN_PING[key]} ms over {len(rtts)} of 20")
 
 
 def main():
@@ -177,7 +164,26 @@ def main():
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout, everything else on stderr")
     ap.add_argument("--real", action="store_true", help="real QEMU/libvirt live migrations (default runs: 3)")
     ap.add_argument("--html", metavar="FILE", help="also write the per-run figures as plots to FILE (HTML)")
+    ap.add_argument("--nat", action="store_true", help="across clouds behind 1:1 NAT (iptables); no baselines")
+    ap.add_argument("--wan-delay", metavar="MS[,MS...]",
+                    help="across clouds behind NAT with this round-trip delay between them (userspace relay); more than one "
+                         "value: the others are measured in the same run as baselines (with --nat too: iptables NAT)")
     args = ap.parse_args()
+    global WAN, PEER
+    wan_variants = []
+    if args.nat or args.wan_delay is not None:
+        PEER = "p2"   # clouds-nat.yaml: p2 on hv1 probes v1
+        if args.real:
+            ap.error("--nat and --wan-delay are for emulated migrations")
+        try:
+            wan_variants = [float(x) for x in args.wan_delay.split(",")] if args.wan_delay is not None else []
+        except ValueError:
+            ap.error(f"--wan-delay takes milliseconds, e.g. 40 or 40,0; not {args.wan_delay!r}")
+        if any(d < 0 for d in wan_variants):
+            ap.error("--wan-delay must be >= 0")
+        if args.nat:
+            wan_variants.append("nat")
+        args.baseline = "none"
     if args.runs is not None and args.runs < 1:
         ap.error("--runs must be at least 1")
     baselines = {"learning": ["learning"], "ovn": ["ovn"], "all": ["learning", "ovn"], "none": []}[args.baseline]
@@ -198,19 +204,39 @@ def main():
             except (ImportError, AssertionError):
                 raise SystemExit("vw bench migration: --baseline ovn needs vwharness/ovn.py with "
                                  "ovn_baseline(fabric, runs, pause_ms, measure)")
-        out = {"runs": ours(runs, args.pause_ms), "baselines": {}, "baseline_runs": {}}
+        out = {"baselines": {}, "baseline_runs": {}}
+        if wan_variants:   # the first is the main figure; the others are its baselines, measured in the same run
+            out["wan"] = {}
+            for i, variant in enumerate(wan_variants):
+                WAN = variant
+                WAN_PING.clear()
+                name = "iptables NAT, no WAN relay" if variant == "nat" else f"WAN relay, {variant:g} ms round trip"
+                r = ours(runs, args.pause_ms)
+                out["wan"][name] = {"wan_ping_ms": dict(WAN_PING),
+                                    "by_direction": {f"to {d}": summarize([x for x in r if x.get("to") == d]) for d in ("hv3", "hv2")}}
+                if i == 0:
+                    out["runs"], out["variant"] = r, name
+                else:
+                    out["baseline_runs"][name] = r
+        else:
+            out["runs"] = ours(runs, args.pause_ms)
         for b in baselines:
             out["baseline_runs"][b] = {"learning": learning, "ovn": ovn}[b](runs, args.pause_ms)
         out["summary"] = summarize(out["runs"])
         out["baselines"] = {b: summarize(r) for b, r in out["baseline_runs"].items()}
         out["pause_ms"] = args.pause_ms
     log("==> results (min / median / p95 / max over the runs)")
-    print_summary("VirtualWire", out["summary"])
+    print_summary("VirtualWire" + (f", {out['variant']}" if "variant" in out else ""), out["summary"])
     for b, s in out["baselines"].items():
         print_summary(f"baseline: {b}", s)
     if args.html:
         from vwharness.report import bench_report
         log(f"==> plots of the per-run figures: {bench_report(args.html, out)}")
+    for name, w in out.get("wan", {}).items():
+        log(f"  {name}: ping {PEER} -> {VM} {w['wan_ping_ms']} ms (medians of 20)")
+        for direction, summary in w["by_direction"].items():
+            print_summary(f"{name}, migrations {direction}", {k: summary[k] for k in
+                          ("lost", "network_added_ms", "pause_to_bicast_ms", "resume_to_switched_ms", "lost_after_bicast")})
     if JSON_MODE:
         stdout.write(json.dumps(out) + "\n")
         stdout.flush()

@@ -7,7 +7,11 @@ Layout (one run, every name carries the run's random suffix where it is visible 
       br-phy  (netdev, standalone) : underlay veth ul0, tunnel IP on br-phy's internal port
       br-int  (netdev, OpenFlow13, fail_mode=secure): vxlan0 (flow-based) + one port per VM NIC
   cloud segment netns: Linux bridge br0 joining its hypervisors' underlay veths (MTU 1600)
-  internet netns (2+ clouds): routes between clouds; its leg in a cloud is that cloud's router
+  internet netns (2+ clouds): routes between clouds; its leg in a cloud is that cloud's router. Hypervisors with
+      a public-ip sit behind 1:1 NAT there: iptables DNAT public -> tunnel IP and SNAT tunnel IP -> public, or,
+      with a WAN delay (wan_rtt_ms), the userspace relay (wan_relay.py) doing the same NAT with the delay
+  WAN delay: the far clouds' (all but the first) OpenFlow connections go through a delaying TCP relay in the
+      root netns, the tunnels between clouds through the delaying UDP NAT relay in the internet netns
   VM netns (Mininet Host): one veth per NIC, named after the NIC; the peer end is the NIC's port
 """
 import atexit
@@ -15,8 +19,10 @@ import ipaddress
 import os
 import random
 import secrets
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -27,6 +33,7 @@ from mininet.node import Host, Node
 
 from . import topology as topo_mod
 
+WAN_RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wan_relay.py")
 UNDERLAY_MTU = 1600  # VXLAN adds 50 bytes; a 1500-byte VM frame must still fit
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
@@ -197,10 +204,15 @@ class Hypervisor(_NsNode):
 class Fabric:
     """Builds the emulated fabric on __enter__ and removes every trace of it on __exit__."""
 
-    def __init__(self, topology, controller_port=6653):
-        """controller_port=None: no controller configured (tests that install flows by hand)."""
+    def __init__(self, topology, controller_port=6653, wan_rtt_ms=None):
+        """controller_port=None: no controller configured (tests that install flows by hand).
+        wan_rtt_ms: a round-trip delay between clouds (half each way) on the tunnels and on the far clouds'
+        OpenFlow connections, by userspace relays; needs every hypervisor outside the first cloud to have a
+        public-ip (the UDP relay is their NAT). None: no relay, NAT (if any) by iptables."""
         self.topology = topology
         self.controller_port = controller_port
+        self.wan_rtt_ms = wan_rtt_ms
+        self._of_relay_port = None   # where the far clouds' switches reach the controller through the TCP relay
         self.run_id = secrets.token_hex(3)
         self.hypervisors, self.vms = {}, {}
         self.setup_seconds = self.teardown_seconds = None
@@ -211,8 +223,8 @@ class Fabric:
         self._old_signals = {}
 
     @classmethod
-    def from_file(cls, path, controller_port=6653):
-        return cls(topo_mod.load(path), controller_port)
+    def from_file(cls, path, controller_port=6653, wan_rtt_ms=None):
+        return cls(topo_mod.load(path), controller_port, wan_rtt_ms)
 
     # ---- lifecycle ----
 
@@ -330,13 +342,15 @@ class Fabric:
         hvs = [h for h in topology.hypervisors if ("hv", h.name) not in known]
         vms = [v for v in topology.vms if ("vm", v.name) not in known]
         old_hvs = list(self.hypervisors.values())
+        if self.wan_rtt_ms is not None and (clouds or hvs):
+            raise topo_mod.TopologyError("grow: a fabric with a WAN delay cannot grow clouds or hypervisors")
         self.topology = topology
         self._add(clouds, hvs, vms)
         for hv in old_hvs:
             ports = [n.port for v in vms if v.hypervisor == hv.name for n in v.nics]
             for port in ports:
                 hv.vsctl("add-port", hv.BRIDGE, port)
-            if clouds:
+            if clouds or any(h.public_ip for h in hvs):
                 self._configure_underlay_ip(hv)
         return time.monotonic() - start
 
@@ -355,17 +369,23 @@ class Fabric:
             new_hvs.append(self.hypervisors[spec.name])
         for spec in vms:
             self._vm(spec)
+        if self.internet is not None:
+            self._nat([hv.spec for hv in new_hvs])
         for hv in new_hvs:
             self._configure_ovs(hv)
 
+    def _mtu(self, cloud_name):
+        """The cloud's underlay MTU: the topology's `mtu`, else UNDERLAY_MTU."""
+        return self._cloud(cloud_name).mtu or UNDERLAY_MTU
+
     def _segment(self, cloud):
         seg = _NsNode(self, f"seg-{cloud.name}", self._node(Node, f"seg-{cloud.name}"))
-        seg.sh(f"ip link add br0 mtu {UNDERLAY_MTU} type bridge && ip link set br0 up")
+        seg.sh(f"ip link add br0 mtu {self._mtu(cloud.name)} type bridge && ip link set br0 up")
         return seg
 
-    def _attach_to_segment(self, seg, node, ifname, seg_ifname):
+    def _attach_to_segment(self, seg, node, ifname, seg_ifname, mtu=UNDERLAY_MTU):
         Link(node, seg.node, intfName1=ifname, intfName2=seg_ifname)
-        seg.sh(f"ip link set {seg_ifname} mtu {UNDERLAY_MTU} master br0 up")
+        seg.sh(f"ip link set {seg_ifname} mtu {mtu} master br0 up")
 
     def _internet(self):
         inet = _NsNode(self, "internet", self._node(Node, "internet"))
@@ -375,9 +395,48 @@ class Fabric:
     def _internet_leg(self, cloud):
         ifname = f"c{self._internet_legs}"
         self._internet_legs += 1
-        self._attach_to_segment(self.segments[cloud.name], self.internet.node, ifname, "inet0")
-        self.internet.sh(f"ip link set {ifname} mtu {UNDERLAY_MTU} up && "
+        # The cloud's path to the internet: its internet-mtu (a bridge drops, silently, frames larger than a port's MTU).
+        mtu = cloud.internet_mtu or self._mtu(cloud.name)
+        self._attach_to_segment(self.segments[cloud.name], self.internet.node, ifname, "inet0", mtu)
+        # The WAN relay sends from this namespace: with TX checksum offload on the veth its datagrams would reach
+        # the userspace tunnels with checksums never filled in, and be dropped there.
+        self.internet.sh(f"ethtool -K {ifname} tx off >/dev/null && ip link set {ifname} mtu {mtu} up && "
                          f"ip addr add {cloud.router_ip}/{cloud.underlay.prefixlen} dev {ifname}")
+
+    def _nat(self, specs):
+        """1:1 NAT for each hypervisor with a public address: by iptables, or (WAN delay) by the relays."""
+        natted = [h for h in specs if h.public_ip]
+        if self.wan_rtt_ms is None:
+            self.internet.sh(" && ".join(
+                f"iptables -t nat -A PREROUTING -d {h.public_ip} -j DNAT --to-destination {h.tunnel_ip} && "
+                f"iptables -t nat -A POSTROUTING -s {h.tunnel_ip} -j SNAT --to-source {h.public_ip}"
+                for h in natted) or "true")
+            return
+        far = [h for h in specs if h.cloud != self.topology.clouds[0].name]
+        missing = [h.name for h in far if not h.public_ip]
+        if missing:
+            raise topo_mod.TopologyError(f"a WAN delay needs a public-ip on every far hypervisor: {', '.join(missing)}")
+        half = self.wan_rtt_ms / 2
+        self.internet.sh(" && ".join(f"ip addr add {h.public_ip}/32 dev lo" for h in natted) + " && ip link set lo up")
+        self._start_relay(self.internet.spawn, "udp", half, [f"{h.tunnel_ip}={h.public_ip}" for h in natted])
+        if self.controller_port is not None and far:
+            with socket.socket() as s:
+                s.bind(("0.0.0.0", 0))
+                self._of_relay_port = s.getsockname()[1]
+            routes = [f"{self.hypervisors[h.name].controller_ip}:{self._of_relay_port}=127.0.0.1:{self.controller_port}"
+                      for h in far]
+            self._start_relay(self._spawn_in_root, "tcp", half, routes)
+
+    def _spawn_in_root(self, argv, **popen_kw):
+        proc = subprocess.Popen(argv, text=True, start_new_session=True, **popen_kw)
+        self._procs.append(proc)
+        return proc
+
+    def _start_relay(self, spawn, mode, one_way_ms, pairs):
+        proc = spawn(["/usr/bin/python3", WAN_RELAY, mode, "--delay-ms", str(one_way_ms)] + pairs,
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        if not select.select([proc.stdout], [], [], 10)[0] or proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the WAN {mode} relay did not start")
 
     def _mgmt_subnets(self):
         """/30s in a random 169.254.X.0/24 that the root namespace does not use yet (not .0 or .169,
@@ -391,8 +450,9 @@ class Fabric:
         self.hypervisors[spec.name] = hv
         # The hypervisor's kernel must not talk on OVS ports (IPv6 DAD/MLD would leak into VMs' wires).
         hv.sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
-        self._attach_to_segment(seg, hv.node, "ul0", f"h{index}")
-        hv.sh(f"ip link set ul0 mtu {UNDERLAY_MTU} up && ip link set lo up")
+        mtu = self._mtu(spec.cloud)
+        self._attach_to_segment(seg, hv.node, "ul0", f"h{index}", mtu)
+        hv.sh(f"ip link set ul0 mtu {mtu} up && ip link set lo up")
         # Management veth to the root namespace, where the controller listens.
         root_if, (root_ip, hv_ip) = f"vwm{self.run_id}{index:02d}", list(mgmt_net.hosts())
         subprocess.run(["ip", "link", "add", root_if, "type", "veth", "peer", "name", "mgmt0",
@@ -430,7 +490,7 @@ class Fabric:
     def _configure_ovs(self, hv):
         spec = hv.spec
         args = ["--", "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
-                "--", "set", "interface", "br-phy", f"mtu_request={UNDERLAY_MTU}",
+                "--", "set", "interface", "br-phy", f"mtu_request={self._mtu(spec.cloud)}",
                 "--", "add-port", "br-phy", "ul0",
                 "--", "add-br", hv.BRIDGE, "--", "set", "bridge", hv.BRIDGE, "datapath_type=netdev",
                 "protocols=OpenFlow13", "fail_mode=secure", f"other-config:datapath-id={spec.dpid}",
@@ -441,7 +501,9 @@ class Fabric:
                 for nic in vm.spec.nics:
                     args += ["--", "add-port", hv.BRIDGE, nic.port]
         if self.controller_port is not None:
-            args += ["--", "set-controller", hv.BRIDGE, f"tcp:{hv.controller_ip}:{self.controller_port}",
+            far = self._of_relay_port is not None and spec.cloud != self.topology.clouds[0].name
+            port = self._of_relay_port if far else self.controller_port   # far clouds: through the WAN relay
+            args += ["--", "set-controller", hv.BRIDGE, f"tcp:{hv.controller_ip}:{port}",
                      "--", "set", "controller", hv.BRIDGE, "connection-mode=out-of-band", "max_backoff=1000"]
         hv.vsctl(*args)
         self._configure_underlay_ip(hv)
@@ -451,8 +513,14 @@ class Fabric:
         (idempotent: `replace`, so it also serves a restarted vswitchd and a grown fabric)."""
         cloud = self._cloud(hv.spec.cloud)
         script = [f"ip addr replace {hv.spec.tunnel_ip}/{cloud.underlay.prefixlen} dev br-phy", "ip link set br-phy up"]
-        script += [f"ip route replace {c.underlay} via {cloud.router_ip} dev br-phy"
-                   for c in self.topology.clouds if c is not cloud]
+        for c in self.topology.clouds:
+            if c is cloud:
+                continue
+            members = [h for h in self.topology.hypervisors if h.cloud == c.name]
+            # A NATed hypervisor is reached at its public address only; its private one is not routed.
+            script += [f"ip route replace {h.public_ip} via {cloud.router_ip} dev br-phy" for h in members if h.public_ip]
+            if not members or any(h.public_ip is None for h in members):
+                script.append(f"ip route replace {c.underlay} via {cloud.router_ip} dev br-phy")
         hv.sh(" && ".join(script))
 
     def _cloud(self, name):

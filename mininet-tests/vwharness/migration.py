@@ -81,12 +81,16 @@ def warm_underlay(fabric):
     for hv in fabric.hypervisors.values():
         for peer in fabric.hypervisors.values():
             if peer is not hv:
-                fabric.wait_until(lambda: hv.run(["ping", "-c", "1", "-W", "1", str(peer.spec.tunnel_ip)],
+                address = peer.spec.address_seen_by(hv.spec)   # its public address across a cloud's NAT
+                fabric.wait_until(lambda: hv.run(["ping", "-c", "1", "-W", "1", str(address)],
                                                  check=False).returncode == 0, 10, f"{hv.name} reaches {peer.name}")
 
 
 class EmulatedMigration:
-    def __init__(self, fabric, vm, to, pause_ms=150, controller=None):
+    def __init__(self, fabric, vm, to, pause_ms=150, controller=None, started_by_controller=False):
+        """started_by_controller: the controller started this migration (a group migration), so the harness
+        carries it out without asking for it, as libvirt does for a migration the controller started."""
+        self.started_by_controller = started_by_controller
         self.fabric, self.vm, self.dest = fabric, fabric.vm(vm), fabric.hypervisor(to)
         self.src = fabric.hypervisor(self.vm.spec.hypervisor)   # where the VM runs now
         self.pause_ms, self.ctl = pause_ms, controller
@@ -105,6 +109,8 @@ class EmulatedMigration:
 
     def _notify(self, action):
         if self.ctl:
+            if action == "start" and self.started_by_controller:
+                return
             if action == "start":
                 self.ctl.api("POST", "migrations", {"vm": self.vm.name, "to": self.dest.name})
             else:

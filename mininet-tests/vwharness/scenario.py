@@ -13,13 +13,14 @@ from .fabric import Fabric
 
 class ControllerFabricTestCase(unittest.TestCase):
     topology = None  # path of the topology file: set by each subclass
+    wan_rtt_ms = None  # a round-trip delay between clouds (vwharness/wan_relay.py); None: none
 
     def setUp(self):
         self._diagnostics = None
         self.ctl = Controller(self.topology, audit_interval=60)
         self.addCleanup(self.ctl.close)   # before start(): a controller that never answers is still stopped
         self.ctl.start()
-        self.fabric = Fabric.from_file(self.topology, controller_port=self.ctl.openflow_port)
+        self.fabric = Fabric.from_file(self.topology, controller_port=self.ctl.openflow_port, wan_rtt_ms=self.wan_rtt_ms)
         # Cleanups run last-in first-out: the diagnostics are read before the fabric and the controller go,
         # also when setUp itself fails after this point (close() is idempotent; a failed build closes itself).
         self.addCleanup(self.fabric.close)

@@ -21,6 +21,8 @@ class TopologyError(ValueError):
 class Cloud:
     name: str
     underlay: ipaddress.IPv4Network
+    mtu: Optional[int] = None           # the underlay's MTU inside the cloud (the fabric's default: 1600)
+    internet_mtu: Optional[int] = None  # its path to the internet (default: its mtu)
 
     @property
     def router_ip(self) -> ipaddress.IPv4Address:
@@ -34,6 +36,12 @@ class Hypervisor:
     cloud: str
     dpid: str  # 16 lower-case hex digits, as OVS wants in other-config:datapath-id
     tunnel_ip: ipaddress.IPv4Address
+    public_ip: Optional[ipaddress.IPv4Address] = None  # 1:1 NAT: the address other clouds see
+
+    def address_seen_by(self, other: "Hypervisor") -> ipaddress.IPv4Address:
+        """Where `other` sends this hypervisor's tunnel packets (and the source they arrive with): the tunnel IP
+        within a cloud, the public IP (if any) across clouds, as the controller's compiler has it."""
+        return self.tunnel_ip if other.cloud == self.cloud or self.public_ip is None else self.public_ip
 
 
 @dataclass
@@ -95,9 +103,11 @@ def parse_mac(value) -> str:
 def load(path) -> Topology:
     with open(path) as f:
         doc = yaml.safe_load(f) or {}
-    clouds = [Cloud(c["name"], ipaddress.IPv4Network(c["underlay"])) for c in doc.get("clouds") or []]
+    clouds = [Cloud(c["name"], ipaddress.IPv4Network(c["underlay"]), c.get("mtu"), c.get("internet-mtu"))
+              for c in doc.get("clouds") or []]
     hypervisors = [Hypervisor(h["name"], h["cloud"], parse_dpid(h["datapath-id"]),
-                              ipaddress.IPv4Address(h["tunnel-ip"]))
+                              ipaddress.IPv4Address(h["tunnel-ip"]),
+                              ipaddress.IPv4Address(h["public-ip"]) if h.get("public-ip") else None)
                    for h in doc.get("hypervisors") or []]
     vms = []
     for v in doc.get("vms") or []:
@@ -127,6 +137,8 @@ def _check(topo: Topology):
             raise TopologyError(f"hypervisor {h.name}: tunnel-ip {h.tunnel_ip} not in {clouds[h.cloud].underlay}")
         if h.tunnel_ip == clouds[h.cloud].router_ip:
             raise TopologyError(f"hypervisor {h.name}: tunnel-ip {h.tunnel_ip} is the cloud router's address")
+        if h.public_ip is not None and h.public_ip in clouds[h.cloud].underlay:
+            raise TopologyError(f"hypervisor {h.name}: public-ip {h.public_ip} inside its cloud's underlay")
     ports = [n.port for v in topo.vms for n in v.nics]
     if len(ports) != len(set(ports)):
         raise TopologyError("port names must be unique across the fabric")

@@ -13,6 +13,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import com.fasterxml.jackson.databind.JsonNode;
+import virtualwire.controller.group.GroupMigrations;
+import virtualwire.controller.group.GroupRequest;
+import virtualwire.controller.group.GroupTarget;
 import virtualwire.controller.migration.MigrationSignal;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.wire.WireManager;
@@ -37,15 +41,23 @@ public final class ApiRoutes implements ApiHandler {
     record MigrateRequest(String vm, String to) {}
     record ReloadResponse(List<String> added, List<String> removed, List<String> warnings) {}
 
+    private static final List<String> GROUP_KEYS = List.of("vms", "allIn", "group", "to", "concurrency", "dryRun");
+    private static final String GROUP_EXAMPLE = "{\"vms\": [\"a\", \"b\"] | \"allIn\": \"cloud\" | \"group\": \"name\", "
+            + "\"to\": \"cloud or hypervisor\" | [\"hypervisor\", ...], \"concurrency\": 2, \"dryRun\": false}";
+    /** A VM's migration that makes no progress for this long stops its group migration. */
+    public static final java.time.Duration GROUP_VM_TIMEOUT = java.time.Duration.ofSeconds(120);
+
     private final WireManager wires;
     private final FabricViews views;
     private final Path topologyFile;
+    private final GroupMigrations groups;
 
     /** @param topologyFile the controller's topology file: a reload is saved there, an empty reload re-reads it */
     public ApiRoutes(WireManager wires, FabricViews views, Path topologyFile) {
         this.wires = wires;
         this.views = views;
         this.topologyFile = topologyFile;
+        this.groups = new GroupMigrations(wires, GROUP_VM_TIMEOUT);
     }
 
     @Override
@@ -70,6 +82,8 @@ public final class ApiRoutes implements ApiHandler {
             case "wires" -> { return wires(method, p, body, path); }
             case "topology" -> { return topology(method, p, body, path); }
             case "migrations" -> { return migrations(method, p, body, path); }
+            case "group-migrations" -> { return groupMigrations(method, p, path); }
+            case "groups" -> { return groups(method, p, body, path); }
             default -> throw new ApiException(404, "no such endpoint: " + path);
         }
     }
@@ -129,6 +143,8 @@ public final class ApiRoutes implements ApiHandler {
         if (p.size() == 1) {
             if (method.equals("GET")) return done(ApiResponse.ok(wires.migrations()));
             only(method, "POST", true, path);
+            JsonNode tree = tree(body, "{\"vm\": \"name\", \"to\": \"hypervisor\"} or " + GROUP_EXAMPLE);
+            if (!tree.has("vm")) return groupMigration(tree, null);
             MigrateRequest req = parse(body, MigrateRequest.class, "{\"vm\": \"name\", \"to\": \"hypervisor\"}");
             if (req.vm() == null || req.to() == null) throw new ApiException(400, "both \"vm\" and \"to\" are required");
             return manager(wires.migrate(req.vm(), req.to(), "api")).thenApply(m -> ApiResponse.json(202, m));
@@ -155,6 +171,105 @@ public final class ApiRoutes implements ApiHandler {
             return manager(wires.signal(p.get(1), signal)).thenApply(ApiResponse::ok);
         }
         throw new ApiException(404, "no such endpoint: " + path);
+    }
+
+    private CompletableFuture<ApiResponse> groupMigrations(String method, List<String> p, String path) {
+        if (p.size() == 1) {
+            only(method, "GET", true, path);
+            return done(ApiResponse.ok(groups.runs()));
+        }
+        if (p.size() == 2) {
+            only(method, "GET", true, path);
+            return done(ApiResponse.ok(groups.run(p.get(1)).orElseThrow(() -> new ApiException(404, "no group migration " + p.get(1)))));
+        }
+        if (p.size() == 3 && p.get(2).equals("stop")) {
+            only(method, "POST", true, path);
+            return manager(groups.stop(p.get(1))).thenApply(ApiResponse::ok);
+        }
+        throw new ApiException(404, "no such endpoint: " + path);
+    }
+
+    private CompletableFuture<ApiResponse> groups(String method, List<String> p, String body, String path) {
+        if (p.size() == 1) {
+            only(method, "GET", true, path);
+            return done(ApiResponse.ok(wires.nodes().groups()));
+        }
+        if (p.size() == 3 && p.get(2).equals("migrate")) {
+            only(method, "POST", true, path);
+            JsonNode tree = tree(body, "{\"to\": \"cloud or hypervisor\" | [\"hypervisor\", ...], \"concurrency\": 2, \"dryRun\": false}");
+            if (tree.has("vms") || tree.has("allIn") || tree.has("group")) {
+                throw new ApiException(400, "the group is named in the path; the body has only \"to\", \"concurrency\" and \"dryRun\"");
+            }
+            return groupMigration(tree, p.get(1));
+        }
+        throw new ApiException(404, "no such endpoint: " + path);
+    }
+
+    /** A group migration: its plan (dryRun, 200) or the run it started (202). */
+    private CompletableFuture<ApiResponse> groupMigration(JsonNode body, String group) {
+        for (var it = body.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!GROUP_KEYS.contains(key)) throw new ApiException(400, "unknown key \"" + key + "\"; expected " + GROUP_EXAMPLE);
+        }
+        List<String> vms = null;
+        if (body.has("vms")) {
+            if (!body.get("vms").isArray() || body.get("vms").isEmpty()) throw new ApiException(400, "\"vms\" must be a non-empty list of VM names");
+            vms = new java.util.ArrayList<>();
+            for (JsonNode n : body.get("vms")) {
+                if (!n.isTextual()) throw new ApiException(400, "\"vms\" must be a list of VM names, found " + n);
+                vms.add(n.asText());
+            }
+        }
+        String allIn = text(body, "allIn");
+        String name = group != null ? group : text(body, "group");
+        JsonNode to = body.get("to");
+        if (to == null) throw new ApiException(400, "\"to\" is required: a cloud, a hypervisor or a list of hypervisors");
+        GroupTarget target;
+        if (to.isTextual()) {
+            String t = to.asText();
+            if (wires.nodes().cloud(t).isPresent()) target = new GroupTarget.Cloud(t);
+            else if (wires.nodes().hypervisor(t).isPresent()) target = new GroupTarget.Hypervisors(List.of(t));
+            else throw new ApiException(404, "\"to\": no cloud or hypervisor named " + t);
+        } else if (to.isArray()) {
+            List<String> hvs = new java.util.ArrayList<>();
+            for (JsonNode n : to) {
+                if (!n.isTextual()) throw new ApiException(400, "\"to\" must list hypervisor names, found " + n);
+                hvs.add(n.asText());
+            }
+            target = new GroupTarget.Hypervisors(hvs);
+        } else {
+            throw new ApiException(400, "\"to\" must be a cloud, a hypervisor or a list of hypervisors, found " + to);
+        }
+        JsonNode c = body.get("concurrency");
+        if (c != null && !c.canConvertToInt()) throw new ApiException(400, "\"concurrency\" must be an integer, found " + c);
+        JsonNode dry = body.get("dryRun");
+        if (dry != null && !dry.isBoolean()) throw new ApiException(400, "\"dryRun\" must be true or false, found " + dry);
+        GroupRequest request = new GroupRequest(vms, allIn, name, target, c == null ? 1 : c.asInt());
+        if (dry != null && dry.asBoolean()) {
+            try {
+                return done(ApiResponse.ok(groups.plan(request)));
+            } catch (WireRequestException e) {
+                return manager(CompletableFuture.failedFuture(e));
+            }
+        }
+        return manager(groups.start(request)).thenApply(run -> ApiResponse.json(202, run));
+    }
+
+    private static String text(JsonNode body, String key) {
+        JsonNode n = body.get(key);
+        if (n == null) return null;
+        if (!n.isTextual()) throw new ApiException(400, "\"" + key + "\" must be a name, found " + n);
+        return n.asText();
+    }
+
+    private static JsonNode tree(String body, String example) {
+        try {
+            JsonNode n = STRICT_JSON.readTree(body);
+            if (n == null || !n.isObject()) throw new ApiException(400, "expected a JSON object: " + example);
+            return n;
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "malformed JSON body (expected " + example + "): " + e.getOriginalMessage());
+        }
     }
 
     private byte[] readTopologyFile() {

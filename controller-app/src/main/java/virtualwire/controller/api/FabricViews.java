@@ -15,6 +15,7 @@ import virtualwire.openflow.switches.OpenFlowSwitch;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.NicLocation;
 import virtualwire.topology.compile.NicPlacement;
+import virtualwire.topology.compile.PathMtu;
 import virtualwire.topology.compile.WireCookies;
 import virtualwire.topology.compile.WireStatus;
 import virtualwire.topology.model.Hypervisor;
@@ -26,12 +27,13 @@ import virtualwire.topology.model.WireSpec;
 public final class FabricViews {
     public record PortView(int number, String name, String mac, boolean linkUp) {}
     public record SwitchView(String dpid, String hypervisor, boolean connected, String address, List<PortView> ports) {}
-    public record HypervisorView(String name, String cloud, String dpid, String tunnelIp, String libvirtUri, boolean connected) {}
+    public record HypervisorView(String name, String cloud, String dpid, String tunnelIp, String publicIp, String libvirtUri, boolean connected) {}
     public record AttachedView(String hypervisor, String dpid, int port) {}
     public record NicView(String name, String mac, String port, String wire, AttachedView attached) {}
     public record VmView(String name, String hypervisor, String kind, List<NicView> nics) {}
+    /** @param mtu the largest IP packet the wire carries between its VMs (path MTU - VXLAN); null: one switch, or unknown */
     public record WireView(String name, String a, String b, long tunnelKey, String state, String reason,
-                           List<String> switches, long packets, long bytes) {}
+                           List<String> switches, long packets, long bytes, Integer mtu) {}
     public record FlowView(int table, int priority, String cookie, String wire, String match, String actions,
                            long packets, long bytes) {}
 
@@ -58,7 +60,7 @@ public final class FabricViews {
 
     public List<HypervisorView> hypervisors() {
         return wires.nodes().hypervisors().stream().map(h -> new HypervisorView(h.name(), h.cloud(),
-                h.datapathId().toString(), h.tunnelIp().toString(), h.libvirtUri().orElse(null),
+                h.datapathId().toString(), h.tunnelIp().toString(), h.publicIp().map(Object::toString).orElse(null), h.libvirtUri().orElse(null),
                 registry.get(h.datapathId()).map(OpenFlowSwitch::isConnected).orElse(false))).toList();
     }
 
@@ -114,7 +116,7 @@ public final class FabricViews {
     /** The view of a wire that no longer exists (after a disconnect). */
     public WireView removed(WireSpec w, WireStatus last) {
         return new WireView(w.name(), w.a().toString(), w.b().toString(), last == null ? 0 : last.tunnelKey(),
-                "removed", "", List.of(), 0, 0);
+                "removed", "", List.of(), 0, 0, null);
     }
 
     public WireView view(WireSpec w, long[] counters) {
@@ -141,8 +143,10 @@ public final class FabricViews {
                     + " not connected: its rules stay as they were until it reconnects";
         }
         switches.sort(null);
+        java.util.OptionalInt mtu = s == null || s.state() == WireStatus.State.PENDING ? java.util.OptionalInt.empty()
+                : PathMtu.usable(wires.nodes(), s.switches());
         return new WireView(w.name(), w.a().toString(), w.b().toString(), s == null ? 0 : s.tunnelKey(), state, reason,
-                switches, counters[0], counters[1]);
+                switches, counters[0], counters[1], mtu.isPresent() ? mtu.getAsInt() : null);
     }
 
     /**

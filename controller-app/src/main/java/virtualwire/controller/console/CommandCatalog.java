@@ -66,6 +66,16 @@ public final class CommandCatalog {
                     "live-migrate a VM to another hypervisor",
                     "Starts a live migration of a VM to another hypervisor; follow it with show migrations.",
                     "migrate a1 hv2"),
+            new Syntax(List.of("migrate"), List.of(required("vm...|--all-in C|--group G", Kind.VM), required("to", Kind.TEXT),
+                    required("cloud|hypervisor...", Kind.HYPERVISOR), optional("--concurrency N", Kind.TEXT), optional("--dry-run", Kind.TEXT)),
+                    "live-migrate a group of VMs as one operation",
+                    "Migrates several VMs as one operation: the VMs named, every VM now in a cloud (--all-in), or a group of\n"
+                            + "the topology (--group), to a cloud or to hypervisors. The plan says which VM goes where and in\n"
+                            + "which order: along the wires, appliances first, at most --concurrency (default 1) at once, never the\n"
+                            + "two ends of a wire at once. --dry-run shows the plan only. Otherwise each VM's progress is printed\n"
+                            + "as it happens, then every VM's figures and the totals. If one migration fails the group stops: the\n"
+                            + "one in flight aborts, VMs already moved stay, the rest are not started.",
+                    "migrate --group app to aws --concurrency 2", true),
             new Syntax(List.of("reload"), List.of(optional("file", Kind.FILE)), "load a topology file (YAML)",
                     "Sends a topology file to the controller, which adds and removes wires to match it. Without a file\n"
                             + "the controller re-reads its own topology file. Errors are listed with file:line:col.",

@@ -47,6 +47,7 @@ public final class ConsoleCommands {
             Syntax syntax = CommandCatalog.match(tokens).orElseThrow(() -> new Failure(usageError(tokens)));
             if (syntax.command().equals("exit") || syntax.command().equals("quit")) return Outcome.EXIT;
             List<String> args = tokens.subList(syntax.words().size(), tokens.size());
+            if (progress == null) progress = out;
             String text = syntax.key().equals("watch migration") ? watch(args.get(0), json, out) : execute(syntax, args, json);
             out.print(text.endsWith("\n") || text.isEmpty() ? text : text + "\n");
             return Outcome.OK;
@@ -94,10 +95,10 @@ public final class ConsoleCommands {
             case "connect" -> connect(args, json);
             case "disconnect" -> show(api.delete("wires/" + ApiClient.segment(arg0)), json,
                     w -> "disconnected " + Views.text(w, "name") + " (" + Views.text(w, "a") + " <-> " + Views.text(w, "b") + ")");
-            case "migrate" -> show(api.post("migrations", ordered("vm", arg0, "to", args.get(1))), json,
+            case "migrate" -> args.size() == 2 && !args.get(0).startsWith("--") ? show(api.post("migrations", ordered("vm", arg0, "to", args.get(1))), json,
                     m -> "migrating " + Views.text(m, "vm") + " from " + Views.text(m, "from") + " to " + Views.text(m, "to")
                             + " (migration " + Views.text(m, "id") + ", " + Views.text(m, "phase") + "); follow it with: show migration "
-                            + Views.text(m, "vm"));
+                            + Views.text(m, "vm")) : groupMigrate(args, json);
             case "reload" -> reload(Optional.ofNullable(arg0), json);
             case "export" -> export(Optional.ofNullable(arg0));
             case "help" -> arg0 == null ? Help.overview() : Help.of(arg0).orElseThrow(() -> new Failure(
@@ -153,6 +154,49 @@ public final class ConsoleCommands {
                     + ", tunnel key " + Views.text(w, "tunnelKey") + ", " + Views.text(w, "state")
                     + (reason.isEmpty() ? "" : " (" + reason + ")");
         });
+    }
+
+    /**
+     * {@code migrate VM...|--all-in CLOUD|--group NAME to CLOUD|HYPERVISOR... [--concurrency N] [--dry-run]}: the
+     * plan, or the run followed to its end, one line per VM as its state changes, then the report.
+     */
+    private String groupMigrate(List<String> args, boolean json) throws ApiException, Failure {
+        GroupCommand c = GroupCommand.parse(args);
+        JsonNode answer = api.post("migrations", c.body());
+        if (c.dryRun()) return show(answer, json, views::groupPlan);
+        String id = Views.text(answer, "id");
+        java.util.Set<String> printed = new java.util.HashSet<>();
+        PrintWriter out = progress;
+        long deadline = System.nanoTime() + GROUP_WAIT.toNanos();
+        JsonNode run = answer;
+        while (true) {
+            if (!json && out != null) {
+                for (String line : views.groupProgress(run, printed)) out.println(line);
+                out.flush();
+            }
+            if (run.path("state").asText().equals("COMPLETED") || run.path("state").asText().equals("FAILED")) break;
+            if (System.nanoTime() > deadline) {
+                throw new Failure("group migration " + id + " still runs after " + GROUP_WAIT.toSeconds() + " s; follow it with GET /api/v1/group-migrations/" + id);
+            }
+            try {
+                Thread.sleep(POLL.toMillis());   // polls the API: the console has no event stream
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failure("interrupted; group migration " + id + " goes on");
+            }
+            run = api.get("group-migrations/" + ApiClient.segment(id));
+        }
+        return show(run, json, views::groupReport);
+    }
+
+    private static final java.time.Duration POLL = java.time.Duration.ofMillis(100);
+    private static final java.time.Duration GROUP_WAIT = java.time.Duration.ofMinutes(30);
+    private PrintWriter progress;
+
+    /** Where a group migration's progress lines go while it runs (the console's output). */
+    public ConsoleCommands progressTo(PrintWriter out) {
+        this.progress = out;
+        return this;
     }
 
     /** Without a file the controller re-reads its own topology file. */

@@ -48,9 +48,9 @@ public final class Views {
     }
 
     public String hypervisors(JsonNode hypervisors) {
-        Table t = new Table("name", "cloud", "dpid", "tunnel-ip", "libvirt", "connected");
+        Table t = new Table("name", "cloud", "dpid", "tunnel-ip", "public-ip", "libvirt", "connected");
         for (JsonNode h : hypervisors) {
-            t.row(text(h, "name"), text(h, "cloud"), text(h, "dpid"), text(h, "tunnelIp"), text(h, "libvirtUri"),
+            t.row(text(h, "name"), text(h, "cloud"), text(h, "dpid"), text(h, "tunnelIp"), text(h, "publicIp"), text(h, "libvirtUri"),
                     yesNo(h, "connected"));
         }
         return t.render();
@@ -72,10 +72,10 @@ public final class Views {
     }
 
     public String wires(JsonNode wires) {
-        Table t = new Table("name", "a", "b", "key", "state", "switches", "packets", "bytes", "reason");
+        Table t = new Table("name", "a", "b", "key", "state", "switches", "mtu", "packets", "bytes", "reason");
         for (JsonNode w : wires) {
             t.row(text(w, "name"), text(w, "a"), text(w, "b"), text(w, "tunnelKey"), text(w, "state"),
-                    list(w.path("switches")), text(w, "packets"), text(w, "bytes"), text(w, "reason"));
+                    list(w.path("switches")), text(w, "mtu"), text(w, "packets"), text(w, "bytes"), text(w, "reason"));
         }
         // The list's counters come from each switch's periodic read, not from a read of every switch per call.
         return t.render() + "(packets, bytes: as of each switch's last periodic read; show wire NAME reads them now)\n";
@@ -86,10 +86,11 @@ public final class Views {
         String[][] fields = {
                 {"name", text(w, "name")}, {"a", text(w, "a")}, {"b", text(w, "b")}, {"tunnel key", text(w, "tunnelKey")},
                 {"state", text(w, "state")}, {"reason", text(w, "reason")}, {"switches", list(w.path("switches"))},
+                {"mtu", text(w, "mtu")},
                 {"packets", text(w, "packets")}, {"bytes", text(w, "bytes")}};
         StringBuilder out = new StringBuilder();
         for (String[] f : fields) {
-            if (f[0].equals("reason") && f[1].isEmpty()) continue;
+            if ((f[0].equals("reason") || f[0].equals("mtu")) && f[1].isEmpty()) continue;
             out.append(String.format("%-12s%s", f[0] + ":", f[1]).stripTrailing()).append('\n');
         }
         return out.toString();
@@ -164,6 +165,63 @@ public final class Views {
         }
         return "migration " + text(m, "id") + ": " + text(m, "vm") + " " + text(m, "from") + " -> " + text(m, "to") + ", "
                 + text(m, "phase") + ", started " + time(m.path("startedAt")) + "\n" + t.render();
+    }
+
+    /** A group migration's plan (a dry run). */
+    public String groupPlan(JsonNode plan) {
+        Table t = new Table("wave", "vm", "kind", "from", "to");
+        int waves = 0;
+        for (JsonNode m : plan.path("moves")) {
+            waves = Math.max(waves, m.path("wave").asInt() + 1);
+            t.row(String.valueOf(m.path("wave").asInt() + 1), text(m, "vm"), text(m, "kind"), text(m, "from"), text(m, "to"));
+        }
+        String staying = list(plan.path("staying"));
+        return "plan for " + text(plan, "group") + ": " + plan.path("moves").size() + " VMs in " + waves + " waves, at most "
+                + text(plan, "concurrency") + " at once (a wave starts when the one before it has ended)\n" + t.render()
+                + (staying.isEmpty() ? "" : "already there, not moved: " + staying + "\n");
+    }
+
+    /** Lines for the VMs whose state changed since the last call ({@code printed} remembers what was said). */
+    public List<String> groupProgress(JsonNode run, java.util.Set<String> printed) {
+        List<String> lines = new ArrayList<>();
+        String at = String.format(java.util.Locale.ROOT, "[%6.1f s] ", run.path("elapsedMs").asDouble() / 1000);
+        for (JsonNode v : run.path("vms")) {
+            String state = text(v, "state");
+            if (state.equals("WAITING") || !printed.add(text(v, "vm") + " " + state)) continue;
+            String line = at + text(v, "vm") + " (" + text(v, "kind") + "): " + switch (state) {
+                case "MIGRATING" -> "migrating " + text(v, "from") + " -> " + text(v, "to") + ", wave " + (v.path("wave").asInt() + 1);
+                case "MOVED" -> "moved to " + text(v, "to") + " in " + ms(v.path("figures").path("totalMs")) + " ms (pause signal -> bicast confirmed "
+                        + ms(v.path("figures").path("signalToBicastMs")) + " ms)";
+                case "ABORTED" -> "aborted, stays at " + text(v, "from") + ": " + text(v, "reason");
+                default -> state.toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+            };
+            lines.add(line);
+        }
+        return lines;
+    }
+
+    /** A group migration's report: every VM's figures and the group's totals. */
+    public String groupReport(JsonNode run) {
+        JsonNode totals = run.path("totals");
+        Table t = new Table("vm", "kind", "from", "to", "wave", "state", "migration-ms", "signal->bicast-ms", "resume->switched-ms", "reason");
+        for (JsonNode v : run.path("vms")) {
+            JsonNode f = v.path("figures");
+            t.row(text(v, "vm"), text(v, "kind"), text(v, "from"), text(v, "to"), String.valueOf(v.path("wave").asInt() + 1),
+                    text(v, "state").toLowerCase(java.util.Locale.ROOT).replace('_', ' '), ms(f.path("totalMs")), ms(f.path("signalToBicastMs")),
+                    ms(f.path("resumeToSwitchedMs")), text(v, "reason"));
+        }
+        String reason = text(run, "reason");
+        return "group migration " + text(run, "id") + " (" + text(run, "group") + "): " + text(run, "state").toLowerCase(java.util.Locale.ROOT)
+                + " in " + ms(totals.path("durationMs")) + " ms" + (reason.isEmpty() ? "" : " (" + reason + ")") + "; "
+                + totals.path("moved").asInt() + " moved, " + totals.path("aborted").asInt() + " aborted, "
+                + totals.path("notStarted").asInt() + " not started, " + totals.path("staying").asInt() + " already there; "
+                + totals.path("waves").asInt() + " waves\n" + t.render()
+                + "totals: the moved VMs' migrations add up to " + ms(totals.path("sumMigrationMs")) + " ms; the slowest bicast took "
+                + ms(totals.path("maxSignalToBicastMs")) + " ms from the pause signal to its confirmation\n";
+    }
+
+    private static String ms(JsonNode n) {
+        return n.isNumber() ? String.format(java.util.Locale.ROOT, "%.1f", n.asDouble()) : "-";
     }
 
     private String time(JsonNode epochMs) {

@@ -102,7 +102,7 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
             byNic.put(w.b(), w);
             stillConnected.add(c);
         }
-        Topology t = new Topology(file.clouds(), file.hypervisors(), file.vms(), new ArrayList<>(wires.values()));
+        Topology t = new Topology(file.clouds(), file.hypervisors(), file.vms(), new ArrayList<>(wires.values()), file.groups());
         return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys, migrations), warnings);
     }
 

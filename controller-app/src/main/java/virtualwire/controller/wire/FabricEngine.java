@@ -222,7 +222,9 @@ final class FabricEngine implements SwitchListener {
     FabricDelta replaceFabric(Topology next, Map<String, Long> keys) {
         FabricDelta d = new FabricDelta();
         Topology old = table.nodes();
-        if (old.clouds().equals(next.clouds()) && old.hypervisors().equals(next.hypervisors()) && old.vms().equals(next.vms())) {
+        // Groups live with the nodes: a reload that changes them (rare) is handled as one that changes nodes.
+        if (old.clouds().equals(next.clouds()) && old.hypervisors().equals(next.hypervisors()) && old.vms().equals(next.vms())
+                && old.groups().equals(next.groups())) {
             Map<String, WireSpec> after = new HashMap<>();
             next.wires().forEach(w -> after.put(w.name(), w));
             Set<String> changed = new java.util.HashSet<>();
@@ -383,8 +385,18 @@ final class FabricEngine implements SwitchListener {
         return CompletableFuture.supplyAsync(() -> published = table.snapshot(), executor).orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
     }
 
+    /** Told (on the engine thread, so quickly) every time the migrations' list changes. */
+    final List<java.util.function.Consumer<List<Migration>>> migrationListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     void publishMigrations() {
         migrations = coordinator.all();
+        for (var l : migrationListeners) {
+            try {
+                l.accept(migrations);
+            } catch (RuntimeException ex) {
+                org.slf4j.LoggerFactory.getLogger(FabricEngine.class).error("a migration listener failed", ex);
+            }
+        }
     }
 
 

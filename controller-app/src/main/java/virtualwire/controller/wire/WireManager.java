@@ -219,6 +219,14 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         return migrations.migrate(vm, toHypervisor, origin);
     }
 
+    /**
+     * Calls {@code listener} with every migration each time one changes (a step, a confirmation); on the engine's
+     * thread: it must only hand the list on.
+     */
+    public void addMigrationListener(java.util.function.Consumer<List<Migration>> listener) {
+        engine.migrationListeners.add(listener);
+    }
+
     /** Feeds a signal (orchestrator notification) to the migration with this id, or of this VM. */
     public CompletableFuture<Migration> signal(String idOrVm, MigrationSignal signal) {
         return migrations.signal(idOrVm, signal);

@@ -32,7 +32,7 @@ public final class WireTable {
 
     /** @param running a valid topology (the running wires) and @param keys a key for each of its wires */
     public WireTable(Topology running, Map<String, Long> keys) {
-        this.nodes = new Topology(running.clouds(), running.hypervisors(), running.vms(), List.of());
+        this.nodes = new Topology(running.clouds(), running.hypervisors(), running.vms(), List.of(), running.groups());
         for (WireSpec w : running.wires()) {
             Long key = keys.get(w.name());
             if (key == null) throw new IllegalArgumentException("wire " + w.name() + " has no tunnel key");
@@ -111,7 +111,7 @@ public final class WireTable {
 
     /** The running fabric as one topology value: built on demand (O(wires)) and kept until the next change. */
     public Topology snapshot() {
-        if (snapshot == null) snapshot = new Topology(nodes.clouds(), nodes.hypervisors(), nodes.vms(), new ArrayList<>(wires.values()));
+        if (snapshot == null) snapshot = new Topology(nodes.clouds(), nodes.hypervisors(), nodes.vms(), new ArrayList<>(wires.values()), nodes.groups());
         return snapshot;
     }
 }

@@ -53,9 +53,9 @@ public class ConsoleCommandTest {
     @Test
     public void showWires() {
         assertOk("""
-                NAME  A        B        KEY  STATE    SWITCHES  PACKETS  BYTES  REASON
-                wa    a1:eth0  a2:eth0  1    active   hv1       12       1176
-                wc    c1:eth0  c2:eth0  3    pending            0        0      c2:eth0 is not attached (no port c2-eth0 on any switch)
+                NAME  A        B        KEY  STATE    SWITCHES  MTU   PACKETS  BYTES  REASON
+                wa    a1:eth0  a2:eth0  1    active   hv1       1450  12       1176
+                wc    c1:eth0  c2:eth0  3    pending                  0        0      c2:eth0 is not attached (no port c2-eth0 on any switch)
                 (packets, bytes: as of each switch's last periodic read; show wire NAME reads them now)
                 """, run("show wires"));
     }
@@ -63,9 +63,9 @@ public class ConsoleCommandTest {
     @Test
     public void showHypervisors() {
         assertOk("""
-                NAME  CLOUD  DPID                     TUNNEL-IP  LIBVIRT                CONNECTED
-                hv1   lab    00:00:00:00:00:00:00:01  10.0.0.1                          yes
-                hv2   lab    00:00:00:00:00:00:00:02  10.0.0.2   qemu+ssh://hv2/system  no
+                NAME  CLOUD  DPID                     TUNNEL-IP  PUBLIC-IP    LIBVIRT                CONNECTED
+                hv1   lab    00:00:00:00:00:00:00:01  10.0.0.1                                       yes
+                hv2   lab    00:00:00:00:00:00:00:02  10.0.0.2   203.0.113.2  qemu+ssh://hv2/system  no
                 """, run("show hypervisors"));
     }
 
@@ -199,6 +199,64 @@ public class ConsoleCommandTest {
                 {"id":"m2","vm":"a1","from":"hv1","to":"hv2","phase":"REQUESTED","startedAt":0,"timeline":[]}""");
         assertOk("migrating a1 from hv1 to hv2 (migration m2, REQUESTED); follow it with: show migration a1\n",
                 run("migrate a1 hv2"));
+    }
+
+    private static final String PLAN = """
+            {"group":"app","moves":[{"vm":"r1","kind":"router","from":"hv2","to":"hv3","wave":0},
+             {"vm":"v1","kind":"vm","from":"hv2","to":"hv3","wave":0},{"vm":"a1","kind":"vm","from":"hv2","to":"hv3","wave":1}],
+             "staying":["x1"],"concurrency":2}""";
+
+    @Test
+    public void groupMigrateDryRunShowsThePlan() {
+        api.json("POST", "/api/v1/migrations", 200, PLAN);
+        assertOk("""
+                plan for app: 3 VMs in 2 waves, at most 2 at once (a wave starts when the one before it has ended)
+                WAVE  VM  KIND    FROM  TO
+                1     r1  router  hv2   hv3
+                1     v1  vm      hv2   hv3
+                2     a1  vm      hv2   hv3
+                already there, not moved: x1
+                """, run("migrate --group app to aws --concurrency 2 --dry-run"));
+        assertEquals("{\"group\":\"app\",\"to\":\"aws\",\"concurrency\":2,\"dryRun\":true}", api.requests.get(api.requests.size() - 1).body());
+        run("migrate r1 a1 to hv3 hv4 --dry-run");
+        assertEquals("{\"vms\":[\"r1\",\"a1\"],\"to\":[\"hv3\",\"hv4\"],\"concurrency\":1,\"dryRun\":true}",
+                api.requests.get(api.requests.size() - 1).body());
+    }
+
+    @Test
+    public void groupMigrateFollowsTheRunAndReportsEveryVm() {
+        api.json("POST", "/api/v1/migrations", 202, """
+                {"id":"group-1","group":"all in onprem","state":"RUNNING","elapsedMs":1.0,"reason":null,
+                 "vms":[{"vm":"r1","kind":"router","from":"hv2","to":"hv3","wave":0,"state":"MIGRATING","migration":null,"reason":null,"figures":null},
+                        {"vm":"a1","kind":"vm","from":"hv2","to":"hv3","wave":1,"state":"WAITING","migration":null,"reason":null,"figures":null}],
+                 "totals":{}}""");
+        api.json("GET", "/api/v1/group-migrations/group-1", 200, """
+                {"id":"group-1","group":"all in onprem","state":"FAILED","elapsedMs":2500.0,"reason":"a1's migration failed: boom",
+                 "vms":[{"vm":"r1","kind":"router","from":"hv2","to":"hv3","wave":0,"state":"MOVED","migration":"r1-1","reason":null,
+                         "figures":{"totalMs":1200.5,"signalToBicastMs":4.25,"resumeToSwitchedMs":30.0}},
+                        {"vm":"a1","kind":"vm","from":"hv2","to":"hv3","wave":1,"state":"ABORTED","migration":"a1-1","reason":"boom",
+                         "figures":{"totalMs":null,"signalToBicastMs":null,"resumeToSwitchedMs":null}}],
+                 "totals":{"moved":1,"aborted":1,"notStarted":0,"staying":0,"waves":2,"durationMs":2500.0,"maxSignalToBicastMs":4.25,"sumMigrationMs":1200.5}}""");
+        assertOk("""
+                [   0.0 s] r1 (router): migrating hv2 -> hv3, wave 1
+                [   2.5 s] r1 (router): moved to hv3 in 1200.5 ms (pause signal -> bicast confirmed 4.3 ms)
+                [   2.5 s] a1 (vm): aborted, stays at hv2: boom
+                group migration group-1 (all in onprem): failed in 2500.0 ms (a1's migration failed: boom); 1 moved, 1 aborted, 0 not started, 0 already there; 2 waves
+                VM  KIND    FROM  TO   WAVE  STATE    MIGRATION-MS  SIGNAL->BICAST-MS  RESUME->SWITCHED-MS  REASON
+                r1  router  hv2   hv3  1     moved    1200.5        4.3                30.0
+                a1  vm      hv2   hv3  2     aborted  -             -                  -                    boom
+                totals: the moved VMs' migrations add up to 1200.5 ms; the slowest bicast took 4.3 ms from the pause signal to its confirmation
+                """, run("migrate --all-in onprem to aws"));
+    }
+
+    @Test
+    public void groupMigrateUsageErrorsSendNothing() {
+        int before = api.requests.size();
+        assertFails("error: say where to: ... to CLOUD|HYPERVISOR...; usage: " + GroupCommand.USAGE + "\n", run("migrate a1 a2 hv3"));
+        assertFails("error: name VMs, or --all-in CLOUD, or --group NAME (one of them); usage: " + GroupCommand.USAGE + "\n",
+                run("migrate a1 --group app to aws"));
+        assertFails("error: --concurrency needs a number; usage: " + GroupCommand.USAGE + "\n", run("migrate a1 to aws --concurrency x"));
+        assertEquals(before, api.requests.size());
     }
 
     @Test

@@ -16,11 +16,11 @@ final class FakeApi implements AutoCloseable {
     record Request(String method, String path, String contentType, String body) {}
 
     static final String WIRES = """
-            [{"name":"wa","a":"a1:eth0","b":"a2:eth0","tunnelKey":1,"state":"active","reason":"","switches":["hv1"],"packets":12,"bytes":1176},
+            [{"name":"wa","a":"a1:eth0","b":"a2:eth0","tunnelKey":1,"state":"active","reason":"","switches":["hv1"],"packets":12,"bytes":1176,"mtu":1450},
              {"name":"wc","a":"c1:eth0","b":"c2:eth0","tunnelKey":3,"state":"pending","reason":"c2:eth0 is not attached (no port c2-eth0 on any switch)","switches":[],"packets":0,"bytes":0}]""";
     static final String HYPERVISORS = """
             [{"name":"hv1","cloud":"lab","dpid":"00:00:00:00:00:00:00:01","tunnelIp":"10.0.0.1","libvirtUri":null,"connected":true},
-             {"name":"hv2","cloud":"lab","dpid":"00:00:00:00:00:00:00:02","tunnelIp":"10.0.0.2","libvirtUri":"qemu+ssh://hv2/system","connected":false}]""";
+             {"name":"hv2","cloud":"lab","dpid":"00:00:00:00:00:00:00:02","tunnelIp":"10.0.0.2","publicIp":"203.0.113.2","libvirtUri":"qemu+ssh://hv2/system","connected":false}]""";
     static final String VMS = """
             [{"name":"a1","hypervisor":"hv1","kind":"vm","nics":[{"name":"eth0","mac":"02:00:00:00:00:a1","port":"a1-eth0","wire":"wa","attached":{"hypervisor":"hv1","dpid":"00:00:00:00:00:00:00:01","port":3}}]},
              {"name":"a2","hypervisor":"hv1","kind":"vm","nics":[{"name":"eth0","mac":"02:00:00:00:00:a2","port":"a2-eth0","wire":"wa","attached":{"hypervisor":"hv1","dpid":"00:00:00:00:00:00:00:01","port":4}}]},

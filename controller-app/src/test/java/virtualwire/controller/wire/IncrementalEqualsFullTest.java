@@ -93,7 +93,10 @@ public class IncrementalEqualsFullTest {
             for (int h = 1; h <= HYPERVISORS; h++) {
                 DatapathId d = DatapathId.of(h);
                 dpids.add(d);
-                hvs.add(new Hypervisor("hv" + h, "c", d, IPv4Address.of("10.0.0." + h), Optional.empty()));
+                // The last hypervisor sits in another cloud behind NAT: its wires use public addresses.
+                hvs.add(h == HYPERVISORS
+                        ? new Hypervisor("hv" + h, "d", d, IPv4Address.of("10.0.0." + h), Optional.empty(), Optional.of(IPv4Address.of("203.0.113." + h)))
+                        : new Hypervisor("hv" + h, "c", d, IPv4Address.of("10.0.0." + h), Optional.empty()));
             }
             List<Vm> vms = new ArrayList<>();
             for (int v = 0; v < 6; v++) {
@@ -109,7 +112,7 @@ public class IncrementalEqualsFullTest {
             List<WireSpec> wires = List.of(
                     new WireSpec("w01", new NicRef("v0", "e0"), new NicRef("v1", "e0"), OptionalInt.empty()),
                     new WireSpec("w23", new NicRef("v2", "e0"), new NicRef("v3", "e1"), OptionalInt.of(40)));
-            file = new Topology(List.of(new Cloud("c", Optional.empty())), hvs, vms, wires);
+            file = new Topology(List.of(new Cloud("c", Optional.empty()), new Cloud("d", Optional.empty())), hvs, vms, wires);
             Map<String, Long> keys = TunnelKeys.assign(file.wires(), Map.of());
             e = new FabricEngine(new WireTable(file, keys), 0, List.of(), null, new SwitchRegistry(), Duration.ofHours(1));
             e.compiler.recompileAll("test start");
@@ -253,8 +256,11 @@ public class IncrementalEqualsFullTest {
             } else if (kind == 1) {
                 int i = rnd.nextInt(hvs.size());
                 Hypervisor h = hvs.get(i);
-                hvs.set(i, new Hypervisor(h.name(), h.cloud(), h.datapathId(), IPv4Address.of("10.0.1." + rnd.nextInt(250)), h.libvirtUri()));
-                what = "reload with " + h.name() + " at another tunnel IP";
+                boolean publicOnly = h.publicIp().isPresent() && rnd.nextBoolean();
+                hvs.set(i, publicOnly
+                        ? new Hypervisor(h.name(), h.cloud(), h.datapathId(), h.tunnelIp(), h.libvirtUri(), Optional.of(IPv4Address.of("198.51.100." + rnd.nextInt(250))))
+                        : new Hypervisor(h.name(), h.cloud(), h.datapathId(), IPv4Address.of("10.0.1." + rnd.nextInt(250)), h.libvirtUri(), h.publicIp()));
+                what = "reload with " + h.name() + " at another " + (publicOnly ? "public" : "tunnel") + " IP";
             } else {
                 NicRef a = pick(nics), b = pick(nics);
                 boolean free = !a.equals(b) && e.table.wireOf(a).isEmpty() && e.table.wireOf(b).isEmpty();

@@ -17,22 +17,28 @@ import virtualwire.openflow.switches.OpenFlowSwitch;
 import virtualwire.openflow.switches.SwitchPort;
 
 /** A switch that is a table in memory and a log of the batches it received (unit tests only). */
-final class TableSwitch implements OpenFlowSwitch {
+public final class TableSwitch implements OpenFlowSwitch {
     private final DatapathId dpid;
     private final Map<Integer, SwitchPort> ports = new ConcurrentHashMap<>();
     final Map<FlowRule.Key, FlowRule> table = new ConcurrentHashMap<>();
     /** Every batch received, in order; pre-encoded ones marked. */
     final List<String> batches = java.util.Collections.synchronizedList(new ArrayList<>());
 
-    TableSwitch(long dpid, Map<Integer, String> portNames) {
+    public TableSwitch(long dpid, Map<Integer, String> portNames) {
         this.dpid = DatapathId.of(dpid);
         portNames.forEach((n, name) -> ports.put(n, port(n, name)));
     }
 
     /** The port appears on the switch; returns the PORT_STATUS it would send. */
-    virtualwire.openflow.switches.PortChange addPort(int number, String name) {
+    public virtualwire.openflow.switches.PortChange addPort(int number, String name) {
         ports.put(number, port(number, name));
         return new virtualwire.openflow.switches.PortChange(virtualwire.openflow.switches.PortChange.Kind.ADDED, port(number, name));
+    }
+
+    /** The port goes away; returns the PORT_STATUS it would send. */
+    public virtualwire.openflow.switches.PortChange removePort(int number) {
+        SwitchPort gone = ports.remove(number);
+        return new virtualwire.openflow.switches.PortChange(virtualwire.openflow.switches.PortChange.Kind.REMOVED, gone);
     }
 
     static SwitchPort port(int number, String name) {

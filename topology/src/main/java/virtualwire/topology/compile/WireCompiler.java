@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.projectfloodlight.openflow.types.DatapathId;
+import org.projectfloodlight.openflow.types.IPv4Address;
 import virtualwire.openflow.flow.FlowAction;
 import virtualwire.openflow.flow.FlowMatch;
 import virtualwire.openflow.flow.FlowRule;
@@ -22,7 +23,8 @@ import virtualwire.topology.model.WireSpec;
  * <li>Both ends on one switch: {@code in_port=A -> output:B} and back.</li>
  * <li>Ends on two hypervisors: {@code in_port=A -> set tun_id=KEY, set tun_dst=peer, output:vxlan} and
  * {@code in_port=vxlan, tun_id=KEY, tun_src=peer -> output:A}, mirrored on the peer. Matching tun_src keeps
- * another tunnel endpoint from injecting into the wire.</li>
+ * another tunnel endpoint from injecting into the wire. Across clouds, "peer" is the peer's public IP when it has
+ * one (1:1 NAT): the tunnel is sent to it, and the peer's packets arrive carrying it as their source.</li>
  * <li>A NIC present at two locations (live migration) gets its rules at both; it accepts from, and the peer
  * delivers to, each location the placement names, so bicast is one action list with two outputs.</li>
  * </ul>
@@ -89,7 +91,8 @@ public final class WireCompiler {
                 for (NicLocation peer : end[1].present()) {
                     if (peer.dpid().equals(from.dpid())) continue;
                     int tunnel = in.tunnelPort(from.dpid());
-                    put(here, rule(cookie, FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(in.hypervisor(peer.dpid()).tunnelIp()),
+                    IPv4Address peerSeenAs = in.hypervisor(peer.dpid()).addressSeenBy(in.hypervisor(from.dpid()));
+                    put(here, rule(cookie, FlowMatch.inPort(tunnel).withTunnelId(key).withTunnelSrc(peerSeenAs),
                             List.of(FlowAction.output(from.port()))));
                 }
             }
@@ -129,7 +132,7 @@ public final class WireCompiler {
             if (t.dpid().equals(from.dpid())) continue;
             if (!keySet) actions.add(FlowAction.setTunnelId(key));
             keySet = true;
-            actions.add(FlowAction.setTunnelDst(in.hypervisor(t.dpid()).tunnelIp()));
+            actions.add(FlowAction.setTunnelDst(in.hypervisor(t.dpid()).addressSeenBy(in.hypervisor(from.dpid()))));
             actions.add(FlowAction.output(in.tunnelPort(from.dpid())));
         }
         return actions;

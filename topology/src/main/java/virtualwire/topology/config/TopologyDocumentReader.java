@@ -12,6 +12,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.stream.Collectors;
+import org.projectfloodlight.openflow.types.IPv4Address;
 import virtualwire.topology.model.Cloud;
 import virtualwire.topology.model.Hypervisor;
 import virtualwire.topology.model.Ipv4Syntax;
@@ -21,6 +22,7 @@ import virtualwire.topology.model.Topology;
 import virtualwire.topology.model.TopologyValidator;
 import virtualwire.topology.model.Violation;
 import virtualwire.topology.model.Vm;
+import virtualwire.topology.model.VmGroup;
 import virtualwire.topology.model.VmKind;
 import virtualwire.topology.model.WireSpec;
 
@@ -30,12 +32,13 @@ import virtualwire.topology.model.WireSpec;
  * back in the file by path.
  */
 final class TopologyDocumentReader {
-    private static final List<String> TOP_KEYS = List.of("clouds", "hypervisors", "vms", "wires");
-    private static final List<String> CLOUD_KEYS = List.of("name", "underlay");
-    private static final List<String> HYPERVISOR_KEYS = List.of("name", "cloud", "datapath-id", "tunnel-ip", "libvirt-uri");
+    private static final List<String> TOP_KEYS = List.of("clouds", "hypervisors", "vms", "wires", "groups");
+    private static final List<String> CLOUD_KEYS = List.of("name", "underlay", "mtu", "internet-mtu");
+    private static final List<String> HYPERVISOR_KEYS = List.of("name", "cloud", "datapath-id", "tunnel-ip", "public-ip", "libvirt-uri");
     private static final List<String> VM_KEYS = List.of("name", "hypervisor", "kind", "gateway", "nics");
     private static final List<String> NIC_KEYS = List.of("name", "mac", "port", "ip");
     private static final List<String> WIRE_KEYS = List.of("name", "ends", "key");
+    private static final List<String> GROUP_KEYS = List.of("name", "vms");
 
     private final DocumentErrors errors;
     /** Model element path ("vms[0]") -> its path in the file ("vms[1]"), which differs once elements are left out. */
@@ -66,7 +69,24 @@ final class TopologyDocumentReader {
         readEach(top, "vms", VM_KEYS, "vm", (fields, path) -> vm(fields, vms.size()).map(v -> add(vms, v, "vms", path)));
         List<WireSpec> wires = new ArrayList<>();
         readEach(top, "wires", WIRE_KEYS, "wire", (fields, path) -> wire(fields).map(w -> add(wires, w, "wires", path)));
-        return new Topology(clouds, hypervisors, vms, wires);
+        List<VmGroup> groups = new ArrayList<>();
+        readEach(top, "groups", GROUP_KEYS, "group", (fields, path) -> group(fields).map(g -> add(groups, g, "groups", path)));
+        return new Topology(clouds, hypervisors, vms, wires, groups);
+    }
+
+    private Optional<VmGroup> group(MappingFields fields) {
+        Optional<String> name = fields.requiredText("name");
+        List<String> members = new ArrayList<>();
+        boolean ok = fields.required("vms").isPresent();
+        List<YamlNode> items = fields.list("vms");
+        for (int k = 0; k < items.size(); k++) {
+            String path = fields.child("vms") + "[" + k + "]";
+            errors.place(path, items.get(k).location());
+            Optional<String> vm = fields.text(path, items.get(k));
+            vm.ifPresent(members::add);
+            ok &= vm.isPresent();
+        }
+        return name.isPresent() && ok ? Optional.of(new VmGroup(name.get(), members)) : Optional.empty();
     }
 
     /** Adds the model's findings, placed in the file; then every error is known. */
@@ -116,7 +136,23 @@ final class TopologyDocumentReader {
     private Optional<Cloud> cloud(MappingFields fields) {
         Optional<String> name = fields.requiredText("name");
         Optional<String> underlay = fields.optionalText("underlay");
-        return name.map(n -> new Cloud(n, underlay));
+        Optional<OptionalInt> mtu = mtu(fields, "mtu");
+        Optional<OptionalInt> internetMtu = mtu(fields, "internet-mtu");
+        if (mtu.isEmpty() || internetMtu.isEmpty()) return Optional.empty();
+        return name.map(n -> new Cloud(n, underlay, mtu.get(), internetMtu.get()));
+    }
+
+    /** Empty when malformed; a present but empty OptionalInt when not given. */
+    private Optional<OptionalInt> mtu(MappingFields fields, String key) {
+        if (fields.optional(key).isEmpty()) return Optional.of(OptionalInt.empty());
+        Optional<BigInteger> value = fields.optionalInteger(key);
+        if (value.isEmpty()) return Optional.empty();
+        if (value.get().compareTo(BigInteger.valueOf(Cloud.MIN_MTU)) < 0 || value.get().compareTo(BigInteger.valueOf(Cloud.MAX_MTU)) > 0) {
+            errors.report(fields.child(key), fields.optional(key).get().location(),
+                    "MTU " + value.get() + " is out of range " + Cloud.MIN_MTU + ".." + Cloud.MAX_MTU);
+            return Optional.empty();
+        }
+        return Optional.of(OptionalInt.of(value.get().intValue()));
     }
 
     private Optional<Hypervisor> hypervisor(MappingFields fields) {
@@ -124,11 +160,13 @@ final class TopologyDocumentReader {
         Optional<String> cloud = fields.requiredText("cloud");
         var datapathId = fields.requiredValue("datapath-id", "datapath id", ValueSyntax::datapathId);
         var tunnelIp = fields.requiredValue("tunnel-ip", "IPv4 address", Ipv4Syntax::address);
+        boolean hasPublicIp = fields.optional("public-ip").isPresent();
+        var publicIp = hasPublicIp ? fields.requiredValue("public-ip", "IPv4 address", Ipv4Syntax::address) : Optional.<IPv4Address>empty();
         Optional<String> libvirtUri = fields.optionalText("libvirt-uri");
-        if (name.isEmpty() || cloud.isEmpty() || datapathId.isEmpty() || tunnelIp.isEmpty()) {
+        if (name.isEmpty() || cloud.isEmpty() || datapathId.isEmpty() || tunnelIp.isEmpty() || hasPublicIp && publicIp.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Hypervisor(name.get(), cloud.get(), datapathId.get(), tunnelIp.get(), libvirtUri));
+        return Optional.of(new Hypervisor(name.get(), cloud.get(), datapathId.get(), tunnelIp.get(), libvirtUri, publicIp));
     }
 
     private Optional<Vm> vm(MappingFields fields, int modelIndex) {

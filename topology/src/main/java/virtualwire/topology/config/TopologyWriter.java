@@ -39,6 +39,14 @@ public final class TopologyWriter {
         topology.vms().forEach(v -> vms.add(vm(v)));
         ArrayNode wires = root.putArray("wires");
         topology.wires().forEach(w -> wires.add(wire(w)));
+        if (!topology.groups().isEmpty()) {
+            ArrayNode groups = root.putArray("groups");
+            topology.groups().forEach(g -> {
+                ObjectNode node = groups.addObject().put("name", g.name());
+                ArrayNode members = node.putArray("vms");
+                g.vms().forEach(members::add);
+            });
+        }
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {
@@ -49,6 +57,8 @@ public final class TopologyWriter {
     private static ObjectNode cloud(Cloud cloud) {
         ObjectNode node = NODES.objectNode().put("name", cloud.name());
         cloud.underlay().ifPresent(u -> node.put("underlay", u));
+        cloud.mtu().ifPresent(m -> node.put("mtu", m));
+        cloud.internetMtu().ifPresent(m -> node.put("internet-mtu", m));
         return node;
     }
 
@@ -58,6 +68,7 @@ public final class TopologyWriter {
                 .put("cloud", hv.cloud())
                 .put("datapath-id", hv.datapathId().toString())
                 .put("tunnel-ip", hv.tunnelIp().toString());
+        hv.publicIp().ifPresent(ip -> node.put("public-ip", ip.toString()));
         hv.libvirtUri().ifPresent(u -> node.put("libvirt-uri", u));
         return node;
     }

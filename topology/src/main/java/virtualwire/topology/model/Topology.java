@@ -20,19 +20,30 @@ public final class Topology {
     private final List<Hypervisor> hypervisors;
     private final List<Vm> vms;
     private final List<WireSpec> wires;
+    private final List<VmGroup> groups;
     private volatile Index index;
 
     public Topology(List<Cloud> clouds, List<Hypervisor> hypervisors, List<Vm> vms, List<WireSpec> wires) {
+        this(clouds, hypervisors, vms, wires, List.of());
+    }
+
+    public Topology(List<Cloud> clouds, List<Hypervisor> hypervisors, List<Vm> vms, List<WireSpec> wires, List<VmGroup> groups) {
         this.clouds = List.copyOf(clouds);
         this.hypervisors = List.copyOf(hypervisors);
         this.vms = List.copyOf(vms);
         this.wires = List.copyOf(wires);
+        this.groups = List.copyOf(groups);
     }
 
     public List<Cloud> clouds() { return clouds; }
     public List<Hypervisor> hypervisors() { return hypervisors; }
     public List<Vm> vms() { return vms; }
     public List<WireSpec> wires() { return wires; }
+    public List<VmGroup> groups() { return groups; }
+
+    public Optional<VmGroup> group(String name) {
+        return groups.stream().filter(g -> g.name().equals(name)).findFirst();
+    }
 
     public static Topology empty() {
         return new Topology(List.of(), List.of(), List.of(), List.of());
@@ -76,28 +87,28 @@ public final class Topology {
     public Topology withWire(WireSpec wire) {
         List<WireSpec> more = new ArrayList<>(wires);
         more.add(wire);
-        return new Topology(clouds, hypervisors, vms, more);
+        return new Topology(clouds, hypervisors, vms, more, groups);
     }
 
     /** This topology without the named wire (unchanged if there is none). */
     public Topology withoutWire(String name) {
-        return new Topology(clouds, hypervisors, vms, wires.stream().filter(w -> !w.name().equals(name)).toList());
+        return new Topology(clouds, hypervisors, vms, wires.stream().filter(w -> !w.name().equals(name)).toList(), groups);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof Topology t && clouds.equals(t.clouds) && hypervisors.equals(t.hypervisors)
-                && vms.equals(t.vms) && wires.equals(t.wires);
+                && vms.equals(t.vms) && wires.equals(t.wires) && groups.equals(t.groups);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(clouds, hypervisors, vms, wires);
+        return Objects.hash(clouds, hypervisors, vms, wires, groups);
     }
 
     @Override
     public String toString() {
-        return "Topology[clouds=" + clouds + ", hypervisors=" + hypervisors + ", vms=" + vms + ", wires=" + wires + "]";
+        return "Topology[clouds=" + clouds + ", hypervisors=" + hypervisors + ", vms=" + vms + ", wires=" + wires + ", groups=" + groups + "]";
     }
 
     private Index index() {

@@ -35,6 +35,7 @@ public final class TopologyValidator {
         validator.checkHypervisors();
         validator.checkVms();
         validator.checkWires();
+        validator.checkGroups();
         return List.copyOf(validator.violations);
     }
 
@@ -71,12 +72,31 @@ public final class TopologyValidator {
                 report(at + ".tunnel-ip", "tunnel IP " + hv.tunnelIp()
                         + " is already used by hypervisor \"" + sameIp.name() + "\"");
             }
+            hv.publicIp().ifPresent(ip -> checkPublicIp(at + ".public-ip", hv, ip, cloud));
             cloud.flatMap(Cloud::underlay).flatMap(Ipv4Syntax::cidr)
                     .filter(underlay -> !underlay.matches(hv.tunnelIp()))
                     .ifPresent(underlay -> report(at + ".tunnel-ip", "tunnel IP " + hv.tunnelIp()
                             + " is outside the underlay " + cloud.get().underlay().get()
                             + " of cloud \"" + hv.cloud() + "\""));
         }
+    }
+
+    /**
+     * A public IP is what other clouds send to and what the receive rules match as a source: it must name one
+     * hypervisor (no other's tunnel or public IP) and lie outside its cloud's underlay (NAT maps it into it).
+     */
+    private void checkPublicIp(String at, Hypervisor hv, IPv4Address ip, Optional<Cloud> cloud) {
+        for (Hypervisor other : topology.hypervisors()) {
+            if (other == hv) break;   // a duplicate is reported at its second occurrence
+            if (other.tunnelIp().equals(ip) || other.publicIp().filter(ip::equals).isPresent()) {
+                report(at, "public IP " + ip + " is already used by hypervisor \"" + other.name() + "\"");
+                return;
+            }
+        }
+        cloud.flatMap(Cloud::underlay).flatMap(Ipv4Syntax::cidr)
+                .filter(underlay -> underlay.matches(ip))
+                .ifPresent(underlay -> report(at, "public IP " + ip + " lies inside the underlay "
+                        + cloud.get().underlay().get() + " of cloud \"" + hv.cloud() + "\"; it is the address outside the cloud's NAT"));
     }
 
     private void checkVms() {
@@ -155,6 +175,24 @@ public final class TopologyValidator {
                 WireSpec sameKey = byKey.putIfAbsent(key, wire);
                 if (sameKey != null) {
                     report(at + ".key", "tunnel key " + key + " is already used by wire \"" + sameKey.name() + "\"");
+                }
+            }
+        }
+    }
+
+    private void checkGroups() {
+        Map<String, VmGroup> byName = new HashMap<>();
+        for (int i = 0; i < topology.groups().size(); i++) {
+            VmGroup group = topology.groups().get(i);
+            String at = "groups[" + i + "]";
+            checkName(at + ".name", "group", group.name(), byName, group);
+            Map<String, Boolean> seen = new HashMap<>();
+            for (int k = 0; k < group.vms().size(); k++) {
+                String vm = group.vms().get(k);
+                if (topology.vm(vm).isEmpty()) {
+                    reportUnknown(at + ".vms[" + k + "]", "VM", vm, names(topology.vms(), Vm::name));
+                } else if (seen.putIfAbsent(vm, true) != null) {
+                    report(at + ".vms[" + k + "]", "VM \"" + vm + "\" is listed twice in group \"" + group.name() + "\"");
                 }
             }
         }

@@ -59,7 +59,49 @@ public class WireCompilerTest {
     private static final String CROSSED = FABRIC.replace("ends: [a:eth0, b:eth0]", "ends: [a:eth0, c:eth0]")
             .replace("ends: [c:eth0, d:eth0]", "ends: [b:eth0, d:eth0]");
 
+    /** hv1, hv2 in cloud c1 and hv3 in c2, each behind 1:1 NAT with a public address. */
+    private static final String NATTED = CROSSED
+            .replace("underlay: 10.10.0.0/24\n", "underlay: 10.10.0.0/24\n  - name: c2\n    underlay: 10.20.0.0/24\n")
+            .replace("tunnel-ip: 10.10.0.1}", "tunnel-ip: 10.10.0.1, public-ip: 203.0.113.1}")
+            .replace("tunnel-ip: 10.10.0.2}", "tunnel-ip: 10.10.0.2, public-ip: 203.0.113.2}")
+            .replace("{name: hv3, cloud: c1, datapath-id: \"0x3\", tunnel-ip: 10.10.0.3}",
+                    "{name: hv3, cloud: c2, datapath-id: \"0x3\", tunnel-ip: 10.20.0.3, public-ip: 198.51.100.3}");
+
     private static final List<Case> CASES = List.of(
+            new Case("NAT: across clouds, send to the peer's public IP and accept its public IP as the source", NATTED,
+                    Map.of(nic("a:eth0"), at(HV1, 1), nic("c:eth0"), at(HV3, 3)),
+                    Map.of(HV1, 9, HV3, 11),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=set_field:7->tun_id,set_field:198.51.100.3->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=198.51.100.3 actions=output:1"),
+                           HV3, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=3 actions=set_field:7->tun_id,set_field:203.0.113.1->tun_dst,output:11",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=11,tun_id=7,tun_src=203.0.113.1 actions=output:3")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
+            new Case("NAT: within a cloud the private tunnel IPs, although both have public ones", NATTED,
+                    Map.of(nic("a:eth0"), at(HV1, 1), nic("c:eth0"), at(HV2, 3)),
+                    Map.of(HV1, 9, HV2, 10),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.2 actions=output:1"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=3 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:3")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
+            new Case("NAT: switchover to the other cloud: the peer bicasts to the private source and the public destination", NATTED,
+                    Map.of(nic("a:eth0"), migrating(HV1, 1, HV3, 5, true), nic("c:eth0"), at(HV2, 3)),
+                    Map.of(HV1, 9, HV2, 10, HV3, 11),
+                    Map.of(HV1, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=1 actions=set_field:7->tun_id,set_field:10.10.0.2->tun_dst,output:9",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=9,tun_id=7,tun_src=10.10.0.2 actions=output:1"),
+                           HV2, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=3 actions=set_field:7->tun_id,set_field:10.10.0.1->tun_dst,output:10,set_field:198.51.100.3->tun_dst,output:10",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=10.10.0.1 actions=output:3",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=10,tun_id=7,tun_src=198.51.100.3 actions=output:3"),
+                           HV3, List.of(
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=5 actions=set_field:7->tun_id,set_field:203.0.113.2->tun_dst,output:11",
+                            "table=0,priority=1000,cookie=0x5657000000000007,in_port=11,tun_id=7,tun_src=203.0.113.2 actions=output:5")),
+                    Map.of("ab", "ACTIVE", "cd", "PENDING: b:eth0 is not attached (its port b-eth0 is on no connected switch)")),
             new Case("same hypervisor: port to port, both directions", FABRIC,
                     Map.of(nic("a:eth0"), at(HV1, 1), nic("b:eth0"), at(HV1, 2)),
                     Map.of(HV1, 9),

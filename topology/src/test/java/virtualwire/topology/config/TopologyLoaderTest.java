@@ -96,7 +96,7 @@ public class TopologyLoaderTest {
                   - ends: [a:e0]
                 """;
         assertErrors(yaml,
-                "t.yaml:1:20: clouds[0].colour: unknown key; allowed keys: name, underlay",
+                "t.yaml:1:20: clouds[0].colour: unknown key; allowed keys: name, underlay, mtu, internet-mtu",
                 "t.yaml:4:12: hypervisors[1].name: duplicate hypervisor name \"h\"",
                 "t.yaml:4:22: hypervisors[1].cloud: unknown cloud \"d\" (defined: c)",
                 "t.yaml:4:38: hypervisors[1].datapath-id: datapath id 00:00:00:00:00:00:00:01 is already used by hypervisor \"h\"",

@@ -16,6 +16,7 @@ import virtualwire.topology.model.Nic;
 import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
 import virtualwire.topology.model.Vm;
+import virtualwire.topology.model.VmGroup;
 import virtualwire.topology.model.VmKind;
 import virtualwire.topology.model.WireSpec;
 
@@ -29,13 +30,16 @@ public class TopologyWriterTest {
     @Test
     public void roundTripsOptionalsLeftOutAndValuesYamlWouldMistype() throws Exception {
         Topology topology = new Topology(
-                List.of(new Cloud("1", Optional.empty())),
-                List.of(new Hypervisor("yes", "1", DatapathId.of(0x1234L), IPv4Address.of("10.0.0.1"), Optional.empty())),
+                List.of(new Cloud("1", Optional.empty(), java.util.OptionalInt.of(1600), java.util.OptionalInt.of(1500))),
+                List.of(new Hypervisor("yes", "1", DatapathId.of(0x1234L), IPv4Address.of("10.0.0.1"), Optional.empty()),
+                        new Hypervisor("no", "1", DatapathId.of(0x1235L), IPv4Address.of("10.0.0.2"), Optional.empty(),
+                                Optional.of(IPv4Address.of("203.0.113.2")))),
                 List.of(new Vm("12", "yes", VmKind.FIREWALL,
                         List.of(new Nic("no", MacAddress.of("12:34:56:12:34:56"), "p", Optional.empty()),
                                 new Nic("on", MacAddress.of("12:34:56:12:34:57"), "q", Optional.empty())),
                         Optional.empty())),
-                List.of(new WireSpec("w", new NicRef("12", "no"), new NicRef("12", "on"), OptionalInt.of(16777215))));
+                List.of(new WireSpec("w", new NicRef("12", "no"), new NicRef("12", "on"), OptionalInt.of(16777215))),
+                List.of(new VmGroup("app", List.of("12"))));
         String yaml = TopologyWriter.toYaml(topology);
         assertEquals(yaml, topology, TopologyLoader.parse("written.yaml", yaml));
     }
