@@ -31,7 +31,9 @@ class ApiError(Exception):
 class Controller:
     """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
 
-    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None):
+    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None, cluster=None,
+                 node_id=None, zk_session_timeout_ms=None):
+        """cluster: a ZooKeeper connect string (HOST:PORT,...): a node of a controller cluster named node_id."""
         if not os.path.exists(JAR):
             raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
         self.openflow_port = openflow_port or free_port()
@@ -45,23 +47,33 @@ class Controller:
         shutil.copyfile(topology_file, self.topology_file)
         self.log_path = os.path.join(self.state_dir, "controller.log")
         self.proc = None
+        self.cluster, self.node_id, self.zk_session_timeout_ms = cluster, node_id, zk_session_timeout_ms
 
-    def start(self):
+    def start(self, wait=True):
+        """wait=False: returns once the process runs (a cluster starts its nodes together, then waits)."""
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
-             "--openflow-port", str(self.openflow_port), "--api", f"127.0.0.1:{self.api_port}",
-             "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        argv = ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
+                "--openflow-port", str(self.openflow_port), "--api", f"127.0.0.1:{self.api_port}",
+                "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)]
+        if self.cluster:
+            argv += ["--cluster", self.cluster, "--node-id", self.node_id]
+            if self.zk_session_timeout_ms:
+                argv += ["--zk-session-timeout-ms", str(self.zk_session_timeout_ms)]
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
-        self.wait_until(self._api_up, 30, "the controller's API to answer")
+        if wait:
+            self.wait_started()
         return self
+
+    def wait_started(self, timeout=30):
+        self.wait_until(self._api_up, timeout, f"the API of controller {self.node_id or ''} to answer")
 
     def _api_up(self):
         if self.proc.poll() is not None:
-            raise RuntimeError(f"controller exited with {self.proc.returncode}:\n{self.log()}")
+            raise RuntimeError(f"controller {self.node_id or ''} exited with {self.proc.returncode}:\n{self.log()}")
         try:
-            self.api("GET", "hypervisors")
+            # A cluster node answers GET /cluster itself; everything else may wait for a leader.
+            self.api("GET", "cluster" if self.cluster else "hypervisors", timeout=2)
             return True
         except (OSError, ApiError):
             return False
@@ -93,15 +105,23 @@ class Controller:
         with open(self.log_path) as f:
             return f.read()
 
-    def api(self, method, path, body=None):
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def api(self, method, path, body=None, timeout=30):
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1/{path}", data=data, method=method)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 text = r.read().decode()
                 return json.loads(text) if r.headers.get_content_type() == "application/json" else text
         except urllib.error.HTTPError as e:
-            raise ApiError(e.code, json.loads(e.read().decode()).get("error")) from None
+            text = e.read().decode(errors="replace")
+            try:
+                message = json.loads(text).get("error")
+            except ValueError:   # e.g. a proxy's or a forwarding node's plain-text answer
+                message = text
+            raise ApiError(e.code, message) from None
 
     def wait_fabric_ready(self, timeout=30):
         """Every hypervisor connected and every wire active."""

@@ -205,7 +205,8 @@ class Fabric:
     """Builds the emulated fabric on __enter__ and removes every trace of it on __exit__."""
 
     def __init__(self, topology, controller_port=6653, wan_rtt_ms=None):
-        """controller_port=None: no controller configured (tests that install flows by hand).
+        """controller_port=None: no controller configured (tests that install flows by hand); a list of ports:
+        every bridge connects to each (a controller cluster).
         wan_rtt_ms: a round-trip delay between clouds (half each way) on the tunnels and on the far clouds'
         OpenFlow connections, by userspace relays; needs every hypervisor outside the first cloud to have a
         public-ip (the UDP relay is their NAT). None: no relay, NAT (if any) by iptables."""
@@ -500,13 +501,23 @@ class Fabric:
             if vm.spec.hypervisor == spec.name:
                 for nic in vm.spec.nics:
                     args += ["--", "add-port", hv.BRIDGE, nic.port]
-        if self.controller_port is not None:
-            far = self._of_relay_port is not None and spec.cloud != self.topology.clouds[0].name
-            port = self._of_relay_port if far else self.controller_port   # far clouds: through the WAN relay
-            args += ["--", "set-controller", hv.BRIDGE, f"tcp:{hv.controller_ip}:{port}",
-                     "--", "set", "controller", hv.BRIDGE, "connection-mode=out-of-band", "max_backoff=1000"]
+        targets = self.controller_targets(hv)
+        for i, target in enumerate(targets):
+            args += ["--", f"--id=@c{i}", "create", "controller", f'target="{target}"',
+                     "connection-mode=out-of-band", "max_backoff=1000"]
+        if targets:
+            args += ["--", "set", "bridge", hv.BRIDGE, f"controller=[{','.join(f'@c{i}' for i in range(len(targets)))}]"]
         hv.vsctl(*args)
         self._configure_underlay_ip(hv)
+
+    def controller_targets(self, hv):
+        """The bridge's controller targets: one per controller port (a cluster's bridges connect to each)."""
+        ports = self.controller_port
+        if ports is None:
+            return []
+        if self._of_relay_port is not None and hv.spec.cloud != self.topology.clouds[0].name:
+            return [f"tcp:{hv.controller_ip}:{self._of_relay_port}"]   # far clouds: through the WAN relay
+        return [f"tcp:{hv.controller_ip}:{p}" for p in ([ports] if isinstance(ports, int) else ports)]
 
     def _configure_underlay_ip(self, hv):
         """The tunnel IP on br-phy and a route to every other cloud's underlay via this cloud's router

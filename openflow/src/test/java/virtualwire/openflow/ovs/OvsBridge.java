@@ -35,6 +35,30 @@ public final class OvsBridge implements AutoCloseable {
                 "set", "controller", name, "connection-mode=out-of-band", "max_backoff=1000");
     }
 
+    /** Points the bridge at several controllers at once (out-of-band each), as a controller cluster's switches. */
+    public void setControllers(int... ports) {
+        List<String> cmd = new ArrayList<>(List.of("ovs-vsctl", "--timeout=10"));
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < ports.length; i++) {
+            ids.add("@c" + i);
+            cmd.addAll(List.of("--", "--id=@c" + i, "create", "controller", "target=\"tcp:127.0.0.1:" + ports[i] + "\"",
+                    "connection-mode=out-of-band", "max_backoff=1000"));
+        }
+        cmd.addAll(List.of("--", "set", "bridge", name, "controller=[" + String.join(",", ids) + "]"));
+        Shell.run(cmd.toArray(String[]::new));
+    }
+
+    /** The role Open vSwitch holds for each controller target (`ovs-vsctl list controller`: master, slave, other). */
+    public java.util.Map<String, String> controllerRoles() {
+        java.util.Map<String, String> roles = new java.util.TreeMap<>();
+        Shell.run("ovs-vsctl", "--timeout=10", "--format=csv", "--data=bare", "--no-headings", "--columns=target,role",
+                "list", "controller").lines().filter(l -> !l.isBlank()).forEach(l -> {
+                    int comma = l.lastIndexOf(',');
+                    roles.put(l.substring(0, comma).replace("\"", ""), l.substring(comma + 1));
+                });
+        return roles;
+    }
+
     /** A namespace with one NIC (veth) whose peer is a port of this bridge; returns the port name. */
     public String addNamespace(String suffix, String cidr) {
         return addNamespace(suffix, cidr, null);
