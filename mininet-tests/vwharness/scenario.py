@@ -7,6 +7,7 @@ import sys
 import time
 import unittest
 
+from .cluster import ControllerCluster, controller_roles
 from .controller import Controller
 from .fabric import Fabric
 
@@ -81,3 +82,92 @@ class ControllerFabricTestCase(unittest.TestCase):
             out[name] = sorted(re.sub(r"duration=[^,]*, |n_packets=\d+, n_bytes=\d+, ", "", l)
                                for l in hv.dump_flows().splitlines() if "actions=" in l)
         return out
+
+
+class ClusterFabricTestCase(ControllerFabricTestCase):
+    """As ControllerFabricTestCase, with a controller cluster (vwharness.cluster: a ZooKeeper ensemble of real
+    servers, controllers n1..n3 each behind its own cuttable relay to it) and every bridge connected to every
+    controller. Ready when one leader is named by every node, it is confirmed MASTER of every switch, every switch
+    is connected to every controller (as its Open vSwitch says), and every wire is active. `self.ctl` is a live node connected to ZooKeeper
+    (its API forwards to the leader). Every hypervisor's OpenFlow messages are logged by its Open vSwitch
+    (vconn at debug level), so a test can count the flow-mods each controller sent as the switch received them."""
+    cluster_size = 3
+
+    def setUp(self):
+        self._diagnostics = None
+        self.cluster = ControllerCluster(self.topology, size=self.cluster_size)
+        self.addCleanup(self.cluster.close)   # also when start() fails half-way (close() is idempotent enough)
+        self.cluster.start()
+        self.fabric = Fabric.from_file(self.topology, controller_port=self.cluster.openflow_ports)
+        self.addCleanup(self.fabric.close)
+        self.addCleanup(self._collect_diagnostics)
+        self.fabric.__enter__()
+        for hv in self.fabric.hypervisors.values():
+            hv.appctl("vlog/set", "vconn:file:dbg")
+        start = time.monotonic()
+        self.wait_cluster_ready()
+        self.ready_seconds = time.monotonic() - start
+
+    @property
+    def ctl(self):
+        return self.cluster.any_node()
+
+    def dpids(self):
+        """The datapath ids as the API shows them (00:00:...)."""
+        return {h["name"]: h["dpid"] for h in self.ctl.api("GET", "hypervisors")}
+
+    def wait_cluster_ready(self, timeout=60):
+        leader = self.cluster.wait_leader(timeout)
+        self.fabric.wait_until(lambda: all(h["connected"] for h in self.ctl.api("GET", "hypervisors")), timeout,
+                               "all hypervisors connected to the leader")
+        dpids = list(self.dpids().values())
+        self.fabric.wait_until(lambda: self.cluster.masters_all(leader, dpids), timeout,
+                               f"the leader {leader} confirmed MASTER of every switch")
+        nodes = set(self.cluster.live())
+        for hv in self.fabric.hypervisors:
+            self.fabric.wait_until(lambda h=hv: {n for n, (_, up) in self.switch_roles(h).items() if up} >= nodes,
+                                   timeout, f"{hv}'s Open vSwitch connected to every controller")
+        self.ctl.wait_fabric_ready(timeout)
+        return leader
+
+    def switch_roles(self, hypervisor):
+        """{node: (role, connected)} as the hypervisor's Open vSwitch holds them (master / slave / other)."""
+        by_target = controller_roles(self.fabric.hypervisor(hypervisor))
+        return {self.cluster.node_of_port(int(t.rsplit(":", 1)[1])): r for t, r in by_target.items()}
+
+    def openflow_log_mark(self):
+        """Where each hypervisor's OpenFlow log ends now (for flow_mods_since)."""
+        return {name: os.path.getsize(self._vswitchd_log(hv)) for name, hv in self.fabric.hypervisors.items()}
+
+    def flow_mods_since(self, mark):
+        """{hypervisor: {node: flow-mods received}} since `mark`, from each Open vSwitch's own log."""
+        out = {}
+        for name, hv in self.fabric.hypervisors.items():
+            with open(self._vswitchd_log(hv), errors="replace") as f:
+                f.seek(mark.get(name, 0))
+                text = f.read()
+            counts = {}
+            for target in re.findall(r"\|vconn\|DBG\|(\S+): received: OFPT_FLOW_MOD", text):
+                node = self.cluster.node_of_port(int(target.rsplit(":", 1)[1]))
+                counts[node] = counts.get(node, 0) + 1
+            out[name] = counts
+        return out
+
+    @staticmethod
+    def _vswitchd_log(hv):
+        return f"{hv.workdir}/log/ovs-vswitchd.log"
+
+    def _collect_diagnostics(self):
+        views = {name: self.cluster.view(name) for name in self.cluster.nodes}
+        roles = {}
+        for name in self.fabric.hypervisors if not self.fabric._closed else []:
+            try:
+                roles[name] = self.switch_roles(name)
+            except Exception as e:
+                roles[name] = f"(cannot read: {e})"
+        flows = self.fabric.dump_all_flows() if not self.fabric._closed else "(the fabric failed to build)"
+        zk = "\n".join(f"--- ZooKeeper server {sid} ({self.cluster.ensemble.mode(sid)}) ---\n"
+                       f"{self.cluster.ensemble.log(sid)[-4000:]}" for sid in self.cluster.ensemble.ids)
+        self._diagnostics = (f"\n--- flows ---\n{flows}\n--- GET /cluster per node ---\n{json.dumps(views, indent=1)}"
+                             f"\n--- switch roles as Open vSwitch holds them ---\n{json.dumps(roles, indent=1)}"
+                             f"\n{self.cluster.logs()}\n{zk}")
