@@ -10,6 +10,10 @@
 #                                            (--real: real QEMU/libvirt migrations: gap, QEMU downtime)
 #   ./vw bench flows [--wires N]             wire programming rate vs raw OpenFlow and ovs-ofctl (real OVS bridge)
 #   ./vw bench connect [--runs N]            connect/disconnect latency, API call to barrier replies (real OVS)
+#   ./vw bench connect --cluster [--connects N]  the same through a 3-node controller cluster (and single-node)
+#   ./vw bench failover [--runs N] [--json]  kill -9 of a cluster's leader: time to the new MASTER, probes lost
+#   ./vw zookeeper --id N --servers ...      one ZooKeeper server of the ensemble a cluster uses
+#   ./vw demo --cluster                      the demo with 3 controllers and ZooKeeper; the leader is killed
 #   ./vw bench scale [--switches S --wires W] emulated switches, one controller (-Xmx1g): times, heap, CPU
 #   ./vw test                                install what the tests need, then run every test
 set -euo pipefail
@@ -39,7 +43,28 @@ case "$cmd" in
         cd "$root/mininet-tests"
         exec /usr/bin/python3 bench_migration.py "$@"
         ;;
-      flows|connect)
+      failover)
+        shift
+        "$root/scripts/ensure-ovs.sh"
+        build_if_stale
+        cd "$root/mininet-tests"
+        exec /usr/bin/python3 bench_failover.py "$@"
+        ;;
+      connect)
+        if [[ " $* " == *" --cluster "* ]]; then   # the cluster's connect latency (Python, on the emulated fabric)
+          shift
+          args=()
+          for a in "$@"; do [[ "$a" == --cluster ]] || args+=("$a"); done
+          "$root/scripts/ensure-ovs.sh"
+          build_if_stale
+          cd "$root/mininet-tests"
+          exec /usr/bin/python3 bench_failover.py --connect-only "${args[@]}"
+        fi
+        "$root/scripts/ensure-ovs.sh"
+        build_if_stale
+        exec java -jar "$jar" bench "$@"
+        ;;
+      flows)
         "$root/scripts/ensure-ovs.sh"
         build_if_stale
         exec java -jar "$jar" bench "$@"
@@ -49,7 +74,7 @@ case "$cmd" in
         exec java -jar "$jar" bench "$@"
         ;;
       *)
-        echo "vw bench: unknown benchmark '${1:-}'; available: migration, flows, connect, scale" >&2
+        echo "vw bench: unknown benchmark '${1:-}'; available: migration, failover, flows, connect, scale" >&2
         exit 2
         ;;
     esac

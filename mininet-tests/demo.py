@@ -7,6 +7,8 @@ Run with ./vw demo (it installs and builds what is missing first). Cleans up aft
 ./vw demo --group: the whole three-tier application (web VMs, switch and router appliances, app, db) moved from
 onprem to aws as one group migration (the console's `migrate --group`), across 1:1 NAT and a 40 ms WAN, while a
 client in onprem probes each tier at 1 kHz; per-VM and total figures.
+./vw demo --cluster: the same fabric run by a cluster of three controllers on a ZooKeeper ensemble of three
+servers; the leader (MASTER of every switch) is killed with SIGKILL in the middle of the cross-cloud migration.
 """
 import datetime
 import os
@@ -100,6 +102,76 @@ def main():
         print(f"    {line}")
     if snap is not None:
         print(f"    HTML report (topology, the migration's timeline, the figures): {fabric_report(html_path, snap, 'VirtualWire demo')}")
+    print(f"    demo finished in {time.monotonic() - t0:.1f} s; everything it built has been removed")
+
+
+def main_cluster():
+    """Three controllers and three ZooKeeper servers; the leader is killed after the migration's pause."""
+    from vwharness.cluster import (ClusterMigration, ControllerCluster, cluster_table, failover, flow_mods_since,
+                                   log_openflow, openflow_log_mark)
+    report = []
+    t0 = time.monotonic()
+    step("starting a ZooKeeper ensemble of 3 servers (./vw zookeeper) and 3 controllers (./vw controller --cluster)")
+    with ControllerCluster(TOPOLOGY) as cluster:
+        report.append(f"ensemble and 3 controllers up in {time.monotonic() - t0:.1f} s; leader {cluster.wait_leader()}")
+        step("emulating two clouds (onprem: hv1, hv2; aws: hv3); every Open vSwitch connects to all 3 controllers")
+        with Fabric.from_file(TOPOLOGY, controller_port=cluster.openflow_ports) as fabric:
+            log_openflow(fabric)
+            leader = cluster.wait_leader()
+            dpids = [h["dpid"] for h in cluster.any_node().api("GET", "hypervisors")]
+            fabric.wait_until(lambda: cluster.masters_all(leader, dpids), 60, "the leader MASTER of every switch")
+            cluster.any_node().wait_fabric_ready(timeout=60)
+            step("the cluster, as each node answers GET /api/v1/cluster")
+            print(cluster_table(cluster))
+            standby = cluster.any_node(exclude=(leader,))
+            step(f"show wires   (console on standby {standby.node_id}: it forwards to the leader {leader})")
+            print(console(standby, "show wires"))
+            step("proving connectivity across clouds")
+            for src, dst, ip, path in CHECKS:
+                fabric.wait_until(lambda: fabric.vm(src).ping(ip), 15, f"{src} -> {dst}")
+                print(f"    {path}: reachable")
+            report.append(f"{len(CHECKS)} cross-cloud paths reachable")
+            step(f"live migration app1 aws/hv3 -> onprem/hv2 under a 1 kHz probe from web1; the leader {leader} "
+                 f"is killed (SIGKILL) right after the VM's pause; notifications go to {standby.node_id}")
+            mark = openflow_log_mark(fabric)
+            m = ClusterMigration(fabric, "app1", "hv2", pause_ms=150, controller=standby)
+            took = {}
+
+            def steps(m):
+                m.prepare()
+                m.pause()
+                m._switchover.join(30)   # the old leader confirmed the bicast
+                cluster.kill9(leader)
+                took["failover"] = failover(cluster, leader, dpids, 30)
+                m.resume()
+                m.cleanup()
+            f = measure_migration(fabric, m, "web1", "10.0.2.1", ECHO_PORT, controller=standby, steps=steps)
+            new, seconds = took["failover"]
+            print(f"    {leader} killed; {new} confirmed MASTER of every switch {seconds * 1000:.0f} ms later")
+            print(f"    probe: {describe(f)}")
+            print(cluster_table(cluster))
+            fabric.wait_until(lambda: fabric.vm("web1").ping("10.0.2.1"), 10, "web1 -> app1 after the migration")
+            sent = flow_mods_since(fabric, cluster, mark)
+            by_node = {}
+            for counts in sent.values():
+                for node, n in counts.items():
+                    by_node[node] = by_node.get(node, 0) + n
+            report.append(f"leader {leader} killed after the pause of app1's migration: {new} MASTER of every switch "
+                          f"after {seconds * 1000:.0f} ms; migration {f['phase']}")
+            report.append(f"probe web1 -> app1 across the migration and the failover: lost {f['lost']} of {f['sent']}, "
+                          f"blackout {f['blackout_ms']:.1f} ms (VM pause {f['pause_ms']:.1f} ms), "
+                          f"duplicates {f['duplicates']}")
+            report.append("flow-mods the switches received from the kill on, by controller: "
+                          + (", ".join(f"{n}: {c}" for n, c in sorted(by_node.items())) or "none")
+                          + " (the switched rules of the migration, from the new leader)")
+            report.append("web1 -> app1 after the migration: ok")
+            step(f"the killed node {leader} restarts and rejoins as a standby")
+            cluster.restart(leader)
+            fabric.wait_until(lambda: cluster.agreed_leader() == new, 30, f"{leader} to rejoin")
+            print(cluster_table(cluster))
+    step("report")
+    for line in report:
+        print(f"    {line}")
     print(f"    demo finished in {time.monotonic() - t0:.1f} s; everything it built has been removed")
 
 
@@ -204,6 +276,8 @@ if __name__ == "__main__":
             main_real()
         elif "--group" in sys.argv[1:]:
             main_group()
+        elif "--cluster" in sys.argv[1:]:
+            main_cluster()
         else:
             main()
     except KeyboardInterrupt:

@@ -16,9 +16,10 @@ import sys
 import time
 import unittest
 
-from vwharness.cluster import SESSION_TIMEOUT_MS, ZkRelay, ZookeeperEnsemble, wait_until
-from vwharness.controller import JAR, ApiError, free_port
-from vwharness.migration import EmulatedMigration, describe, measure_migration, warm_underlay
+from vwharness.cluster import (SESSION_TIMEOUT_MS, ClusterMigration, ZkRelay, ZookeeperEnsemble, failover,
+                               retry_unavailable)
+from vwharness.controller import JAR, free_port
+from vwharness.migration import describe, measure_migration, warm_underlay
 from vwharness.probes import Probe, echo_server, probe_figures
 from vwharness.scenario import ClusterFabricTestCase
 
@@ -33,34 +34,6 @@ FAILOVER_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 2.0
 # A node cut off from ZooKeeper hears nothing from its server for two thirds of its session timeout, then
 # suspends (and steps down); the bound adds 1 s of scheduling on a loaded machine.
 DEMOTION_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 1.0
-
-
-def failover(cluster, dead, dpids, timeout):
-    """Polls the surviving nodes' GET /cluster until one of them leads and is confirmed MASTER of every switch;
-    returns (its name, seconds since now)."""
-    start = time.monotonic()
-
-    def new_master():
-        for name in cluster.connected():
-            if name != dead:
-                view = cluster.view(name, timeout=1)
-                if view and view.get("role") == "leader" and cluster.masters_all(name, dpids):
-                    return name
-        return None
-    name = wait_until(new_master, timeout, f"a new leader confirmed MASTER of {dpids}", interval=0.01)
-    return name, time.monotonic() - start
-
-
-def retry_unavailable(call, timeout=15):
-    """A request through the cluster while no leader answers (503 'try again shortly'), retried until it is."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return call()
-        except ApiError as e:
-            if e.status != 503 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)   # poll interval
 
 
 class ClusterFailoverTest(ClusterFabricTestCase):
@@ -101,8 +74,7 @@ class ClusterFailoverTest(ClusterFabricTestCase):
         self.assertLess(seconds, FAILOVER_BOUND_S, "failover slower than its bound")
         self.assertEqual(0, f["lost"], "probes lost during the failover")
         for hv in self.fabric.hypervisors:
-            roles = self.switch_roles(hv)
-            self.assertEqual([new], [n for n, (role, _) in roles.items() if role == "master"], f"{hv}: {roles}")
+            self.wait_sole_master(hv, new)
         # The new leader reconciles from the switches' tables: nothing to send for an unchanged fabric.
         self.ctl.wait_fabric_ready()
         self.assertEqual(rules_before, self.rules())
@@ -135,8 +107,8 @@ class ClusterFailoverTest(ClusterFabricTestCase):
         self.assertEqual(set(dpids), {s["dpid"] for s in view["switches"]}, "the cut node lost its switch connections")
         self.assertNotIn("MASTER", [s["role"] for s in view["switches"]], f"the cut node's view: {view['switches']}")
         for hv in self.fabric.hypervisors:
+            self.wait_sole_master(hv, new)
             roles = self.switch_roles(hv)
-            self.assertEqual([new], [n for n, (role, _) in roles.items() if role == "master"], f"{hv}: {roles}")
             self.assertTrue(roles[cut][1], f"{hv}: the cut node is no longer connected: {roles}")
         # A change while it is cut off: acknowledged by the new leader, programmed by it alone.
         self.ctl.api("DELETE", "wires/b")
@@ -184,14 +156,6 @@ class ClusterFailoverTest(ClusterFabricTestCase):
         self.assertEqual("active", self.ctl.api("POST", "wires", {"a": "b1:eth0", "b": "b2:eth0", "name": "b"})["state"])
         self.wait_ping("b1", "10.0.0.2")
         self.cluster.wait_leader()
-
-
-class ClusterMigration(EmulatedMigration):
-    """An emulated migration whose notifications go to one node of the cluster (forwarded to the leader), retried
-    while no leader answers, as a client of the cluster would."""
-
-    def _notify(self, action):
-        retry_unavailable(lambda: super(ClusterMigration, self)._notify(action), timeout=30)
 
 
 class ClusterMigrationTest(ClusterFabricTestCase):

@@ -6,17 +6,16 @@ Everything is started by pid on loopback ports and temporary directories of its 
 also after a failure. Nothing is killed by name.
 """
 import os
-import queue
-import selectors
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 from .controller import JAR, ApiError, Controller, free_port
+from .migration import EmulatedMigration
 
 # The controllers' ZooKeeper session timeout: it bounds failover (a dead leader's session expires after it,
 # plus at most one tick) and it is what a starved node must stay under to keep its session (the client pings
@@ -148,122 +147,118 @@ class ZookeeperEnsemble:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+# The relay's own process (stdlib only): listens on one loopback port per upstream port and prints them on its
+# first line; then reads commands on stdin ("cut", "heal"), answering each with "ok" once it is in effect.
+_RELAY = r"""
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+listeners = []
+for up in map(int, sys.argv[1:]):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    listeners.append(ls)
+    sel.register(ls, selectors.EVENT_READ, ("listen", up))
+sel.register(sys.stdin, selectors.EVENT_READ, ("control", None))
+peers, held, cut = {}, [], False
+print(" ".join(str(ls.getsockname()[1]) for ls in listeners), flush=True)
+
+def end_pair(s):
+    p = peers.pop(s)
+    del peers[p]
+    for x in (s, p):
+        sel.unregister(x)
+        x.close()
+
+while True:
+    for key, _ in sel.select():
+        kind, arg = key.data
+        if kind == "control":
+            line = sys.stdin.readline()
+            if not line:
+                sys.exit(0)
+            if line.strip() == "cut":
+                cut = True
+                for s in list(peers):
+                    sel.unregister(s)
+                    held.append(s)
+                peers.clear()
+            elif line.strip() == "heal":
+                cut = False
+                for s in held:
+                    s.close()
+                held.clear()
+            print("ok", flush=True)
+        elif kind == "listen":
+            client, _ = key.fileobj.accept()
+            if cut:
+                held.append(client)
+                continue
+            try:
+                server = socket.create_connection(("127.0.0.1", arg), timeout=1)
+            except OSError:
+                client.close()   # that server is down: the client sees its connection end and tries another
+                continue
+            for x in (client, server):
+                x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                x.settimeout(5)
+                sel.register(x, selectors.EVENT_READ, ("pipe", None))
+            peers[client], peers[server] = server, client
+        elif key.fileobj in peers:   # may have ended earlier in this round
+            try:
+                data = key.fileobj.recv(65536)
+                if data:
+                    peers[key.fileobj].sendall(data)
+                    continue
+            except OSError:
+                pass
+            end_pair(key.fileobj)   # one side ended: end the other
+"""
+
+
 class ZkRelay:
-    """Relays one controller's ZooKeeper connections: one loopback port per ZooKeeper server. `cut()` makes it
-    a pulled cable: open connections stay open and carry nothing, new ones are accepted and hear nothing (no
-    refusal, no reset: the client only notices by its own timeouts). `heal()` closes what was cut off (the
-    client has given those up by then) and relays again. One thread, one selector."""
+    """Relays one controller's ZooKeeper connections: one loopback port per ZooKeeper server, in a process of its
+    own (the test's process, busy building a fabric, must not delay a session's pings). `cut()` makes it a pulled
+    cable: open connections stay open and carry nothing, new ones are accepted and hear nothing (no refusal, no
+    reset: the client only notices by its own timeouts). `heal()` closes what was cut off (the client has given
+    those up by then) and relays again."""
 
     def __init__(self, upstream_ports):
-        self._sel = selectors.DefaultSelector()
-        self.ports = []
-        self._listeners = []
-        for up in upstream_ports:
-            ls = socket.socket()
-            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            ls.bind(("127.0.0.1", 0))
-            ls.listen(16)
-            self._listeners.append(ls)
-            self.ports.append(ls.getsockname()[1])
-            self._sel.register(ls, selectors.EVENT_READ, ("listen", up))
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._sel.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
-        self._commands = queue.Queue()
-        self._peers = {}        # socket -> the socket it relays to
-        self._held = []         # sockets of cut connections
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", _RELAY] + [str(p) for p in upstream_ports],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.ports = [int(p) for p in self.proc.stdout.readline().split()]
+        if len(self.ports) != len(upstream_ports):
+            self.close()
+            raise RuntimeError("ZooKeeper relay did not start")
         self.is_cut = False
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="zk-relay", daemon=True)
-        self._thread.start()
 
     def connect_string(self):
         return ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def cut(self):
         self._command("cut")
+        self.is_cut = True
 
     def heal(self):
         self._command("heal")
-
-    def close(self):
-        if not self._closed:
-            self._command("close")
-            self._thread.join(5)
-            self._closed = True
+        self.is_cut = False
 
     def _command(self, what):
-        done = threading.Event()
-        self._commands.put((what, done))
-        self._wake_w.send(b"x")
-        if not done.wait(5):
-            raise RuntimeError(f"ZooKeeper relay: '{what}' not done in 5 s")
+        self.proc.stdin.write(what + "\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise RuntimeError(f"ZooKeeper relay: '{what}' not acknowledged")
 
-    def _loop(self):
-        while True:
-            for key, _ in self._sel.select(0.5):
-                kind, arg = key.data
-                if kind == "wake":
-                    self._wake_r.recv(64)
-                    while not self._commands.empty():
-                        what, done = self._commands.get()
-                        stop = self._apply(what)
-                        done.set()
-                        if stop:
-                            return
-                elif kind == "listen":
-                    self._accept(key.fileobj, arg)
-                elif key.fileobj in self._peers:   # may have been closed earlier in this round
-                    self._pipe(key.fileobj)
-
-    def _apply(self, what):
-        if what == "cut":
-            self.is_cut = True
-            for s in list(self._peers):
-                self._sel.unregister(s)
-                self._held.append(s)
-            self._peers.clear()
-        elif what == "heal":
-            self.is_cut = False
-            for s in self._held:
-                s.close()
-            self._held.clear()
-        elif what == "close":
-            for s in list(self._peers) + self._held + self._listeners + [self._wake_r, self._wake_w]:
-                s.close()
-            self._sel.close()
-            return True
-        return False
-
-    def _accept(self, listener, upstream_port):
-        client, _ = listener.accept()
-        if self.is_cut:
-            self._held.append(client)
-            return
-        try:
-            server = socket.create_connection(("127.0.0.1", upstream_port), timeout=1)
-        except OSError:
-            client.close()   # that server is down: the client sees its connection end and tries another
-            return
-        for s in (client, server):
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.settimeout(5)
-        self._peers[client], self._peers[server] = server, client
-        self._sel.register(client, selectors.EVENT_READ, ("pipe", None))
-        self._sel.register(server, selectors.EVENT_READ, ("pipe", None))
-
-    def _pipe(self, sock):
-        peer = self._peers[sock]
-        try:
-            data = sock.recv(65536)
-            if data:
-                peer.sendall(data)
-                return
-        except OSError:
-            pass
-        for s in (sock, peer):   # one side ended: end the other
-            self._sel.unregister(s)
-            del self._peers[s]
-            s.close()
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()   # its end of input ends it
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc.stdout.close()
 
 
 class ControllerCluster:
@@ -410,3 +405,84 @@ def controller_roles(hv):
         target, role, connected = line.rsplit(",", 2)
         roles[target.strip('"')] = (role, connected == "true")
     return roles
+
+
+def failover(cluster, dead, dpids, timeout):
+    """Polls the other nodes' GET /cluster until one of them leads and is confirmed MASTER of every switch in
+    dpids; returns (its name, seconds from the call). Call it right after killing or cutting `dead`."""
+    start = time.monotonic()
+
+    def new_master():
+        for name in cluster.connected():
+            if name != dead:
+                view = cluster.view(name, timeout=1)
+                if view and view.get("role") == "leader" and cluster.masters_all(name, dpids):
+                    return name
+        return None
+    name = wait_until(new_master, timeout, f"a new leader confirmed MASTER of {dpids}", interval=0.01)
+    return name, time.monotonic() - start
+
+
+def retry_unavailable(call, timeout=15):
+    """A request through the cluster while no leader answers (503 'try again shortly'), retried until it is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except ApiError as e:
+            if e.status != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)   # poll interval
+
+
+# ---- flow-mods as the switches received them: each hypervisor's Open vSwitch logs its OpenFlow messages
+
+def log_openflow(fabric):
+    """Every hypervisor's ovs-vswitchd logs each OpenFlow message it receives (vconn at debug level)."""
+    for hv in fabric.hypervisors.values():
+        hv.appctl("vlog/set", "vconn:file:dbg")
+
+
+def _vswitchd_log(hv):
+    return f"{hv.workdir}/log/ovs-vswitchd.log"
+
+
+def openflow_log_mark(fabric):
+    """Where each hypervisor's OpenFlow log ends now (for flow_mods_since)."""
+    return {name: os.path.getsize(_vswitchd_log(hv)) for name, hv in fabric.hypervisors.items()}
+
+
+def flow_mods_since(fabric, cluster, mark):
+    """{hypervisor: {node: flow-mods received from it}} since `mark` (log_openflow must be on)."""
+    out = {}
+    for name, hv in fabric.hypervisors.items():
+        with open(_vswitchd_log(hv), errors="replace") as f:
+            f.seek(mark.get(name, 0))
+            text = f.read()
+        counts = {}
+        for target in re.findall(r"\|vconn\|DBG\|(\S+): received: OFPT_FLOW_MOD", text):
+            node = cluster.node_of_port(int(target.rsplit(":", 1)[1]))
+            counts[node] = counts.get(node, 0) + 1
+        out[name] = counts
+    return out
+
+
+class ClusterMigration(EmulatedMigration):
+    """An emulated migration whose notifications go to one node of the cluster (which forwards them to the
+    leader), retried while no leader answers (503), as a client of the cluster would."""
+
+    def _notify(self, action):
+        retry_unavailable(lambda: super(ClusterMigration, self)._notify(action), timeout=30)
+
+
+def cluster_table(cluster):
+    """Each live node's own GET /cluster as lines: node, role, ZooKeeper state, term, leader, its switch roles."""
+    lines = [f"{'NODE':6} {'ROLE':8} {'ZOOKEEPER':10} {'TERM':12} {'LEADER':7} SWITCHES (role as confirmed)"]
+    for name in cluster.nodes:
+        v = cluster.view(name)
+        if v is None:
+            lines.append(f"{name:6} (not answering)")
+            continue
+        sw = ", ".join(f"{s['hypervisor']}={s['role']}" for s in v.get("switches", [])) or "-"
+        lines.append(f"{name:6} {v['role']:8} {v['zookeeper']:10} {str(v.get('term')):12} {str(v.get('leader')):7} {sw}")
+    return "\n".join(lines)

@@ -7,7 +7,8 @@ import sys
 import time
 import unittest
 
-from .cluster import ControllerCluster, controller_roles
+from .cluster import (ControllerCluster, controller_roles, flow_mods_since, log_openflow,
+                      openflow_log_mark)
 from .controller import Controller
 from .fabric import Fabric
 
@@ -102,8 +103,7 @@ class ClusterFabricTestCase(ControllerFabricTestCase):
         self.addCleanup(self.fabric.close)
         self.addCleanup(self._collect_diagnostics)
         self.fabric.__enter__()
-        for hv in self.fabric.hypervisors.values():
-            hv.appctl("vlog/set", "vconn:file:dbg")
+        log_openflow(self.fabric)
         start = time.monotonic()
         self.wait_cluster_ready()
         self.ready_seconds = time.monotonic() - start
@@ -135,27 +135,19 @@ class ClusterFabricTestCase(ControllerFabricTestCase):
         by_target = controller_roles(self.fabric.hypervisor(hypervisor))
         return {self.cluster.node_of_port(int(t.rsplit(":", 1)[1])): r for t, r in by_target.items()}
 
+    def wait_sole_master(self, hypervisor, node, timeout=15):
+        """Until the hypervisor's Open vSwitch holds `node` as the master of its one connected master (it writes
+        roles to its database a moment after they change; a disconnected target's entry keeps its last role)."""
+        self.fabric.wait_until(
+            lambda: [n for n, (role, up) in self.switch_roles(hypervisor).items() if up and role == "master"] == [node],
+            timeout, f"{hypervisor}'s Open vSwitch to hold {node} as its only master")
+
     def openflow_log_mark(self):
-        """Where each hypervisor's OpenFlow log ends now (for flow_mods_since)."""
-        return {name: os.path.getsize(self._vswitchd_log(hv)) for name, hv in self.fabric.hypervisors.items()}
+        return openflow_log_mark(self.fabric)
 
     def flow_mods_since(self, mark):
         """{hypervisor: {node: flow-mods received}} since `mark`, from each Open vSwitch's own log."""
-        out = {}
-        for name, hv in self.fabric.hypervisors.items():
-            with open(self._vswitchd_log(hv), errors="replace") as f:
-                f.seek(mark.get(name, 0))
-                text = f.read()
-            counts = {}
-            for target in re.findall(r"\|vconn\|DBG\|(\S+): received: OFPT_FLOW_MOD", text):
-                node = self.cluster.node_of_port(int(target.rsplit(":", 1)[1]))
-                counts[node] = counts.get(node, 0) + 1
-            out[name] = counts
-        return out
-
-    @staticmethod
-    def _vswitchd_log(hv):
-        return f"{hv.workdir}/log/ovs-vswitchd.log"
+        return flow_mods_since(self.fabric, self.cluster, mark)
 
     def _collect_diagnostics(self):
         views = {name: self.cluster.view(name) for name in self.cluster.nodes}
