@@ -11,8 +11,8 @@ What is counted where:
   node's GET /cluster shows what its switches confirmed.
 """
 import os
+import re
 import subprocess
-import sys
 import time
 import unittest
 
@@ -92,18 +92,28 @@ class ClusterFailoverTest(ClusterFabricTestCase):
         dpids = list(self.dpids().values())
         cut = self.cluster.wait_leader()
         mark = self.openflow_log_mark()
+        log_mark = len(self.cluster.nodes[cut].log())
+        cut_at = time.time()   # wall clock: the controller's log lines carry wall-clock times
         start = time.monotonic()
         self.cluster.relays[cut].cut()
-        self.fabric.wait_until(lambda: (self.cluster.view(cut) or {}).get("role") == "standby", DEMOTION_BOUND_S + 5,
-                               f"{cut} to step down")
-        demoted = time.monotonic() - start
         new, _ = failover(self.cluster, cut, dpids, FAILOVER_BOUND_S + 5)
         took_over = time.monotonic() - start
-        self.report(f"{cut} cut off from ZooKeeper: standby after {demoted * 1000:.0f} ms, "
+        # When it stepped down, from its own log ("no longer leads"): its API asks ZooKeeper, which it cannot reach.
+        stepped_down = self.fabric.wait_until(
+            lambda: re.search(r"^(\d\d):(\d\d):(\d\d\.\d{3}) \S+\s+ClusterNode - cluster node \S+ no longer leads",
+                              self.cluster.nodes[cut].log()[log_mark:], re.M), 10, f"{cut} to log that it stepped down")
+        h, m, sec = int(stepped_down[1]), int(stepped_down[2]), float(stepped_down[3])
+        midnight = cut_at - cut_at % 86400   # the log's times are UTC (the machine's zone)
+        demoted = (midnight + h * 3600 + m * 60 + sec - cut_at) % 86400
+        self.report(f"{cut} cut off from ZooKeeper: stepped down after {demoted * 1000:.0f} ms (its log), "
                     f"{new} MASTER of every switch after {took_over * 1000:.0f} ms")
         self.assertLess(demoted, DEMOTION_BOUND_S, "the cut node stepped down later than its session timeout")
         # Still connected to the switches, the cut node is their slave; the switches have one master.
-        view = self.cluster.view(cut)
+        answered = time.monotonic()
+        view = self.cluster.view(cut, timeout=60)
+        self.report(f"the cut node's GET /cluster answered in {time.monotonic() - answered:.1f} s")
+        self.assertIsNotNone(view, "the cut node's GET /cluster did not answer within 60 s")
+        self.assertEqual("standby", view["role"])
         self.assertEqual(set(dpids), {s["dpid"] for s in view["switches"]}, "the cut node lost its switch connections")
         self.assertNotIn("MASTER", [s["role"] for s in view["switches"]], f"the cut node's view: {view['switches']}")
         for hv in self.fabric.hypervisors:
@@ -122,8 +132,10 @@ class ClusterFailoverTest(ClusterFabricTestCase):
             self.assertGreater(sent[hv].get(new, 0), 0, f"{hv}: the new leader programmed nothing: {sent}")
         # Back in touch with ZooKeeper, it rejoins as a standby and still programs nothing.
         self.cluster.relays[cut].heal()
-        self.fabric.wait_until(lambda: (self.cluster.view(cut) or {}).get("zookeeper") in ("CONNECTED", "RECONNECTED")
-                               and self.cluster.view(cut).get("leader") == new, 30, f"{cut} to rejoin")
+        def rejoined():
+            v = self.cluster.view(cut, timeout=10) or {}
+            return v.get("zookeeper") in ("CONNECTED", "RECONNECTED") and v.get("leader") == new
+        self.fabric.wait_until(rejoined, 60, f"{cut} to rejoin")
         self.fabric.wait_until(lambda: all(r == "SLAVE" for r, _ in self.cluster.masters(cut).values()), 10,
                                f"{cut} SLAVE of every switch after rejoining")
         self.assertEqual(new, self.cluster.wait_leader())
@@ -182,6 +194,8 @@ class ClusterMigrationTest(ClusterFabricTestCase):
             self.cluster.kill9(leader)
             took["failover"] = failover(self.cluster, leader, dpids, FAILOVER_BOUND_S + 5)
             if kill_after == "prepare":
+                # The VM pauses once the new leader serves (it claims the switches first, then starts its engine).
+                retry_unavailable(lambda: survivor.api("GET", "migrations/v1"), timeout=30)
                 m.pause()
             m.resume()
             m.cleanup()
@@ -199,6 +213,7 @@ class ClusterMigrationTest(ClusterFabricTestCase):
     def test_leader_killed_after_prepare_the_migration_completes(self):
         f = self.migrate_across_a_failover("prepare")
         # Killed before the pause: the new leader drives the switchover itself, as a single controller would.
+        self.assertIsNotNone(f["bicast_ns"], "no bicast confirmation in the migration's timeline")
         self.assertLess(f["bicast_ns"], f["resume_ns"], "the new leader's bicast came after the resume")
         self.assertEqual(0, f["lost"] - f["lost_answered_by_vm"], "requests lost before reaching the VM")
 
@@ -206,6 +221,7 @@ class ClusterMigrationTest(ClusterFabricTestCase):
         f = self.migrate_across_a_failover("pause")
         # The old leader confirmed the bicast before it died: the switches carry both copies across the failover,
         # so nothing is lost before the VM; the switched rules come from the new leader.
+        self.assertIsNotNone(f["bicast_ns"], "no bicast confirmation in the migration's timeline")
         self.assertLess(f["bicast_ns"], f["resume_ns"])
         self.assertEqual(0, f["lost"] - f["lost_answered_by_vm"], "requests lost before reaching the VM")
 
