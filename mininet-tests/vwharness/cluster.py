@@ -17,10 +17,11 @@ import time
 from .controller import JAR, ApiError, Controller, free_port
 from .migration import EmulatedMigration
 
-# The controllers' ZooKeeper session timeout: it bounds failover (a dead leader's session expires after it,
-# plus at most one tick) and it is what a starved node must stay under to keep its session (the client pings
-# after a third of it and gives up on its server after two thirds). See README, "Running a cluster".
-SESSION_TIMEOUT_MS = int(os.environ.get("VW_ZK_SESSION_TIMEOUT_MS", "800"))
+# The controllers' ZooKeeper session timeout (the controller's default): what a node cut off from ZooKeeper keeps
+# its leadership for, and what a starved node must stay under to keep its session (the client pings after a third
+# of it and suspends after two thirds without an answer). A killed leader is noticed sooner, by its crash-detector
+# connections closing. See README, "Running a cluster".
+SESSION_TIMEOUT_MS = int(os.environ.get("VW_ZK_SESSION_TIMEOUT_MS", "3000"))
 ZK_TICK_MS = 100
 # Small heaps, one GC thread, C1 only: six JVMs (3 ZooKeeper, 3 controllers) share 2 cores in the tests.
 ZK_JVM = ["-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
