@@ -133,7 +133,6 @@ def main_cluster():
             report.append(f"{len(CHECKS)} cross-cloud paths reachable")
             step(f"live migration app1 aws/hv3 -> onprem/hv2 under a 1 kHz probe from web1; the leader {leader} "
                  f"is killed (SIGKILL) right after the VM's pause; notifications go to {standby.node_id}")
-            mark = openflow_log_mark(fabric)
             m = ClusterMigration(fabric, "app1", "hv2", pause_ms=150, controller=standby)
             took = {}
 
@@ -142,6 +141,7 @@ def main_cluster():
                 m.pause()
                 m._switchover.join(30)   # the old leader confirmed the bicast
                 cluster.kill9(leader)
+                took["mark"] = openflow_log_mark(fabric)
                 took["failover"] = failover(cluster, leader, dpids, 30)
                 m.resume()
                 m.cleanup()
@@ -151,7 +151,7 @@ def main_cluster():
             print(f"    probe: {describe(f)}")
             print(cluster_table(cluster))
             fabric.wait_until(lambda: fabric.vm("web1").ping("10.0.2.1"), 10, "web1 -> app1 after the migration")
-            sent = flow_mods_since(fabric, cluster, mark)
+            sent = flow_mods_since(fabric, cluster, took["mark"])
             by_node = {}
             for counts in sent.values():
                 for node, n in counts.items():
@@ -168,6 +168,11 @@ def main_cluster():
             step(f"the killed node {leader} restarts and rejoins as a standby")
             cluster.restart(leader)
             fabric.wait_until(lambda: cluster.agreed_leader() == new, 30, f"{leader} to rejoin")
+            try:
+                fabric.wait_until(lambda: set(cluster.masters(leader)) >= set(dpids), 20,
+                                  f"{leader} to list its switch connections")
+            except TimeoutError as e:
+                print(f"    {e}")
             print(cluster_table(cluster))
     step("report")
     for line in report:
