@@ -200,7 +200,13 @@ class ClusterMigrationTest(ClusterFabricTestCase):
             self.cluster.kill9(leader)
             took["failover"] = failover(self.cluster, leader, dpids, FAILOVER_BOUND_S + 5)
             if kill_after == "prepare":
-                # The VM pauses once the new leader serves (it claims the switches first, then starts its engine).
+                # The VM pauses once the new leader has read and reconciled every switch (its engine confirms what
+                # waited for those reads only with their barrier replies): a real stop-and-copy comes seconds after
+                # the prepare, a failover takes ~0.1 s and a cold engine's first reads ~0.1-0.3 s.
+                new_leader = took["failover"][0]
+                self.fabric.wait_until(lambda: (lambda v: v and v.get("role") == "leader" and v["switches"]
+                                    and all(sw["reconciled"] for sw in v["switches"]))(self.cluster.view(new_leader)),
+                                       30, f"{new_leader} reconciled every switch")
                 retry_unavailable(lambda: survivor.api("GET", "migrations/v1"), timeout=30)
                 m.pause()
             m.resume()

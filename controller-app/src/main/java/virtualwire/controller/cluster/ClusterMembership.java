@@ -9,6 +9,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.nodes.PersistentNode;
@@ -61,6 +63,7 @@ public final class ClusterMembership implements AutoCloseable {
         return t;
     });
     private LeaderLatch latch;
+    private CuratorCache terms;
     private PersistentNode member;
     private volatile ConnectionState connection = ConnectionState.CONNECTED;
     private volatile long lastTerm;
@@ -102,6 +105,20 @@ public final class ClusterMembership implements AutoCloseable {
     public String api() { return api; }
 
     /** Registers this member and enters the election; {@code listener} hears every change of leadership. */
+    /**
+     * Calls {@code newTerm} (on the election's thread) with every term opened from now on, by any node: a standby
+     * re-claims SLAVE under it, since a switch refuses a role request under an older term than it has seen.
+     */
+    public void followTerms(java.util.function.LongConsumer newTerm) {
+        terms = CuratorCache.build(zk, "/term", CuratorCache.Options.SINGLE_NODE_CACHE);
+        terms.listenable().addListener(CuratorCacheListener.builder().forCreatesAndChanges((before, now) -> {
+            long t = now.getStat().getMzxid();
+            lastTerm = Math.max(lastTerm, t);
+            newTerm.accept(t);
+        }).build(), events);
+        terms.start();
+    }
+
     public void join(Listener listener, String liveness) throws Exception {
         String path = "/members/" + nodeId;
         // A node of our own name left by our previous process (its session not yet expired) goes first.
@@ -234,6 +251,7 @@ public final class ClusterMembership implements AutoCloseable {
 
     @Override
     public void close() {
+        if (terms != null) terms.close();
         try {
             if (latch != null) latch.close();
         } catch (Exception e) {

@@ -73,6 +73,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     /** Joins the election; until elected, this node's switch connections are SLAVE under the current term. */
     public void start() throws Exception {
         membership.currentTerm().ifPresent(t -> roles.claim(SwitchRole.Kind.SLAVE, t));
+        membership.followTerms(t -> lifecycle.execute(() -> termOpened(t)));
         membership.join(this, crashes.address());
         lifecycle.execute(this::warmUp);
         crashes.follow(() -> membership.leader().filter(l -> !l.equals(membership.nodeId())).flatMap(membership::member), node -> {
@@ -120,6 +121,17 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         }
     }
 
+    /** A term was opened (by any node): unless it is this node's own, its switch connections are SLAVE under it. */
+    private void termOpened(long term) {
+        Leading l = leading;
+        if (l != null && l.term() == term) return;
+        if (l != null && Long.compareUnsigned(term, l.term()) > 0) {
+            stand("another node opened a newer term");   // claims SLAVE under the newest term it has seen
+            return;
+        }
+        if (l == null) roles.claim(SwitchRole.Kind.SLAVE, term);
+    }
+
     private void warmUp() {
         if (leading != null) return;
         long t0 = System.nanoTime();
@@ -161,7 +173,8 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
 
     public record MemberView(String node, String api, String liveness, boolean leader) {}
 
-    public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused) {}
+    /** @param reconciled this node's engine has read and reconciled the switch's table since it was elected */
+    public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused, boolean reconciled) {}
 
     /** @param flowModsSent flow-mods this node's engine sent since it was elected (null on a standby) */
     public record Status(String node, String leader, String role, String zookeeper, String term, long revision,
@@ -172,10 +185,12 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         List<MemberView> members = new ArrayList<>();
         for (var m : membership.members()) members.add(new MemberView(m.node(), m.api(), m.liveness(), m.node().equals(leader)));
         List<SwitchView> switches = new ArrayList<>();
+        Leading lead = leading;
         roles.held().forEach((dpid, h) -> switches.add(new SwitchView(dpid.toString(),
                 topology.hypervisorByDpid(dpid).map(Hypervisor::name).orElse("not in the topology"),
                 h.role() == null ? null : h.role().kind().name(),
-                h.role() == null ? null : Long.toUnsignedString(h.role().generationId()), h.refusal())));
+                h.role() == null ? null : Long.toUnsignedString(h.role().generationId()), h.refusal(),
+                lead != null && lead.wires().isReconciled(dpid))));
         switches.sort(Comparator.comparing(SwitchView::dpid));
         long revision;
         try {

@@ -121,6 +121,7 @@ public final class SwitchSession {
         sentDuringRead = null;
         reading = null;
         int sent = 0;
+        CompletableFuture<Void> confirmed = CompletableFuture.completedFuture(null);
         if (e != null) {
             if (!closed) log.warn("switch {} ({}): table read ({}) failed: {}", sw.dpid(), name, why, e.getMessage());
         } else if (!closed) {
@@ -152,9 +153,11 @@ public final class SwitchSession {
                 case REPAIR -> log.info("switch {} ({}) re-read after a failed batch: {} flow-mods sent to repair it",
                         sw.dpid(), name, sent);
             }
-            send(mods);
+            confirmed = send(mods);
         }
-        firstSync.complete(null);
+        // Changes that waited for the first read are in these flow-mods: they count as done once the switch
+        // confirmed them, not when they were sent (a migration's bicast after a controller restart, say).
+        confirmed.whenComplete((v, x) -> firstSync.complete(null));
         if (again != null && !closed) {
             Reason next = again;
             again = null;
