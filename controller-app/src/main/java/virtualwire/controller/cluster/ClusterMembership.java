@@ -87,6 +87,9 @@ public final class ClusterMembership implements AutoCloseable {
                 // Leadership ends when the session does (LOST), not when the connection stalls (SUSPENDED): a
                 // stall shorter than the session timeout pauses this node's programming, it does not fail over.
                 .connectionStateErrorPolicy(new SessionConnectionStateErrorPolicy())
+                // The servers as given, never the ensemble's own list of addresses (Curator's ensemble tracker would
+                // replace a proxy's or a NAT's address by the servers' internal ones).
+                .ensembleTracker(false)
                 .namespace(NAMESPACE).build();
         zk.start();
         if (!zk.blockUntilConnected(startTimeoutMs, TimeUnit.MILLISECONDS)) {

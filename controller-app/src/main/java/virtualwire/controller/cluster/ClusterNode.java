@@ -181,9 +181,13 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
                          String lastChange, Long flowModsSent, List<MemberView> members, List<SwitchView> switches) {}
 
     public Status status() {
-        String leader = membership.leader().orElse(null);
+        // Cut off from ZooKeeper, it says so at once rather than wait for ZooKeeper's answers.
+        boolean inTouch = membership.connection().isConnected();
+        String leader = inTouch ? membership.leader().orElse(null) : null;
         List<MemberView> members = new ArrayList<>();
-        for (var m : membership.members()) members.add(new MemberView(m.node(), m.api(), m.liveness(), m.node().equals(leader)));
+        for (var m : inTouch ? membership.members() : List.<ClusterMembership.Member>of()) {
+            members.add(new MemberView(m.node(), m.api(), m.liveness(), m.node().equals(leader)));
+        }
         List<SwitchView> switches = new ArrayList<>();
         Leading lead = leading;
         roles.held().forEach((dpid, h) -> switches.add(new SwitchView(dpid.toString(),
@@ -192,15 +196,16 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
                 h.role() == null ? null : Long.toUnsignedString(h.role().generationId()), h.refusal(),
                 lead != null && lead.wires().isReconciled(dpid))));
         switches.sort(Comparator.comparing(SwitchView::dpid));
-        long revision;
+        long revision = -1;
         try {
-            revision = store.headRevision();
+            if (inTouch) revision = store.headRevision();
         } catch (Exception e) {
             revision = -1;
         }
         Leading l = leading;
         return new Status(membership.nodeId(), leader, l != null ? "leader" : "standby", membership.connection().name(),
-                membership.currentTerm().map(Long::toUnsignedString).orElse(null), revision, lastChange,
+                (inTouch ? membership.currentTerm() : java.util.Optional.of(membership.lastTerm()).filter(t -> t != 0))
+                        .map(Long::toUnsignedString).orElse(null), revision, lastChange,
                 l == null ? null : l.wires().flowModsSent(), members, switches);
     }
 
