@@ -5,11 +5,12 @@ import picocli.CommandLine.Command;
 import virtualwire.controller.bench.BenchCommand;
 import virtualwire.controller.cli.ConsoleCommand;
 import virtualwire.controller.cli.ControllerCommand;
+import virtualwire.controller.cli.PkiCommand;
 
 /** Entry point of the runnable jar: `vw <subcommand>`. */
 @Command(name = "vw", mixinStandardHelpOptions = true, version = "VirtualWire 0.1.0",
         description = "VirtualWire: virtual wires between VM NICs on Open vSwitch, kept working across live migration.",
-        subcommands = {ControllerCommand.class, ConsoleCommand.class, BenchCommand.class})
+        subcommands = {ControllerCommand.class, ConsoleCommand.class, PkiCommand.class, BenchCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
