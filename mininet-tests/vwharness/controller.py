@@ -29,11 +29,19 @@ class ApiError(Exception):
 
 
 class Controller:
-    """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
+    """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would.
 
-    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None):
+    OpenFlow runs over mutual TLS with `pki` (default: this test run's, see pki.py), which gets the topology's
+    hypervisor certificates here, so a Fabric with the same PKI can connect. plaintext=True: the development mode,
+    plain TCP on 127.0.0.1 only (no emulated hypervisor can reach it; loopback switches can)."""
+
+    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None, pki=None,
+                 plaintext=False):
         if not os.path.exists(JAR):
             raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
+        from . import pki as pki_mod, topology as topo_mod   # pki imports this module's JAR
+        self.plaintext = plaintext
+        self.pki = None if plaintext else (pki or pki_mod.run_pki()).ensure_topology(topo_mod.load(topology_file))
         self.openflow_port = openflow_port or free_port()
         self.api_port = free_port()
         self.audit_interval = audit_interval
@@ -50,12 +58,17 @@ class Controller:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
-             "--openflow-port", str(self.openflow_port), "--api", f"127.0.0.1:{self.api_port}",
-             "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)],
+             "--api", f"127.0.0.1:{self.api_port}",
+             "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)] + self._openflow_args(),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         self.wait_until(self._api_up, 30, "the controller's API to answer")
         return self
+
+    def _openflow_args(self):
+        if self.plaintext:
+            return ["--openflow-plaintext", "--openflow-listen", f"127.0.0.1:{self.openflow_port}"]
+        return ["--openflow-port", str(self.openflow_port), "--tls-dir", self.pki.dir]
 
     def _api_up(self):
         if self.proc.poll() is not None:

@@ -197,10 +197,14 @@ class Hypervisor(_NsNode):
 class Fabric:
     """Builds the emulated fabric on __enter__ and removes every trace of it on __exit__."""
 
-    def __init__(self, topology, controller_port=6653):
-        """controller_port=None: no controller configured (tests that install flows by hand)."""
+    def __init__(self, topology, controller_port=6653, pki=None, tls=True):
+        """controller_port=None: no controller configured (tests that install flows by hand).
+        Each hypervisor's OVS connects with `ssl:` and its own certificate (`set-ssl`) from `pki` (default: this
+        test run's, as the harness's Controller uses); tls=False: `tcp:` targets (a stand-in listener)."""
         self.topology = topology
         self.controller_port = controller_port
+        self.tls = tls
+        self._pki = pki
         self.run_id = secrets.token_hex(3)
         self.hypervisors, self.vms = {}, {}
         self.setup_seconds = self.teardown_seconds = None
@@ -211,8 +215,15 @@ class Fabric:
         self._old_signals = {}
 
     @classmethod
-    def from_file(cls, path, controller_port=6653):
-        return cls(topo_mod.load(path), controller_port)
+    def from_file(cls, path, controller_port=6653, pki=None, tls=True):
+        return cls(topo_mod.load(path), controller_port, pki, tls)
+
+    @property
+    def pki(self):
+        if self._pki is None:
+            from .pki import run_pki
+            self._pki = run_pki()
+        return self._pki
 
     # ---- lifecycle ----
 
@@ -349,6 +360,8 @@ class Fabric:
                 clouds = self.topology.clouds  # a new internet gets a leg in every cloud
             for cloud in clouds:
                 self._internet_leg(cloud)
+        if self.controller_port is not None and self.tls:
+            self.pki.ensure([(h.name, h.dpid) for h in hypervisors])
         new_hvs = []
         for spec in hypervisors:
             self._hypervisor(len(self.hypervisors), spec, self.segments[spec.cloud], next(self._mgmt))
@@ -441,7 +454,10 @@ class Fabric:
                 for nic in vm.spec.nics:
                     args += ["--", "add-port", hv.BRIDGE, nic.port]
         if self.controller_port is not None:
-            args += ["--", "set-controller", hv.BRIDGE, f"tcp:{hv.controller_ip}:{self.controller_port}",
+            if self.tls:
+                args += ["--", "set-ssl", *self.pki.switch_files(spec.name, spec.dpid)]
+            target = f"{'ssl' if self.tls else 'tcp'}:{hv.controller_ip}:{self.controller_port}"
+            args += ["--", "set-controller", hv.BRIDGE, target,
                      "--", "set", "controller", hv.BRIDGE, "connection-mode=out-of-band", "max_backoff=1000"]
         hv.vsctl(*args)
         self._configure_underlay_ip(hv)
