@@ -63,18 +63,19 @@ public final class PkiCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        FabricPki pki = new FabricPki(new PkiLayout(dir));
+        // Absolute paths in what is printed: ovs-vswitchd runs in /, a relative set-ssl path would not resolve.
+        FabricPki pki = new FabricPki(new PkiLayout(dir.toAbsolutePath().normalize()));
         List<String> created = new java.util.ArrayList<>(pki.ensure(topology));
         for (var e : extra.entrySet()) {
             pki.issueSwitch(e.getKey(), e.getValue());
             created.add("switch certificate of " + e.getKey() + " (datapath id " + e.getValue() + ") " + pki.layout().switchCert(e.getKey()));
         }
         var out = spec.commandLine().getOut();
-        if (created.isEmpty()) out.println("vw pki: " + dir + " already holds every certificate of " + topologyFile);
+        if (created.isEmpty()) out.println("vw pki: " + pki.layout().dir() + " already holds every certificate asked for");
         created.forEach(c -> out.println("created " + c));
         PkiLayout l = pki.layout();
         out.println();
-        out.println("Controller: vw controller --tls-dir " + dir);
+        out.println("Controller: vw controller --tls-dir " + pki.layout().dir());
         out.println("On each hypervisor (copy its two files and " + l.controllerCa().getFileName() + " there):");
         Map<String, DatapathId> all = new LinkedHashMap<>();
         topology.hypervisors().forEach(h -> all.put(h.name(), h.datapathId()));
