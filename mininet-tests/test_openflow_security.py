@@ -79,11 +79,10 @@ class SwitchEdgeTest(ControllerFabricTestCase):
         self.addCleanup(foreign.close)
         foreign.ensure([("hv2", hv2.spec.dpid)])
         key, cert, _ = foreign.switch_files("hv2", hv2.spec.dpid)
-        target = hv2.vsctl("get-controller", "br-int").strip()
-        # hv2 presents a certificate for its own datapath id from a CA the controller does not trust (the target is
-        # removed, then set again in another transaction: a new connection, not the one already up).
-        hv2.vsctl("set-ssl", key, cert, self.ctl.pki.controller_ca, "--", "del-controller", "br-int")
-        hv2.vsctl("set-controller", "br-int", target)
+        # hv2 presents a certificate for its own datapath id from a CA the controller does not trust (on a new
+        # connection: bridge/reconnect drops the one already up).
+        hv2.vsctl("set-ssl", key, cert, self.ctl.pki.controller_ca)
+        hv2.appctl("bridge/reconnect", "br-int")
         self.ctl.wait_until(lambda: not {h["name"]: h["connected"] for h in self.ctl.api("GET", "hypervisors")}["hv2"],
                             30, "hv2 disconnected")
         self.fabric.wait_until(lambda: self.ctl.log().count("TLS handshake failed") >= 2, 30,
@@ -91,8 +90,8 @@ class SwitchEdgeTest(ControllerFabricTestCase):
         self.assertNotIn("refused switch 00:00:00:00:00:00:00:02", self.ctl.log())   # refused before OpenFlow
         self.wait_ping("a1", "10.0.0.2", timeout=5)   # fail_mode=secure: its rules stay
         # Its own certificate again: back.
-        hv2.vsctl("set-ssl", *self.ctl.pki.switch_files("hv2", hv2.spec.dpid), "--", "del-controller", "br-int")
-        hv2.vsctl("set-controller", "br-int", target)
+        hv2.vsctl("set-ssl", *self.ctl.pki.switch_files("hv2", hv2.spec.dpid))
+        hv2.appctl("bridge/reconnect", "br-int")
         self.ctl.wait_fabric_ready()
         self.assert_fabric_untouched()
 

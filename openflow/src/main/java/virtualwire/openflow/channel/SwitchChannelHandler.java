@@ -317,6 +317,7 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
      */
     private final class CheckLive extends State {
         private final DatapathId dpid;
+        private boolean counted;
 
         CheckLive(DatapathId dpid, List<SwitchPort> ports) {
             this.dpid = dpid;
@@ -347,6 +348,9 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
         }
 
         private void register(OpenFlowSwitch replaced) {
+            // Counted before the listeners hear of the switch: they read the handshake's duration.
+            if (!counted) registry.counters(dpid).handshakeDone(System.nanoTime() - acceptedNanos);
+            counted = true;
             if (registry.connectedInsteadOf(connection, replaced)) transition(new Active());
             else enter();
         }
@@ -361,7 +365,6 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
         @Override
         void enter() {
             handshakeTimer.cancel(false);
-            registry.counters(connection.dpid()).handshakeDone(System.nanoTime() - acceptedNanos);
             log.info("switch {} connected from {} ({} ports)", connection.dpid(), ctx.channel().remoteAddress(),
                     connection.ports().size());
         }
