@@ -115,7 +115,7 @@ class ControllerTlsOptionsTest(unittest.TestCase):
     def test_a_fresh_state_directory_starts_with_tls_and_creates_its_pki(self):
         port = free_port()
         p = self.run_controller("--openflow-listen", f"127.0.0.1:{port}")   # no topology, no certificates
-        self.addCleanup(lambda: (p.poll() is None and p.terminate(), p.wait(10)))
+        self.addCleanup(lambda: (p.poll() is None and p.terminate(), p.wait(10), p.stdout.close()))
         pki = os.path.join(self.dir, "state", "pki")
         deadline = time.monotonic() + 60
         lines = []
