@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # VirtualWire launcher: builds the runnable jar when it is missing or stale, then runs a subcommand.
-#   ./vw controller [--openflow-port 6653]   run the controller
+#   ./vw controller [--openflow-port 6653]   run the controller (OpenFlow over mutual TLS, certificates in .vw/state/pki)
+#   ./vw pki --topology FILE                 create the CAs and certificates for OpenFlow over TLS
 #   ./vw demo [--real|--group]               the bundled demo: emulated clouds, wires, traffic, a report
 #                                            (--real: a QEMU guest under libvirt, migrated there and back;
 #                                             --group: the three-tier app moved to the other cloud as one group,

@@ -12,6 +12,7 @@ servers; the leader (MASTER of every switch) is killed with SIGKILL in the middl
 """
 import datetime
 import os
+import re
 import subprocess
 import sys
 import time
@@ -49,13 +50,17 @@ def main():
     ctl = Controller(TOPOLOGY)
     try:
         ctl.start()
-        step("emulating two clouds (onprem: hv1, hv2; aws: hv3), each hypervisor its own Open vSwitch")
+        step("emulating two clouds (onprem: hv1, hv2; aws: hv3), each hypervisor its own Open vSwitch, "
+             "connecting over mutual TLS with its own certificate")
         with Fabric.from_file(TOPOLOGY, controller_port=ctl.openflow_port) as fabric:
             report.append(f"emulation built in {fabric.setup_seconds:.2f} s")
             step("waiting for every hypervisor to connect and every wire to be active")
             t = time.monotonic()
             ctl.wait_fabric_ready(timeout=60)
             report.append(f"all {len(ctl.api('GET', 'wires'))} wires active {time.monotonic() - t:.2f} s after the emulation was up")
+            sessions = sorted(set(re.findall(r"TLS \((TLSv[0-9.]+), [^)]*\) with [^:]*:\d+: certificate CN=(dpid:[0-9a-f]+)",
+                                             ctl.log())))
+            report.append("OpenFlow over mutual TLS: " + ", ".join(f"{cn} {proto}" for proto, cn in sessions))
             for what in ("show hypervisors", "show vms", "show wires"):
                 step(what)
                 print(console(ctl, what))

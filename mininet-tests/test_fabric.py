@@ -110,7 +110,10 @@ class ControllerTargetTest(unittest.TestCase):
         with listener, Fabric.from_file(TWO_CLOUDS, controller_port=port) as fabric:
             hv = fabric.hypervisor("hv1")
             self.assertEqual(hv.vsctl("get", "controller", "br-int", "target").strip(),
-                             f'"tcp:{hv.controller_ip}:{port}"')
+                             f'"ssl:{hv.controller_ip}:{port}"')
+            key, cert, ca = fabric.pki.switch_files("hv1", hv.spec.dpid)   # its own certificate, in its own ovsdb
+            self.assertEqual(hv.vsctl("get-ssl").split(), ["Private", "key:", key, "Certificate:", cert,
+                                                           "CA", "Certificate:", ca, "Bootstrap:", "false"])
             self.assertEqual(hv.vsctl("get", "controller", "br-int", "connection_mode").strip(), "out-of-band")
             expected = {h.mgmt_ip: name for name, h in fabric.hypervisors.items()}
             peers = {}

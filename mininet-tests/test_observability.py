@@ -77,7 +77,7 @@ class ObservabilityTest(ControllerFabricTestCase):
 
     def reconnect_switch(self, name):
         hv = self.fabric.hypervisor(name)
-        hv.vsctl("set-controller", "br-int", f"tcp:{hv.controller_ip}:{self.ctl.openflow_port}")
+        hv.vsctl("set-controller", "br-int", f"ssl:{hv.controller_ip}:{self.ctl.openflow_port}")   # its set-ssl stays
 
     def migrate(self, vm, to):
         EmulatedMigration(self.fabric, vm, to, pause_ms=100, controller=self.ctl).run()

@@ -32,10 +32,17 @@ class Controller:
     """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
 
     def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None, cluster=None,
-                 node_id=None, zk_session_timeout_ms=None):
-        """cluster: a ZooKeeper connect string (HOST:PORT,...): a node of a controller cluster named node_id."""
+                 node_id=None, zk_session_timeout_ms=None, pki=None, plaintext=False):
+        """cluster: a ZooKeeper connect string (HOST:PORT,...): a node of a controller cluster named node_id (the
+        nodes of a cluster share one PKI, as they must share one --tls-dir).
+        OpenFlow runs over mutual TLS with `pki` (default: this test run's, see pki.py), which gets the topology's
+        hypervisor certificates here, so a Fabric with the same PKI can connect. plaintext=True: the development
+        mode, plain TCP on 127.0.0.1 only (no emulated hypervisor can reach it; loopback switches can)."""
         if not os.path.exists(JAR):
             raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
+        from . import pki as pki_mod, topology as topo_mod   # pki imports this module's JAR
+        self.plaintext = plaintext
+        self.pki = None if plaintext else (pki or pki_mod.run_pki()).ensure_topology(topo_mod.load(topology_file))
         self.openflow_port = openflow_port or free_port()
         self.api_port = free_port()
         self.audit_interval = audit_interval
@@ -53,8 +60,8 @@ class Controller:
         """wait=False: returns once the process runs (a cluster starts its nodes together, then waits)."""
         log = open(self.log_path, "a")
         argv = ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
-                "--openflow-port", str(self.openflow_port), "--api", f"127.0.0.1:{self.api_port}",
-                "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)]
+                "--api", f"127.0.0.1:{self.api_port}",
+                "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)] + self._openflow_args()
         if self.cluster:
             argv += ["--cluster", self.cluster, "--node-id", self.node_id]
             if self.zk_session_timeout_ms:
@@ -67,6 +74,11 @@ class Controller:
 
     def wait_started(self, timeout=30):
         self.wait_until(self._api_up, timeout, f"the API of controller {self.node_id or ''} to answer")
+
+    def _openflow_args(self):
+        if self.plaintext:
+            return ["--openflow-plaintext", "--openflow-listen", f"127.0.0.1:{self.openflow_port}"]
+        return ["--openflow-port", str(self.openflow_port), "--tls-dir", self.pki.dir]
 
     def _api_up(self):
         if self.proc.poll() is not None:

@@ -204,16 +204,20 @@ class Hypervisor(_NsNode):
 class Fabric:
     """Builds the emulated fabric on __enter__ and removes every trace of it on __exit__."""
 
-    def __init__(self, topology, controller_port=6653, wan_rtt_ms=None):
+    def __init__(self, topology, controller_port=6653, wan_rtt_ms=None, pki=None, tls=True):
         """controller_port=None: no controller configured (tests that install flows by hand); a list of ports:
         every bridge connects to each (a controller cluster).
         wan_rtt_ms: a round-trip delay between clouds (half each way) on the tunnels and on the far clouds'
         OpenFlow connections, by userspace relays; needs every hypervisor outside the first cloud to have a
-        public-ip (the UDP relay is their NAT). None: no relay, NAT (if any) by iptables."""
+        public-ip (the UDP relay is their NAT). None: no relay, NAT (if any) by iptables.
+        Each hypervisor's OVS connects with `ssl:` and its own certificate (`set-ssl`) from `pki` (default: this
+        test run's, as the harness's Controller uses); tls=False: `tcp:` targets (a stand-in listener)."""
         self.topology = topology
         self.controller_port = controller_port
         self.wan_rtt_ms = wan_rtt_ms
         self._of_relay_port = None   # where the far clouds' switches reach the controller through the TCP relay
+        self.tls = tls
+        self._pki = pki
         self.run_id = secrets.token_hex(3)
         self.hypervisors, self.vms = {}, {}
         self.setup_seconds = self.teardown_seconds = None
@@ -224,8 +228,15 @@ class Fabric:
         self._old_signals = {}
 
     @classmethod
-    def from_file(cls, path, controller_port=6653, wan_rtt_ms=None):
-        return cls(topo_mod.load(path), controller_port, wan_rtt_ms)
+    def from_file(cls, path, controller_port=6653, wan_rtt_ms=None, pki=None, tls=True):
+        return cls(topo_mod.load(path), controller_port, wan_rtt_ms, pki, tls)
+
+    @property
+    def pki(self):
+        if self._pki is None:
+            from .pki import run_pki
+            self._pki = run_pki()
+        return self._pki
 
     # ---- lifecycle ----
 
@@ -364,6 +375,8 @@ class Fabric:
                 clouds = self.topology.clouds  # a new internet gets a leg in every cloud
             for cloud in clouds:
                 self._internet_leg(cloud)
+        if self.controller_port is not None and self.tls:
+            self.pki.ensure([(h.name, h.dpid) for h in hypervisors])
         new_hvs = []
         for spec in hypervisors:
             self._hypervisor(len(self.hypervisors), spec, self.segments[spec.cloud], next(self._mgmt))
@@ -502,6 +515,8 @@ class Fabric:
                 for nic in vm.spec.nics:
                     args += ["--", "add-port", hv.BRIDGE, nic.port]
         targets = self.controller_targets(hv)
+        if targets and self.tls:
+            args += ["--", "set-ssl", *self.pki.switch_files(spec.name, spec.dpid)]
         for i, target in enumerate(targets):
             args += ["--", f"--id=@c{i}", "create", "controller", f'target="{target}"',
                      "connection-mode=out-of-band", "max_backoff=1000"]
@@ -516,8 +531,12 @@ class Fabric:
         if ports is None:
             return []
         if self._of_relay_port is not None and hv.spec.cloud != self.topology.clouds[0].name:
-            return [f"tcp:{hv.controller_ip}:{self._of_relay_port}"]   # far clouds: through the WAN relay
-        return [f"tcp:{hv.controller_ip}:{p}" for p in ([ports] if isinstance(ports, int) else ports)]
+            return [f"{self.scheme}:{hv.controller_ip}:{self._of_relay_port}"]   # far clouds: through the WAN relay
+        return [f"{self.scheme}:{hv.controller_ip}:{p}" for p in ([ports] if isinstance(ports, int) else ports)]
+
+    @property
+    def scheme(self):
+        return "ssl" if self.tls else "tcp"
 
     def _configure_underlay_ip(self, hv):
         """The tunnel IP on br-phy and a route to every other cloud's underlay via this cloud's router

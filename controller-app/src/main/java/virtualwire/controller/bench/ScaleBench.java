@@ -966,7 +966,8 @@ public final class ScaleBench implements Callable<Integer> {
                     "-Xmx" + heap, "-XX:+UseG1GC"));
             if (jfr != null) cmd.add("-XX:StartFlightRecording=filename=" + jfr.toAbsolutePath() + ",settings=profile,dumponexit=true");
             cmd.addAll(List.of("-cp", classpath(), "virtualwire.controller.Main", "controller", "--topology", topo.toString(),
-                    "--openflow-port", String.valueOf(ofPort), "--api", "127.0.0.1:" + apiPort,
+                    "--openflow-plaintext", "--openflow-listen", "127.0.0.1:" + ofPort,   // emulated switches on loopback
+                    "--api", "127.0.0.1:" + apiPort,
                     "--state-dir", dir.resolve("state").toString(), "--audit-interval", String.valueOf(auditSeconds)));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             long t0 = System.nanoTime();

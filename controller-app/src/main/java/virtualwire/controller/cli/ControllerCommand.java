@@ -1,6 +1,9 @@
 package virtualwire.controller.cli;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
+import java.util.List;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -26,6 +29,9 @@ import virtualwire.controller.wire.WireManager;
 import virtualwire.libvirt.LibvirtDriver;
 import virtualwire.openflow.channel.OpenFlowConfig;
 import virtualwire.openflow.channel.OpenFlowServer;
+import virtualwire.openflow.channel.OpenFlowTls;
+import virtualwire.controller.pki.FabricPki;
+import virtualwire.controller.pki.PkiLayout;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.config.TopologyException;
 import virtualwire.topology.config.TopologyLoader;
@@ -46,8 +52,23 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--api", paramLabel = "HOST:PORT", description = "JSON API address (default: ${DEFAULT-VALUE}).")
     String api = "127.0.0.1:8080";
 
-    @Option(names = "--openflow-port", paramLabel = "PORT", description = "OpenFlow listening port (default: ${DEFAULT-VALUE}).")
-    int openflowPort = OpenFlowConfig.DEFAULT_PORT;
+    @Option(names = "--openflow-listen", paramLabel = "ADDR:PORT",
+            description = "Where switches connect, OpenFlow 1.3 over mutual TLS (default: ${DEFAULT-VALUE}).")
+    String openflowListen = "0.0.0.0:" + OpenFlowConfig.DEFAULT_PORT;
+
+    @Option(names = "--openflow-port", paramLabel = "PORT", description = "Shorthand for the port of --openflow-listen.")
+    Integer openflowPort;
+
+    @Option(names = "--tls-dir", paramLabel = "DIR",
+            description = "The certificates of OpenFlow over TLS, as `vw pki` creates them (controller-cert.pem, "
+                    + "controller-key.pem, switch-ca.pem). Default: STATE_DIR/pki, where the controller creates at "
+                    + "first start (and completes at each start) the CAs, its certificate and one per hypervisor.")
+    Path tlsDir;
+
+    @Option(names = "--openflow-plaintext",
+            description = "Development only: plain TCP instead of TLS, so any process that reaches the port can act "
+                    + "as any switch. Refused unless --openflow-listen is a loopback address.")
+    boolean openflowPlaintext;
 
     @Option(names = "--state-dir", paramLabel = "DIR", description = "Where runtime changes are kept (default: ${DEFAULT-VALUE}).")
     Path stateDir = Path.of(".vw", "state");
@@ -71,9 +92,16 @@ public final class ControllerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (openflowPort < 0 || openflowPort > 65535) {
+        if (openflowPort != null && (openflowPort < 0 || openflowPort > 65535)) {
             throw new IllegalArgumentException("--openflow-port: " + openflowPort + " is not a TCP port (0-65535)");
         }
+        HostPort listen = HostPort.parse("--openflow-listen", openflowListen);
+        if (openflowPort != null) listen = new HostPort(listen.host(), openflowPort);
+        if (openflowPlaintext && !isLoopback(listen.host())) {
+            throw new IllegalArgumentException("--openflow-plaintext: refused on " + listen.host() + ", which is not a "
+                    + "loopback address (plain TCP lets anyone act as any switch); use --openflow-listen 127.0.0.1:PORT, or TLS");
+        }
+        if (openflowPlaintext && tlsDir != null) throw new IllegalArgumentException("--openflow-plaintext and --tls-dir exclude each other");
         if (auditSeconds < 1) throw new IllegalArgumentException("--audit-interval: must be at least 1 second");
         HostPort apiAddress = HostPort.parse("--api", api);
         if (topologyFile == null) topologyFile = defaultTopology();
@@ -88,11 +116,13 @@ public final class ControllerCommand implements Callable<Integer> {
         }
         log.info("topology {}: {} hypervisors, {} VMs, {} wires", topologyFile, topology.hypervisors().size(),
                 topology.vms().size(), topology.wires().size());
+        OpenFlowConfig openflow = OpenFlowConfig.defaults().withBindAddress(listen.host()).withPort(listen.port());
+        if (!openflowPlaintext) openflow = openflow.withTls(tls(topology));
         SwitchRegistry registry = new SwitchRegistry();
-        OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
         Runnable stopEngine;
         ApiHandler handler;
         FabricMetrics metrics;
+        java.util.function.Supplier<Topology> admitted;   // whose datapath ids may connect: the running fabric's
         ClusterNode node = null;
         if (cluster != null) {
             if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("--cluster needs --node-id NAME");
@@ -104,16 +134,19 @@ public final class ControllerCommand implements Callable<Integer> {
             ClusterNode n = node;
             metrics = new FabricMetrics(registry, topology, n::wires, n::switchRole);
             stopEngine = node::close;
+            admitted = node::nodes;
         } else {
             WireManager wires = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
             LibvirtDriver libvirt = startLibvirt(topology, wires);
             handler = new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile);
             metrics = new FabricMetrics(registry, topology, () -> wires, dpid -> FabricMetrics.EQUAL);
+            admitted = wires::nodes;
             stopEngine = () -> {
                 wires.close();
                 if (libvirt != null) libvirt.close();
             };
         }
+        OpenFlowServer server = new OpenFlowServer(openflow, registry, new TopologyAdmission(admitted));
         // The metrics and the web view answer on every node, from what this node holds.
         ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()));
         Runnable stop = () -> {
@@ -125,7 +158,8 @@ public final class ControllerCommand implements Callable<Integer> {
             server.start();
         } catch (Exception e) {
             stop.run();
-            throw new IllegalStateException("cannot listen on OpenFlow port " + openflowPort + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen for OpenFlow on " + listen.host() + ":" + listen.port() + ": "
+                    + e.getMessage(), e);
         }
         try {
             apiServer.start(apiAddress.host(), apiAddress.port());
@@ -161,6 +195,34 @@ public final class ControllerCommand implements Callable<Integer> {
             log.error("libvirt: cannot connect to {}: {}; live migrations will not be started by the controller",
                     uris, e.getMessage());
             return null;
+        }
+    }
+
+    /**
+     * The listener's certificates: --tls-dir as given (it must be complete), or STATE_DIR/pki, where whatever is
+     * missing for this topology is created (a fresh machine starts with TLS and nothing to prepare).
+     */
+    private OpenFlowTls tls(Topology topology) throws Exception {
+        if (tlsDir != null) {
+            PkiLayout l = new PkiLayout(tlsDir);
+            for (Path p : List.of(l.controllerCert(), l.controllerKey(), l.switchCa())) {
+                if (!Files.isReadable(p)) {
+                    throw new IllegalArgumentException("--tls-dir: cannot read " + p + " (create the certificates with "
+                            + "`vw pki --topology FILE --dir " + tlsDir + "`)");
+                }
+            }
+            return l.openFlowTls();
+        }
+        FabricPki pki = new FabricPki(new PkiLayout(stateDir.resolve("pki")));
+        pki.ensure(topology).forEach(c -> log.info("TLS: created {}", c));
+        return pki.layout().openFlowTls();
+    }
+
+    private static boolean isLoopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--openflow-listen: unknown host " + host);
         }
     }
 

@@ -221,6 +221,12 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         return h == null || h.role() == null ? "equal" : h.role().kind().name().toLowerCase();
     }
 
+    /** The running fabric: the leading engine's, or the topology file's while this node does not lead. */
+    public Topology nodes() {
+        Leading l = leading;
+        return l == null ? topology : l.wires().nodes();
+    }
+
     /** The API of this node: its own status, the engine's routes while leading, else forwarded to the leader. */
     public ApiHandler api() {
         return new ClusterApi(this);

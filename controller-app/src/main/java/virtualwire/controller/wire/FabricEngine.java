@@ -116,6 +116,7 @@ final class FabricEngine implements SwitchListener {
                 sessions.remove(sw.dpid());
                 s.close();
                 reconciled.remove(sw.dpid());
+                push(portsGone(sw.dpid()));
             }
         });
     }
@@ -155,8 +156,29 @@ final class FabricEngine implements SwitchListener {
     /** What a report from a switch changed: the rules it touched, and the migrations it moved on (to re-place). */
     record Reported(FabricDelta delta, List<Migration> migrations) {}
 
+    /**
+     * A switch disconnected: its ports stop counting where another switch reports the same port name, so a NIC
+     * is wired where it is still seen. A port seen only there keeps its place (the switch's flows keep forwarding
+     * in fail_mode=secure, and the data plane must not blink while it reconnects), and so do a migrating VM's
+     * (its migration decides between the two places, and the reconnect reconciles it). Pure model work, no I/O.
+     */
+    FabricDelta portsGone(DatapathId dpid) {
+        Set<String> moved = locator.switchDisconnected(dpid, name -> nodes.nicByPortName(name)
+                .map(nic -> !migrating(nic.vm())).orElse(false));   // NIC ports only: every switch has its own vxlan0
+        if (!moved.isEmpty()) log.info("switch {} disconnected: its ports {} no longer count (seen elsewhere)", dpid, moved);
+        return relocate(moved);
+    }
+
+    /** Only a hypervisor's own switch locates NICs: what another datapath id reports is not believed. */
+    private boolean ownSwitch(DatapathId dpid) {
+        if (nodes.hypervisorByDpid(dpid).isPresent()) return true;
+        log.warn("switch {} is no hypervisor's in the topology: its ports locate no NIC", dpid);
+        return false;
+    }
+
     /** A switch (re)described all its ports: where NICs and its tunnel port are now. Pure model work, no I/O. */
     Reported portsDescribed(DatapathId dpid, Collection<SwitchPort> ports) {
+        if (!ownSwitch(dpid)) return new Reported(new FabricDelta(), List.of());
         Set<String> moved = locator.switchPorts(dpid, ports);
         List<Migration> changed = List.of();
         if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
@@ -183,6 +205,7 @@ final class FabricEngine implements SwitchListener {
 
     /** One port added, removed or modified on a switch. Pure model work, no I/O. */
     Reported portReported(DatapathId dpid, PortChange change) {
+        if (!ownSwitch(dpid)) return new Reported(new FabricDelta(), List.of());
         boolean added = change.kind() != PortChange.Kind.REMOVED;
         List<String> moved = new ArrayList<>(2);
         moved.add(change.port().name());

@@ -17,8 +17,8 @@ import virtualwire.topology.model.Topology;
 /**
  * Where NICs and tunnel ports are, learned from port names: PORT_DESC when a switch connects, PORT_STATUS
  * afterwards. A port name identifies a NIC on whichever bridge reports it. What a switch reported stays
- * known while it is disconnected (its flows keep forwarding in fail_mode=secure). Not thread-safe: used
- * on the engine's thread only.
+ * known while it is disconnected (its flows keep forwarding in fail_mode=secure), except a port another switch
+ * reports too. Not thread-safe: used on the engine's thread only.
  */
 public final class NicLocator {
     /** The name of each hypervisor's flow-based VXLAN port. */
@@ -46,6 +46,27 @@ public final class NicLocator {
             touched.add(p.name());
         }
         return touched;
+    }
+
+    /**
+     * A switch disconnected: each of its ports that another switch also reports stops counting here (when
+     * {@code mayForget} allows it); a port seen only here stays located. What it reported is replaced when it
+     * describes its ports again.
+     * @return the port names whose locations changed
+     */
+    public Set<String> switchDisconnected(DatapathId dpid, java.util.function.Predicate<String> mayForget) {
+        Set<String> moved = new HashSet<>();
+        Map<Integer, String> ports = portsBySwitch.get(dpid);
+        if (ports == null) return moved;
+        for (var it = ports.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            List<NicLocation> at = byPortName.get(e.getValue());
+            if (at == null || at.size() < 2 || !mayForget.test(e.getValue())) continue;
+            forget(e.getValue(), dpid, e.getKey());
+            it.remove();
+            moved.add(e.getValue());
+        }
+        return moved;
     }
 
     /** The switch's tunnel port number, if it reported one. O(its ports). */

@@ -5,7 +5,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -30,13 +36,18 @@ import org.projectfloodlight.openflow.types.OFErrorCauseData;
 import org.projectfloodlight.openflow.types.U32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import virtualwire.openflow.switches.OpenFlowSwitch;
+import virtualwire.openflow.switches.SwitchAdmission;
 import virtualwire.openflow.switches.SwitchPort;
 import virtualwire.openflow.switches.SwitchRegistry;
 
 /**
  * One switch connection: the OpenFlow 1.3 handshake as a small state machine (one object per state; entering
  * a state sends its request; an unexpected message is an explicit failure), then keepalive and dispatch.
- * <pre>WaitHello -> WaitFeatures -> WaitPortDesc -> Active</pre>
+ * <pre>WaitHello -> WaitFeatures -> WaitPortDesc -> CheckLive -> Active</pre>
+ * The switch's identity is checked when it names its datapath id (FEATURES): the one its TLS certificate is
+ * issued for (with TLS), and one the {@link SwitchAdmission} admits. A datapath id whose registered connection
+ * still answers an echo keeps that connection: the newcomer is refused (CheckLive).
  * Runs entirely on the channel's event loop.
  */
 final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> {
@@ -45,6 +56,7 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
 
     private final SwitchRegistry registry;
     private final OpenFlowConfig config;
+    private final SwitchAdmission admission;
     private ChannelHandlerContext ctx;
     private State state;
     private ScheduledFuture<?> handshakeTimer;
@@ -54,9 +66,10 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
     private SwitchConnection connection;
     private long acceptedNanos;
 
-    SwitchChannelHandler(SwitchRegistry registry, OpenFlowConfig config) {
+    SwitchChannelHandler(SwitchRegistry registry, OpenFlowConfig config, SwitchAdmission admission) {
         this.registry = registry;
         this.config = config;
+        this.admission = admission;
     }
 
     /** The current state's name, for tests and logs. */
@@ -82,14 +95,24 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
         } else if (msg instanceof OFPortStatus && connection == null) {
             // Ports changing during the handshake: the port description that completes it is newer.
             log.debug("{}: port status during the handshake ignored", describe());
-        } else if (!(msg instanceof OFEchoReply)) {
+        } else if (msg instanceof OFEchoReply) {
+            if (connection != null) connection.received(msg);   // an echo the connection asked for (liveness check)
+        } else {
             state.process(msg);
         }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent idle && idle.state() == IdleState.READER_IDLE) {
+        if (evt instanceof SslHandshakeCompletionEvent tls) {
+            if (tls.isSuccess()) {
+                SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+                log.info("TLS ({}, {}) with {}: certificate {}", session.getProtocol(), session.getCipherSuite(),
+                        ctx.channel().remoteAddress(), peerCertificate().map(c -> c.getSubjectX500Principal().getName()).orElse("none"));
+            } else {
+                fail("TLS handshake failed: " + tls.cause());
+            }
+        } else if (evt instanceof IdleStateEvent idle && idle.state() == IdleState.READER_IDLE) {
             if (echoOutstanding) {
                 fail("no echo reply within " + config.echoInterval().toMillis() + " ms");
             } else {
@@ -121,8 +144,46 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.warn("{}: {}", describe(), cause.toString());
+        if (failure == null) log.warn("{}: {}", describe(), cause.toString());
         fail(cause.toString());
+    }
+
+    /** Closes a switch whose identity is refused, with one log line naming its datapath id and address. */
+    private void refuseSwitch(DatapathId dpid, String reason) {
+        if (failure != null) return;
+        failure = reason;
+        log.warn("refused switch {} from {}: {}", dpid, ctx.channel().remoteAddress(), reason);
+        if (connection != null) connection.setCloseReason("refused: " + reason);
+        ctx.close();
+    }
+
+    /** The switch's TLS certificate; empty on a plain TCP connection. */
+    private Optional<X509Certificate> peerCertificate() {
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null) return Optional.empty();
+        try {
+            return Optional.of((X509Certificate) ssl.engine().getSession().getPeerCertificates()[0]);
+        } catch (SSLPeerUnverifiedException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Why a switch naming this datapath id must be refused: its certificate is for another, or it is not admitted. */
+    private Optional<String> identityRefusal(DatapathId dpid) {
+        if (ctx.pipeline().get(SslHandler.class) != null) {
+            Optional<X509Certificate> cert = peerCertificate();
+            if (cert.isEmpty()) return Optional.of("no verified TLS certificate");
+            String subject = cert.get().getSubjectX500Principal().getName();
+            Optional<DatapathId> pinned = SwitchCertificates.datapathId(cert.get());
+            if (pinned.isEmpty()) {
+                return Optional.of("its certificate (" + subject + ") names no datapath id (expected CN="
+                        + SwitchCertificates.commonName(dpid) + ")");
+            }
+            if (!pinned.get().equals(dpid)) {
+                return Optional.of("its certificate (" + subject + ") is issued for datapath id " + pinned.get());
+            }
+        }
+        return admission.refusal(dpid);
     }
 
     private void fail(String reason) {
@@ -212,8 +273,14 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
 
         @Override
         void process(OFMessage msg) {
-            if (msg instanceof OFFeaturesReply features) transition(new WaitPortDesc(features.getDatapathId()));
-            else unexpected(msg);
+            if (!(msg instanceof OFFeaturesReply features)) {
+                unexpected(msg);
+                return;
+            }
+            DatapathId dpid = features.getDatapathId();
+            Optional<String> refusal = identityRefusal(dpid);
+            if (refusal.isPresent()) refuseSwitch(dpid, refusal.get());
+            else transition(new WaitPortDesc(dpid));
         }
     }
 
@@ -236,29 +303,70 @@ final class SwitchChannelHandler extends SimpleChannelInboundHandler<OFMessage> 
         void process(OFMessage msg) {
             if (msg instanceof OFPortDescStatsReply reply) {
                 reply.getEntries().forEach(d -> ports.add(SwitchPort.of(d)));
-                if (!reply.getFlags().contains(OFStatsReplyFlags.REPLY_MORE)) transition(new Active(dpid, ports));
+                if (!reply.getFlags().contains(OFStatsReplyFlags.REPLY_MORE)) transition(new CheckLive(dpid, ports));
             } else {
                 unexpected(msg);
             }
         }
     }
 
-    private final class Active extends State {
+    /**
+     * A connection already registered for this datapath id is kept if it answers an echo within the echo
+     * interval (this one is refused: a switch holds one connection to a controller); if it does not, this one
+     * replaces it. The connection exists already (it keeps the ports current) but is not registered yet.
+     */
+    private final class CheckLive extends State {
         private final DatapathId dpid;
-        private final List<SwitchPort> ports;
+        private boolean counted;
 
-        Active(DatapathId dpid, List<SwitchPort> ports) {
+        CheckLive(DatapathId dpid, List<SwitchPort> ports) {
             this.dpid = dpid;
-            this.ports = ports;
+            connection = new SwitchConnection(ctx.channel(), dpid, OF13, ports, registry, config.requestTimeout());
         }
 
         @Override
         void enter() {
+            if (failure != null || !ctx.channel().isActive()) return;
+            OpenFlowSwitch live = registry.get(dpid).orElse(null);
+            if (live == null || !live.isConnected()) {
+                register(live);
+                return;
+            }
+            live.echo(config.echoInterval()).whenComplete((v, e) -> ctx.executor().execute(() -> {
+                if (failure != null || !ctx.channel().isActive()) return;
+                if (registry.get(dpid).orElse(null) != live) {
+                    enter();   // the registered connection changed meanwhile: judge again
+                } else if (e == null) {
+                    refuseSwitch(dpid, "its datapath id is connected from " + live.address()
+                            + ", which answered an echo: the live connection is kept");
+                } else {
+                    log.warn("switch {}: its connection from {} did not answer an echo within {} ms ({})", dpid,
+                            live.address(), config.echoInterval().toMillis(), e.getMessage());
+                    register(live);
+                }
+            }));
+        }
+
+        private void register(OpenFlowSwitch replaced) {
+            // Counted before the listeners hear of the switch: they read the handshake's duration.
+            if (!counted) registry.counters(dpid).handshakeDone(System.nanoTime() - acceptedNanos);
+            counted = true;
+            if (registry.connectedInsteadOf(connection, replaced)) transition(new Active());
+            else enter();
+        }
+
+        @Override
+        void process(OFMessage msg) {
+            connection.received(msg);   // e.g. a PORT_STATUS: kept in the connection's ports
+        }
+    }
+
+    private final class Active extends State {
+        @Override
+        void enter() {
             handshakeTimer.cancel(false);
-            connection = new SwitchConnection(ctx.channel(), dpid, OF13, ports, registry, config.requestTimeout());
-            registry.counters(dpid).handshakeDone(System.nanoTime() - acceptedNanos);
-            log.info("switch {} connected from {} ({} ports)", dpid, ctx.channel().remoteAddress(), ports.size());
-            registry.connected(connection);
+            log.info("switch {} connected from {} ({} ports)", connection.dpid(), ctx.channel().remoteAddress(),
+                    connection.ports().size());
         }
 
         @Override

@@ -122,6 +122,15 @@ final class SwitchConnection implements OpenFlowSwitch {
     }
 
     @Override
+    public CompletableFuture<Void> echo(Duration timeout) {
+        long xid = pending.allocateXids(1);
+        CompletableFuture<OFMessage> f = pending.register(xid, "echo", ReplyCollector.single());
+        withDeadline(f, "echo", timeout);
+        send(new Single(factory.buildEchoRequest().setXid(xid).setData(new byte[0]).build()));
+        return f.thenApply(reply -> null);
+    }
+
+    @Override
     public CompletableFuture<Void> barrier() {
         long xid = pending.allocateXids(1);
         return request(xid, "barrier", ReplyCollector.single(), factory.buildBarrierRequest().setXid(xid).build())
@@ -194,7 +203,8 @@ final class SwitchConnection implements OpenFlowSwitch {
         if (msg instanceof OFPortStatus status) {
             portStatus(status);
         } else if (msg instanceof OFBarrierReply || msg instanceof OFStatsReply || msg instanceof OFErrorMsg
-                || msg instanceof OFRoleReply) {
+                || msg instanceof OFRoleReply
+                || msg instanceof org.projectfloodlight.openflow.protocol.OFEchoReply) {
             if (msg instanceof OFErrorMsg error) counters.error(error.getErrType().name(), OpenFlowErrorException.codeOf(error));
             if (!pending.dispatch(msg)) {
                 if (msg instanceof OFErrorMsg) log.warn("switch {}: unsolicited error {} (xid {})", dpid, msg, msg.getXid());

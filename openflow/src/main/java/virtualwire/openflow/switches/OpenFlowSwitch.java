@@ -46,6 +46,14 @@ public interface OpenFlowSwitch {
         return CompletableFuture.failedFuture(new UnsupportedOperationException("roles are not supported by " + this));
     }
 
+    /**
+     * An echo round trip: completes when the switch answered within {@code timeout}, fails otherwise. Proves the
+     * connection is alive without touching the switch's state (test doubles: a barrier).
+     */
+    default CompletableFuture<Void> echo(java.time.Duration timeout) {
+        return barrier().orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     /** All flows in all tables whose cookie matches {@code cookie} under {@code cookieMask} (0/0: every flow). */
     CompletableFuture<List<FlowStats>> flowStats(long cookie, long cookieMask);
 

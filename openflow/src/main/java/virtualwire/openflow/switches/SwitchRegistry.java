@@ -44,7 +44,10 @@ public final class SwitchRegistry {
         return Map.copyOf(counters);
     }
 
-    /** A switch finished its handshake. A live connection with the same datapath id is replaced and closed. */
+    /**
+     * A switch finished its handshake: registered unconditionally, a connection with the same datapath id is
+     * replaced and closed (test doubles and benchmarks; the OpenFlow listener uses {@link #connectedInsteadOf}).
+     */
     public void connected(OpenFlowSwitch sw) {
         OpenFlowSwitch old = switches.put(sw.dpid(), sw);
         if (old != null) {
@@ -53,6 +56,25 @@ public final class SwitchRegistry {
             fire(l -> l.switchDisconnected(old));
         }
         fire(l -> l.switchConnected(sw));
+    }
+
+    /**
+     * Registers {@code sw} only if {@code expected} (null: none) is still the registered connection for its
+     * datapath id; a replaced connection is closed. The caller decided that {@code expected} may go (it is dead);
+     * false means another connection was registered meanwhile, to be judged again.
+     */
+    public boolean connectedInsteadOf(OpenFlowSwitch sw, OpenFlowSwitch expected) {
+        boolean registered = expected == null ? switches.putIfAbsent(sw.dpid(), sw) == null
+                : switches.replace(sw.dpid(), expected, sw);
+        if (!registered) return false;
+        if (expected != null) {
+            log.warn("switch {} reconnected from {}: replacing its unresponsive connection from {}", sw.dpid(),
+                    sw.address(), expected.address());
+            expected.disconnect("replaced by a new connection from " + sw.address());
+            fire(l -> l.switchDisconnected(expected));
+        }
+        fire(l -> l.switchConnected(sw));
+        return true;
     }
 
     /** A connection closed; only the registered connection for its datapath id produces the event. */

@@ -26,7 +26,11 @@ final class EmbeddedSwitch {
     final SwitchChannelHandler handler;
 
     EmbeddedSwitch(SwitchRegistry registry) {
-        handler = new SwitchChannelHandler(registry, CONFIG);
+        this(registry, virtualwire.openflow.switches.SwitchAdmission.any());
+    }
+
+    EmbeddedSwitch(SwitchRegistry registry, virtualwire.openflow.switches.SwitchAdmission admission) {
+        handler = new SwitchChannelHandler(registry, CONFIG, admission);
         channel = new EmbeddedChannel(io.netty.channel.DefaultChannelId.newInstance(), false, false,
                 new OpenFlowMessageEncoder(), handler);
         // Timers run on the test's clock alone: a slow, busy machine must not fire a timeout early.

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.Test;
 import org.projectfloodlight.openflow.protocol.OFEchoReply;
+import org.projectfloodlight.openflow.protocol.OFEchoRequest;
 import org.projectfloodlight.openflow.protocol.OFFactories;
 import org.projectfloodlight.openflow.protocol.OFFeaturesRequest;
 import org.projectfloodlight.openflow.protocol.OFHello;
@@ -147,17 +148,60 @@ public class HandshakeTest {
     }
 
     @Test
-    public void newConnectionWithTheSameDatapathIdReplacesTheOldOne() {
+    public void secondConnectionForALiveDatapathIdIsRefusedAndTheLiveOneKept() {
+        EmbeddedSwitch live = new EmbeddedSwitch(registry);
+        live.completeHandshake(5);
+        live.received();
+        EmbeddedSwitch hijacker = new EmbeddedSwitch(registry);
+        hijacker.completeHandshake(5);
+        OFEchoRequest probe = (OFEchoRequest) live.received().get(0);   // the live one is asked whether it is alive
+        live.send(OF13.buildEchoReply().setXid(probe.getXid()).build());
+        hijacker.channel.runPendingTasks();
+        assertFalse(hijacker.channel.isOpen());
+        assertTrue(live.channel.isOpen());
+        assertEquals(List.of("connected 00:00:00:00:00:00:00:05"), events);
+        assertTrue(registry.get(DatapathId.of(5)).orElseThrow().isConnected());
+    }
+
+    @Test
+    public void secondConnectionReplacesALiveDatapathIdThatDoesNotAnswerItsEcho() {
         EmbeddedSwitch first = new EmbeddedSwitch(registry);
         first.completeHandshake(5);
+        first.received();
         EmbeddedSwitch second = new EmbeddedSwitch(registry);
         second.completeHandshake(5);
+        assertTrue(first.received().get(0) instanceof OFEchoRequest);
+        first.advance(EmbeddedSwitch.CONFIG.echoInterval().minusMillis(1));
+        second.channel.runPendingTasks();
+        assertEquals("CheckLive", second.handler.stateName());          // not decided before the interval
+        first.advance(Duration.ofMillis(2));                            // no reply within the echo interval
+        second.channel.runPendingTasks();
         first.channel.runPendingTasks();
         assertFalse(first.channel.isOpen());
         assertTrue(second.channel.isOpen());
+        assertEquals("Active", second.handler.stateName());
         assertEquals(List.of("connected 00:00:00:00:00:00:00:05", "disconnected 00:00:00:00:00:00:00:05",
                 "connected 00:00:00:00:00:00:00:05"), events);
         assertTrue(registry.get(DatapathId.of(5)).orElseThrow().isConnected());
+    }
+
+    @Test
+    public void datapathIdTheAdmissionRefusesIsClosedBeforeItIsRegistered() {
+        EmbeddedSwitch sw = new EmbeddedSwitch(registry,
+                dpid -> dpid.getLong() == 6 ? java.util.Optional.empty() : java.util.Optional.of("not in the topology"));
+        sw.received();
+        sw.send(OF13.buildHello().build());
+        sw.received();
+        sw.send(OF13.buildFeaturesReply().setDatapathId(DatapathId.of(66)).build());
+        assertFalse(sw.channel.isOpen());
+        assertTrue(sw.received().stream().noneMatch(m -> m instanceof OFPortDescStatsRequest));
+        assertTrue(registry.all().isEmpty());
+        assertTrue(events.isEmpty());
+
+        EmbeddedSwitch admitted = new EmbeddedSwitch(registry,
+                dpid -> dpid.getLong() == 6 ? java.util.Optional.empty() : java.util.Optional.of("not in the topology"));
+        admitted.completeHandshake(6);
+        assertEquals("Active", admitted.handler.stateName());
     }
 
     @Test

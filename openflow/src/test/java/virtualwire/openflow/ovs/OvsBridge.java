@@ -59,6 +59,24 @@ public final class OvsBridge implements AutoCloseable {
         return roles;
     }
 
+    /**
+     * Connects over TLS ({@code ssl:} target); the certificates are the Open vSwitch's, one set for all its
+     * bridges ({@code ovs-vsctl set-ssl}): see {@link #useSsl}.
+     */
+    public void setSslController(int port) {
+        Shell.run("ovs-vsctl", "--timeout=10", "set-controller", name, "ssl:127.0.0.1:" + port, "--",
+                "set", "controller", name, "connection-mode=out-of-band", "max_backoff=1000");
+    }
+
+    /** The Open vSwitch's TLS key, certificate and trusted CA (global: every ssl: target uses them). */
+    public static void useSsl(String privateKey, String certificate, String caCertificate) {
+        Shell.run("ovs-vsctl", "--timeout=10", "set-ssl", privateKey, certificate, caCertificate);
+    }
+
+    public static void removeSsl() {
+        Shell.run("ovs-vsctl", "--timeout=10", "del-ssl");
+    }
+
     /** A namespace with one NIC (veth) whose peer is a port of this bridge; returns the port name. */
     public String addNamespace(String suffix, String cidr) {
         return addNamespace(suffix, cidr, null);
