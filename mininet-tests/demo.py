@@ -30,8 +30,9 @@ def step(text):
 
 
 def console(ctl, command):
+    # The token goes in the environment, not the command line (which every user sees in ps).
     out = subprocess.run(["java", "-jar", JAR, "console", "--api", f"http://127.0.0.1:{ctl.api_port}", "-c", command],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "VW_API_TOKEN": ctl.token})
     return (out.stdout + out.stderr).rstrip()
 
 

@@ -45,6 +45,7 @@ class Controller:
         shutil.copyfile(topology_file, self.topology_file)
         self.log_path = os.path.join(self.state_dir, "controller.log")
         self.proc = None
+        self.token = None   # the API's token, read from STATE_DIR/api-token once the controller made it
 
     def start(self):
         log = open(self.log_path, "a")
@@ -57,9 +58,25 @@ class Controller:
         self.wait_until(self._api_up, 30, "the controller's API to answer")
         return self
 
+    @property
+    def token_file(self):
+        return os.path.join(self.state_dir, "api-token")
+
+    def headers(self, content_type=None):
+        """What every API request carries: the token, and the body's content type when it has one."""
+        h = {"Authorization": f"Bearer {self.token}"}
+        if content_type:
+            h["Content-Type"] = content_type
+        return h
+
     def _api_up(self):
         if self.proc.poll() is not None:
             raise RuntimeError(f"controller exited with {self.proc.returncode}:\n{self.log()}")
+        if self.token is None:   # written before the API listens; kept across restarts
+            if not os.path.exists(self.token_file):
+                return False
+            with open(self.token_file) as f:
+                self.token = f.read().strip()
         try:
             self.api("GET", "hypervisors")
             return True
@@ -94,8 +111,15 @@ class Controller:
             return f.read()
 
     def api(self, method, path, body=None):
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1/{path}", data=data, method=method)
+        """One API call with the token; a dict body is sent as JSON, bytes or str (a topology) as YAML."""
+        if body is None or body == b"":
+            data, ctype = None if body is None else b"", None
+        elif isinstance(body, (bytes, str)):
+            data, ctype = body.encode() if isinstance(body, str) else body, "application/yaml"
+        else:
+            data, ctype = json.dumps(body).encode(), "application/json"
+        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1/{path}", data=data, method=method,
+                                     headers=self.headers(ctype))
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 text = r.read().decode()

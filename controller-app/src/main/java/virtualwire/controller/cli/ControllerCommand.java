@@ -14,6 +14,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import virtualwire.controller.api.ApiHandler;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
+import virtualwire.controller.api.ApiToken;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.api.MountedPaths;
 import virtualwire.controller.metrics.FabricMetrics;
@@ -46,6 +50,17 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--api", paramLabel = "HOST:PORT", description = "JSON API address (default: ${DEFAULT-VALUE}).")
     String api = "127.0.0.1:8080";
 
+    @Option(names = "--api-cert", paramLabel = "PEM",
+            description = "Serve the API over HTTPS with this certificate (chain), PEM; with --api-key. Required when --api is not a loopback address.")
+    Path apiCert;
+
+    @Option(names = "--api-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --api-cert.")
+    Path apiKey;
+
+    @Option(names = "--max-reload-size", paramLabel = "MIB",
+            description = "Largest topology a reload (POST /api/v1/topology) may send, in MiB (default: ${DEFAULT-VALUE}).")
+    int maxReloadMib = ApiServer.DEFAULT_MAX_TOPOLOGY / (1024 * 1024);
+
     @Option(names = "--openflow-port", paramLabel = "PORT", description = "OpenFlow listening port (default: ${DEFAULT-VALUE}).")
     int openflowPort = OpenFlowConfig.DEFAULT_PORT;
 
@@ -76,6 +91,8 @@ public final class ControllerCommand implements Callable<Integer> {
         }
         if (auditSeconds < 1) throw new IllegalArgumentException("--audit-interval: must be at least 1 second");
         HostPort apiAddress = HostPort.parse("--api", api);
+        if (maxReloadMib < 1 || maxReloadMib > 1024) throw new IllegalArgumentException("--max-reload-size: 1-1024 MiB, got " + maxReloadMib);
+        SslContext tls = apiTls(apiAddress);
         if (topologyFile == null) topologyFile = defaultTopology();
         if (!Files.isReadable(topologyFile)) throw new IllegalArgumentException("--topology: cannot read " + topologyFile);
         Topology topology;
@@ -114,8 +131,10 @@ public final class ControllerCommand implements Callable<Integer> {
                 if (libvirt != null) libvirt.close();
             };
         }
-        // The metrics and the web view answer on every node, from what this node holds.
-        ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()));
+        ApiToken token = ApiToken.loadOrCreate(stateDir);
+        // The metrics and the web view answer on every node, from what this node holds, behind the same checks.
+        ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()),
+                new ApiServer.Security(token, tls, (long) maxReloadMib * 1024 * 1024));
         Runnable stop = () -> {
             apiServer.close();
             server.close();
@@ -142,6 +161,42 @@ public final class ControllerCommand implements Callable<Integer> {
         }, "shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * TLS for the API when a certificate is given; required when the API listens beyond loopback (the token
+     * must never cross a network in the clear).
+     */
+    private SslContext apiTls(HostPort address) {
+        if ((apiCert == null) != (apiKey == null)) throw new IllegalArgumentException("--api-cert and --api-key go together");
+        if (apiCert == null) {
+            if (!isLoopback(address.host())) {
+                throw new IllegalArgumentException("--api " + api + " is not a loopback address: the API must then use HTTPS "
+                        + "(its token would cross the network in the clear); give --api-cert FILE --api-key FILE (PEM), "
+                        + "or listen on 127.0.0.1");
+            }
+            return null;
+        }
+        for (Path f : new Path[] {apiCert, apiKey}) {
+            if (!Files.isReadable(f)) throw new IllegalArgumentException("cannot read " + f);
+        }
+        try {
+            return SslContextBuilder.forServer(apiCert.toFile(), apiKey.toFile()).sslProvider(SslProvider.JDK)
+                    .protocols("TLSv1.3", "TLSv1.2").build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("--api-cert " + apiCert + " / --api-key " + apiKey + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isLoopback(String host) {
+        try {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+                if (!a.isLoopbackAddress()) return false;
+            }
+            return true;
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("--api: unknown host " + host);
+        }
     }
 
     /**
