@@ -14,6 +14,7 @@ command -v sysctl >/dev/null || need+=(procps)
 command -v tmux >/dev/null || need+=(tmux)         # the console test drives `vw console` in a tmux pane
 command -v tcpdump >/dev/null || need+=(tcpdump)   # captures at the hypervisors' ports (bicast test)
 command -v chromium >/dev/null || need+=(chromium)  # the web view's test drives a real headless browser
+command -v openssl >/dev/null || need+=(openssl)   # the API's HTTPS test makes a self-signed certificate
 if ((${#need[@]})); then
   echo "ensure-ovs: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

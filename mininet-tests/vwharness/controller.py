@@ -31,7 +31,7 @@ class ApiError(Exception):
 class Controller:
     """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
 
-    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None):
+    def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None, extra_args=(), log_dir=None):
         if not os.path.exists(JAR):
             raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
         self.openflow_port = openflow_port or free_port()
@@ -43,7 +43,8 @@ class Controller:
         # so a test never rewrites the checked-in file.
         self.topology_file = os.path.join(self.state_dir, "topology-file.yaml")
         shutil.copyfile(topology_file, self.topology_file)
-        self.log_path = os.path.join(self.state_dir, "controller.log")
+        self.extra_args = list(extra_args)   # more `vw controller` options, e.g. ["--max-reload-size", "1"]
+        self.log_path = os.path.join(log_dir or self.state_dir, "controller.log")
         self.proc = None
         self.token = None   # the API's token, read from STATE_DIR/api-token once the controller made it
 
@@ -52,7 +53,7 @@ class Controller:
         self.proc = subprocess.Popen(
             ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
              "--openflow-port", str(self.openflow_port), "--api", f"127.0.0.1:{self.api_port}",
-             "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)],
+             "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)] + self.extra_args,
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         self.wait_until(self._api_up, 30, "the controller's API to answer")

@@ -178,12 +178,13 @@ public final class ApiServer implements AutoCloseable {
         headers.forEach((k, v) -> resp.headers().set(k, v));
         HttpUtil.setContentLength(resp, r.body().length);
         Deadline d = ctx.pipeline().get(Deadline.class);
+        // Through the whole pipeline (the channel, not ctx): a handler in front of the HTTP codec answers too.
         if (keepAlive) {
             resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            ctx.writeAndFlush(resp).addListener(f -> { if (d != null) d.answered(); });
+            ctx.channel().writeAndFlush(resp).addListener(f -> { if (d != null) d.answered(); });
         } else {
             resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+            ctx.channel().writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
         }
     }
 

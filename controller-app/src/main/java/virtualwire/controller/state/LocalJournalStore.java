@@ -84,7 +84,12 @@ public final class LocalJournalStore implements DesiredStateStore {
             readSnapshot();
             for (Path segment : segments()) replay(segment, false);
             replay(journalFile, true);
-            journal = openJournal();
+            try {
+                journal = openJournal();
+            } catch (IOException e) {
+                throw new IOException("cannot write the journal " + journalFile + ": " + describe(e) + "; the state directory must be "
+                        + "writable (every change is recorded there before it is applied); nothing started", e);
+            }
             loaded = true;
             syncer = new Thread(this::syncLoop, "journal-sync");
             syncer.setDaemon(true);
