@@ -87,7 +87,8 @@ public final class LocalJournalStore implements DesiredStateStore {
             try {
                 journal = openJournal();
             } catch (IOException e) {
-                throw new IOException("cannot write the journal " + journalFile + ": " + describe(e) + "; the state directory must be "
+                String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason() : describe(e);
+                throw new IOException("cannot write the journal " + journalFile + ": " + why + "; the state directory must be "
                         + "writable (every change is recorded there before it is applied); nothing started", e);
             }
             loaded = true;
