@@ -51,6 +51,12 @@ public final class ApiToken {
                 Files.deleteIfExists(tmp);
             }
         }
+        return readPrivate(file);
+    }
+
+    /** The token in {@code file}, which only its owner may read or write (the controller refuses others). */
+    public static ApiToken readPrivate(Path file) throws IOException {
+        if (!Files.isReadable(file)) throw new IOException("cannot read the API token " + file);
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file);
         if (!OWNER_ONLY.containsAll(mode)) {
             throw new IOException(file + " is readable or writable by others (" + PosixFilePermissions.toString(mode)
@@ -61,6 +67,7 @@ public final class ApiToken {
 
     /** The token kept in {@code file} (what the console and the harness read). */
     public static ApiToken read(Path file) throws IOException {
+        if (!Files.isReadable(file)) throw new IOException("cannot read the API token " + file);
         String text = Files.readString(file, StandardCharsets.UTF_8).strip();
         if (text.isEmpty()) throw new IOException(file + " is empty; delete it to have a new token generated");
         return new ApiToken(text);

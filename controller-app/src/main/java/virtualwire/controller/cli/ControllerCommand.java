@@ -57,6 +57,11 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--api-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --api-cert.")
     Path apiKey;
 
+    @Option(names = "--api-token-file", paramLabel = "FILE",
+            description = "The API's token is read from FILE (mode 0600) instead of STATE_DIR/api-token; the nodes of a "
+                    + "cluster share one (a standby forwards requests to the leader with it).")
+    Path apiTokenFile;
+
     @Option(names = "--max-reload-size", paramLabel = "MIB",
             description = "Largest topology a reload (POST /api/v1/topology) may send, in MiB (default: ${DEFAULT-VALUE}).")
     int maxReloadMib = ApiServer.DEFAULT_MAX_TOPOLOGY / (1024 * 1024);
@@ -107,6 +112,7 @@ public final class ControllerCommand implements Callable<Integer> {
                 topology.vms().size(), topology.wires().size());
         SwitchRegistry registry = new SwitchRegistry();
         OpenFlowServer server = new OpenFlowServer(OpenFlowConfig.defaults().withPort(openflowPort), registry);
+        ApiToken token = apiTokenFile != null ? ApiToken.readPrivate(apiTokenFile) : ApiToken.loadOrCreate(stateDir);
         Runnable stopEngine;
         ApiHandler handler;
         FabricMetrics metrics;
@@ -117,7 +123,7 @@ public final class ControllerCommand implements Callable<Integer> {
             ClusterMembership membership = ClusterMembership.connect(cluster, nodeId, api, sessionTimeoutMs, 15_000);
             node = new ClusterNode(membership, registry, topology, topologyFile, Duration.ofSeconds(auditSeconds),
                     w -> startLibvirt(topology, w));
-            handler = node.api();
+            handler = node.api(token);
             ClusterNode n = node;
             metrics = new FabricMetrics(registry, topology, n::wires, n::switchRole);
             stopEngine = node::close;
@@ -131,7 +137,6 @@ public final class ControllerCommand implements Callable<Integer> {
                 if (libvirt != null) libvirt.close();
             };
         }
-        ApiToken token = ApiToken.loadOrCreate(stateDir);
         // The metrics and the web view answer on every node, from what this node holds, behind the same checks.
         ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()),
                 new ApiServer.Security(token, tls, (long) maxReloadMib * 1024 * 1024));
