@@ -92,14 +92,17 @@ def one_failover(cluster, fabric, run):
     return r
 
 
-def timed_connects(api_port, n, warmup=10):
+def timed_connects(api_port, n, warmup=10, token=None):
     """(connect ms, disconnect ms) lists for wire b, on one kept-alive connection to api_port."""
     conn = http.client.HTTPConnection("127.0.0.1", api_port, timeout=30)
     body = json.dumps({"a": "b1:eth0", "b": "b2:eth0", "name": "b"})
 
     def call(method, path, data=None):
         start = time.perf_counter()
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, body=data, headers=headers)
         r = conn.getresponse()
         text = r.read()
         took = (time.perf_counter() - start) * 1000
@@ -122,7 +125,7 @@ def timed_connects(api_port, n, warmup=10):
 
 
 def connect_figures(node, n):
-    c, d = timed_connects(node.api_port, n)
+    c, d = timed_connects(node.api_port, n, token=node.token)
     return {"connect": stats(c), "disconnect": stats(d)}
 
 

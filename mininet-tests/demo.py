@@ -36,8 +36,9 @@ def step(text):
 
 
 def console(ctl, command):
+    # The token goes in the environment, not the command line (which every user sees in ps).
     out = subprocess.run(["java", "-jar", JAR, "console", "--api", f"http://127.0.0.1:{ctl.api_port}", "-c", command],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "VW_API_TOKEN": ctl.token})
     return (out.stdout + out.stderr).rstrip()
 
 
@@ -250,7 +251,8 @@ def main_group(wan_rtt_ms=40):
                  "would; c1 probes web1, app1 and db1 at 1 kHz)")
             probes = {name: Probe(fabric.vm("c1"), ip, ECHO_PORT) for name, ip in GROUP_PROBES.items()}
             cmd = subprocess.Popen(["java", "-jar", JAR, "console", "--api", f"http://127.0.0.1:{ctl.api_port}", "-c",
-                                    "migrate --group app to aws --concurrency 2"], stdout=sys.stdout, stderr=sys.stderr)
+                                    "migrate --group app to aws --concurrency 2"], stdout=sys.stdout, stderr=sys.stderr,
+                                   env={**os.environ, "VW_API_TOKEN": ctl.token})
             runs = fabric.wait_until(lambda: [r for r in ctl.api("GET", "group-migrations") if r], 30, "the group migration to start")
             run = GroupMover(fabric, ctl, runs[-1]["id"], pause_ms=150).wait(timeout=180)
             cmd.wait(60)

@@ -58,7 +58,8 @@ class ObservabilityTest(ControllerFabricTestCase):
     topology = TOPOLOGY
 
     def scrape(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.ctl.api_port}/metrics", timeout=30) as r:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.ctl.api_port}/metrics", headers=self.ctl.headers())
+        with urllib.request.urlopen(req, timeout=30) as r:
             self.assertTrue(r.headers.get("Content-Type").startswith("text/plain; version=0.0.4"), r.headers)
             return Metrics(parse_metrics(r.read().decode()))
 
@@ -175,7 +176,8 @@ class ObservabilityTest(ControllerFabricTestCase):
         key = self.ctl.api("GET", "wires/r-x3")["tunnelKey"]
         shots = tempfile.mkdtemp(prefix="vw-web-view-")
         with Chromium() as b:
-            b.open(f"http://127.0.0.1:{self.ctl.api_port}/ui/?wire=r-x3&interval=250")
+            # The operator's link: the token sets the view's cookie and is dropped from the address
+            b.open(f"http://127.0.0.1:{self.ctl.api_port}/ui/?token={self.ctl.token}&wire=r-x3&interval=250")
             b.wait_for("document.body && document.body.dataset.renders >= 1 && document.body.dataset.selectedWire", 30,
                        "the first drawing with the wire's detail")
             items = b.evaluate(model)

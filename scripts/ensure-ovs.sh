@@ -15,6 +15,7 @@ command -v tmux >/dev/null || need+=(tmux)         # the console test drives `vw
 command -v tcpdump >/dev/null || need+=(tcpdump)   # captures at the hypervisors' ports (bicast test)
 command -v chromium >/dev/null || need+=(chromium)  # the web view's test drives a real headless browser
 command -v iptables >/dev/null || need+=(iptables)     # 1:1 NAT of the emulated clouds (internet namespace)
+command -v openssl >/dev/null || need+=(openssl)   # the API's HTTPS test makes a self-signed certificate
 if ((${#need[@]})); then
   echo "ensure-ovs: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -5,6 +5,7 @@ cut, like a pulled cable, while the controller stays connected to its switches.
 Everything is started by pid on loopback ports and temporary directories of its own, and removed on close(),
 also after a failure. Nothing is killed by name.
 """
+import secrets
 import os
 import re
 import shutil
@@ -284,6 +285,12 @@ class ControllerCluster:
         self.audit_interval = audit_interval
         self.ensemble = None
         self.nodes, self.relays = {}, {}
+        # One API token for every node (--api-token-file): a standby forwards requests to the leader with it.
+        self._token_dir = tempfile.mkdtemp(prefix="vw-cluster-token-")
+        self.token_file = os.path.join(self._token_dir, "api-token")
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32) + "\n")
 
     def __enter__(self):
         return self.start()
@@ -299,7 +306,8 @@ class ControllerCluster:
                 relay = self.relays[name] = ZkRelay(self.ensemble.client_ports())
                 self.nodes[name] = Controller(self.topology_file, audit_interval=self.audit_interval,
                                               cluster=relay.connect_string(), node_id=name,
-                                              zk_session_timeout_ms=self.session_timeout_ms)
+                                              zk_session_timeout_ms=self.session_timeout_ms,
+                                              token_file=self.token_file)
             for node in self.nodes.values():   # the JVMs start together, then each is waited for
                 node.start(wait=False)
             for node in self.nodes.values():
@@ -402,6 +410,7 @@ class ControllerCluster:
                 errors.append(f"relay: {e}")
         if self.ensemble is not None:
             self.ensemble.close()
+        shutil.rmtree(self._token_dir, ignore_errors=True)
         if errors:
             raise RuntimeError("cluster teardown incomplete: " + "; ".join(errors))
 

@@ -32,12 +32,14 @@ class Controller:
     """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
 
     def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None, cluster=None,
-                 node_id=None, zk_session_timeout_ms=None, pki=None, plaintext=False):
+                 node_id=None, zk_session_timeout_ms=None, pki=None, plaintext=False,
+                 extra_args=(), log_dir=None, token_file=None):
         """cluster: a ZooKeeper connect string (HOST:PORT,...): a node of a controller cluster named node_id (the
         nodes of a cluster share one PKI, as they must share one --tls-dir).
         OpenFlow runs over mutual TLS with `pki` (default: this test run's, see pki.py), which gets the topology's
         hypervisor certificates here, so a Fabric with the same PKI can connect. plaintext=True: the development
-        mode, plain TCP on 127.0.0.1 only (no emulated hypervisor can reach it; loopback switches can)."""
+        mode, plain TCP on 127.0.0.1 only (no emulated hypervisor can reach it; loopback switches can).
+        token_file: the API token file the nodes of a cluster share (--api-token-file); default STATE_DIR/api-token."""
         if not os.path.exists(JAR):
             raise RuntimeError(f"{JAR} is missing: build it first (./vw builds it, or mvn -DskipTests package)")
         from . import pki as pki_mod, topology as topo_mod   # pki imports this module's JAR
@@ -52,20 +54,25 @@ class Controller:
         # so a test never rewrites the checked-in file.
         self.topology_file = os.path.join(self.state_dir, "topology-file.yaml")
         shutil.copyfile(topology_file, self.topology_file)
-        self.log_path = os.path.join(self.state_dir, "controller.log")
+        self.extra_args = list(extra_args)   # more `vw controller` options, e.g. ["--max-reload-size", "1"]
+        self.log_path = os.path.join(log_dir or self.state_dir, "controller.log")
         self.proc = None
         self.cluster, self.node_id, self.zk_session_timeout_ms = cluster, node_id, zk_session_timeout_ms
+        self.token = None   # the API's token, read from STATE_DIR/api-token once the controller made it
+        self._token_file = token_file
 
     def start(self, wait=True):
         """wait=False: returns once the process runs (a cluster starts its nodes together, then waits)."""
         log = open(self.log_path, "a")
         argv = ["java", "-jar", JAR, "controller", "--topology", self.topology_file,
                 "--api", f"127.0.0.1:{self.api_port}",
-                "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)] + self._openflow_args()
+                "--state-dir", self.state_dir, "--audit-interval", str(self.audit_interval)] + self._openflow_args() + self.extra_args
         if self.cluster:
             argv += ["--cluster", self.cluster, "--node-id", self.node_id]
             if self.zk_session_timeout_ms:
                 argv += ["--zk-session-timeout-ms", str(self.zk_session_timeout_ms)]
+        if self._token_file:
+            argv += ["--api-token-file", self._token_file]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         if wait:
@@ -80,9 +87,25 @@ class Controller:
             return ["--openflow-plaintext", "--openflow-listen", f"127.0.0.1:{self.openflow_port}"]
         return ["--openflow-port", str(self.openflow_port), "--tls-dir", self.pki.dir]
 
+    @property
+    def token_file(self):
+        return self._token_file or os.path.join(self.state_dir, "api-token")
+
+    def headers(self, content_type=None):
+        """What every API request carries: the token, and the body's content type when it has one."""
+        h = {"Authorization": f"Bearer {self.token}"}
+        if content_type:
+            h["Content-Type"] = content_type
+        return h
+
     def _api_up(self):
         if self.proc.poll() is not None:
             raise RuntimeError(f"controller {self.node_id or ''} exited with {self.proc.returncode}:\n{self.log()}")
+        if self.token is None:   # written before the API listens; kept across restarts
+            if not os.path.exists(self.token_file):
+                return False
+            with open(self.token_file) as f:
+                self.token = f.read().strip()
         try:
             # A cluster node answers GET /cluster itself; everything else may wait for a leader.
             self.api("GET", "cluster" if self.cluster else "hypervisors", timeout=2)
@@ -121,8 +144,15 @@ class Controller:
         return self.proc is not None and self.proc.poll() is None
 
     def api(self, method, path, body=None, timeout=30):
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1/{path}", data=data, method=method)
+        """One API call with the token; a dict body is sent as JSON, bytes or str (a topology) as YAML."""
+        if body is None or body == b"":
+            data, ctype = None if body is None else b"", None
+        elif isinstance(body, (bytes, str)):
+            data, ctype = body.encode() if isinstance(body, str) else body, "application/yaml"
+        else:
+            data, ctype = json.dumps(body).encode(), "application/json"
+        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1/{path}", data=data, method=method,
+                                     headers=self.headers(ctype))
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 text = r.read().decode()

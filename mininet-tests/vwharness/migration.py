@@ -179,7 +179,7 @@ class EmulatedMigration:
                 conn.close()
                 return
             try:
-                conn.request("POST", f"/api/v1/migrations/{self.vm.name}/switchover", b"")
+                conn.request("POST", f"/api/v1/migrations/{self.vm.name}/switchover", b"", headers=self.ctl.headers())
                 r = conn.getresponse()
                 body = r.read()
                 if r.status >= 300:

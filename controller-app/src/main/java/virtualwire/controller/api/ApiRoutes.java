@@ -2,6 +2,7 @@ package virtualwire.controller.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,7 @@ import virtualwire.topology.config.TopologyLoader;
 import virtualwire.topology.config.TopologyWriter;
 import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
+import virtualwire.topology.model.TopologyValidator;
 import virtualwire.topology.model.WireSpec;
 
 /** The API's routes under /api/v1: parse and validate the request, call the wire manager, shape the answer. */
@@ -34,11 +36,13 @@ public final class ApiRoutes implements ApiHandler {
     public static final String PREFIX = "/api/v1/";
     private static final ObjectMapper STRICT_JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature());
     private static final Set<String> MIGRATION_NOTIFICATIONS = Set.of("prepare", "switchover", "complete", "abort");
 
-    record ConnectRequest(String a, String b, String name) {}
-    record MigrateRequest(String vm, String to) {}
+    private static final List<String> CONNECT_FIELDS = List.of("a", "b", "name");
+    private static final List<String> MIGRATE_FIELDS = List.of("vm", "to");
     record ReloadResponse(List<String> added, List<String> removed, List<String> warnings) {}
 
     private static final List<String> GROUP_KEYS = List.of("vms", "allIn", "group", "to", "concurrency", "dryRun");
@@ -92,11 +96,13 @@ public final class ApiRoutes implements ApiHandler {
         if (p.size() == 1) {
             if (method.equals("GET")) return views.wires().thenApply(ApiResponse::ok);
             only(method, "POST", true, path);
-            ConnectRequest req = parse(body, ConnectRequest.class, "{\"a\": \"vm:nic\", \"b\": \"vm:nic\", \"name\": \"optional\"}");
-            NicRef a = nicRef("a", req.a());
-            NicRef b = nicRef("b", req.b());
+            Map<String, String> req = fields(body, CONNECT_FIELDS, "{\"a\": \"vm:nic\", \"b\": \"vm:nic\", \"name\": \"optional\"}");
+            NicRef a = nicRef("a", req.get("a"));
+            NicRef b = nicRef("b", req.get("b"));
+            Optional<String> name = Optional.ofNullable(req.get("name"));
+            name.flatMap(n -> TopologyValidator.nameProblem("wire", n)).ifPresent(problem -> { throw new ApiException(400, "\"name\": " + problem); });
             // The answer is built from what the engine committed, not from state read afterwards.
-            return manager(wires.connect(a, b, Optional.ofNullable(req.name())))
+            return manager(wires.connect(a, b, name))
                     .thenApply(w -> ApiResponse.json(201, views.view(w.spec(), w.status(), new long[2])));
         }
         if (p.size() != 2) throw new ApiException(404, "no such endpoint: " + path);
@@ -145,9 +151,11 @@ public final class ApiRoutes implements ApiHandler {
             only(method, "POST", true, path);
             JsonNode tree = tree(body, "{\"vm\": \"name\", \"to\": \"hypervisor\"} or " + GROUP_EXAMPLE);
             if (!tree.has("vm")) return groupMigration(tree, null);
-            MigrateRequest req = parse(body, MigrateRequest.class, "{\"vm\": \"name\", \"to\": \"hypervisor\"}");
-            if (req.vm() == null || req.to() == null) throw new ApiException(400, "both \"vm\" and \"to\" are required");
-            return manager(wires.migrate(req.vm(), req.to(), "api")).thenApply(m -> ApiResponse.json(202, m));
+            Map<String, String> req = fields(body, MIGRATE_FIELDS, "{\"vm\": \"name\", \"to\": \"hypervisor\"}");
+            if (req.get("vm") == null || req.get("to") == null) throw new ApiException(400, "both \"vm\" and \"to\" are required");
+            name("vm", "VM", req.get("vm"));
+            name("to", "hypervisor", req.get("to"));
+            return manager(wires.migrate(req.get("vm"), req.get("to"), "api")).thenApply(m -> ApiResponse.json(202, m));
         }
         if (p.size() == 2) {
             only(method, "GET", true, path);
@@ -306,21 +314,63 @@ public final class ApiRoutes implements ApiHandler {
 
     private static NicRef nicRef(String field, String text) {
         if (text == null) throw new ApiException(400, "\"" + field + "\" is required (\"vm:nic\")");
+        if (text.length() > 2 * TopologyValidator.MAX_NAME_LENGTH + 1) {
+            throw new ApiException(400, "\"" + field + "\": " + text.length() + " characters is too long for a vm:nic (names have at most "
+                    + TopologyValidator.MAX_NAME_LENGTH + ")");
+        }
+        NicRef ref;
         try {
-            return NicRef.parse(text);
+            ref = NicRef.parse(text);
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, "\"" + field + "\": " + e.getMessage());
         }
+        name(field, "VM", ref.vm());
+        name(field, "NIC", ref.nic());
+        return ref;
     }
 
-    private static <T> T parse(String body, Class<T> type, String example) {
+    /** A name given in a request obeys the topology's rule for names (characters, at most 64 of them). */
+    private static void name(String field, String kind, String value) {
+        TopologyValidator.nameProblem(kind, value).ifPresent(p -> { throw new ApiException(400, "\"" + field + "\": " + p); });
+    }
+
+    /**
+     * A JSON object body whose fields are all strings (or null: absent): numbers, booleans, arrays and objects
+     * are refused, not turned into names; unknown fields too.
+     */
+    private static Map<String, String> fields(String body, List<String> allowed, String example) {
+        JsonNode root;
         try {
-            T value = STRICT_JSON.readValue(body, type);
-            if (value == null) throw new ApiException(400, "empty body; expected " + example);
-            return value;
+            root = STRICT_JSON.readTree(body);
         } catch (JsonProcessingException e) {
             throw new ApiException(400, "malformed JSON body (expected " + example + "): " + e.getOriginalMessage());
         }
+        if (root == null || root.isMissingNode() || root.isNull()) throw new ApiException(400, "empty body; expected " + example);
+        if (!root.isObject()) throw new ApiException(400, "expected a JSON object " + example + ", got " + kind(root));
+        Map<String, String> out = new java.util.HashMap<>();
+        for (var it = root.fields(); it.hasNext(); ) {
+            var f = it.next();
+            if (!allowed.contains(f.getKey())) {
+                String shown = f.getKey().length() > 40 ? f.getKey().substring(0, 40) + "..." : f.getKey();
+                throw new ApiException(400, "unknown field \"" + shown + "\"; allowed: " + String.join(", ", allowed));
+            }
+            JsonNode v = f.getValue();
+            if (v.isNull()) continue;
+            if (!v.isTextual()) throw new ApiException(400, "\"" + f.getKey() + "\" must be a string, got " + kind(v));
+            out.put(f.getKey(), v.textValue());
+        }
+        return out;
+    }
+
+    private static String kind(JsonNode n) {
+        return switch (n.getNodeType()) {
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case STRING -> "a string";
+            default -> n.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
     }
 
     private static void only(String method, String allowed, boolean pathOk, String path) {

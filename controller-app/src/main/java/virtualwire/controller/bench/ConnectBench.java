@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
+import virtualwire.controller.api.ApiToken;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.state.LocalJournalStore;
@@ -71,14 +72,16 @@ public final class ConnectBench implements Callable<Integer> {
             Path topo = stateDir.resolve("topology.yaml");
             DurableFile.write(topo, yaml.getBytes());
             try (WireManager m = WireManager.start(TopologyLoader.load(topo), new LocalJournalStore(stateDir), registry, Duration.ofSeconds(10));
-                 ApiServer api = new ApiServer(new ApiRoutes(m, new FabricViews(m, registry), topo))) {
+                 ApiServer api = new ApiServer(new ApiRoutes(m, new FabricViews(m, registry), topo),
+                         ApiServer.Security.token(ApiToken.loadOrCreate(stateDir)))) {
                 int apiPort = api.start("127.0.0.1", 0).getPort();
+                String token = ApiToken.read(stateDir.resolve(ApiToken.FILE)).value();
                 a.setController(port);
                 relay = new UnixRelay(Path.of(second.rundir(), "controller.sock"), port);   // OVS takes Unix controllers in its run directory only
                 b.setController(relay.target());
                 Await.until("both bridges reconciled", Duration.ofSeconds(30),
                         () -> m.isReconciled(DatapathId.of(a.dpid())) && m.isReconciled(DatapathId.of(b.dpid())));
-                Api http = new Api(apiPort);
+                Api http = new Api(apiPort, token);
                 // One checked round: the rules are there when the API answers, and gone after the delete.
                 http.call("POST", "wires", "{\"a\": \"x1:eth0\", \"b\": \"x2:eth0\", \"name\": \"same\"}", 201);
                 http.call("POST", "wires", "{\"a\": \"y1:eth0\", \"b\": \"z1:eth0\", \"name\": \"cross\"}", 201);
@@ -135,8 +138,8 @@ public final class ConnectBench implements Callable<Integer> {
     private static final class Api {
         private final HttpKeepAlive client;
 
-        Api(int port) {
-            this.client = new HttpKeepAlive("127.0.0.1", port, ApiRoutes.PREFIX);
+        Api(int port, String token) {
+            this.client = new HttpKeepAlive("127.0.0.1", port, ApiRoutes.PREFIX, token);
         }
 
         long call(String method, String path, String body, int expect) throws Exception {

@@ -24,15 +24,20 @@ final class HttpKeepAlive implements AutoCloseable {
     private final String host;
     private final int port;
     private final String prefix;
+    private final String token;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
 
-    /** @param prefix prepended to every path, e.g. "/api/v1/" */
-    HttpKeepAlive(String host, int port, String prefix) {
+    /**
+     * @param prefix prepended to every path, e.g. "/api/v1/"
+     * @param token the API's bearer token
+     */
+    HttpKeepAlive(String host, int port, String prefix, String token) {
         this.host = host;
         this.port = port;
         this.prefix = prefix;
+        this.token = token;
     }
 
     /** Sends one request; throws if the status is not {@code expect}. */
@@ -49,7 +54,9 @@ final class HttpKeepAlive implements AutoCloseable {
         if (socket == null || socket.isClosed()) open();
         byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         byte[] head = (method + " " + prefix + path + " HTTP/1.1\r\nHost: " + host + ":" + port
-                + "\r\nContent-Type: application/json\r\nContent-Length: " + content.length + "\r\n\r\n")
+                + "\r\nAuthorization: Bearer " + token
+                + "\r\nContent-Type: " + (path.startsWith("topology") ? "application/yaml" : "application/json")
+                + "\r\nContent-Length: " + content.length + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         long t0 = System.nanoTime();
         out.write(head);

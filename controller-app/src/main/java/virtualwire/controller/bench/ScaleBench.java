@@ -197,7 +197,7 @@ public final class ScaleBench implements Callable<Integer> {
                         if (vm == null) throw new IllegalStateException("no wired VM on hv" + (m * s / cfg.migrations()));
                         model.migrating.add(vm);
                     }
-                    try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX)) {
+                    try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX, apiToken(dir))) {
                         connectsAndDisconnects(cfg, model, emu, api, c, result, out);
                         migrations(cfg, model, emu, api, c, result, out);
                         verify(emu, model.expected(emu), "after the connects, disconnects and migrations");
@@ -508,6 +508,11 @@ public final class ScaleBench implements Callable<Integer> {
     }
 
     /** Restart on the same state (0 flow-mods), then one audit cycle with drift injected into some tables. */
+    /** The token the controller generated in its state directory (there once its API answers). */
+    private static String apiToken(Path dir) throws java.io.IOException {
+        return virtualwire.controller.api.ApiToken.read(dir.resolve("state").resolve(virtualwire.controller.api.ApiToken.FILE)).value();
+    }
+
     private static void restartAndAudit(Config cfg, Model model, SwitchEmulator emu, Path dir, Path topo, int ofPort, int apiPort,
                                         Map<String, Object> result, List<String> failures, PrintStream out) throws Exception {
         int s = cfg.switches();
@@ -525,7 +530,7 @@ public final class ScaleBench implements Callable<Integer> {
             if (model.pendingReload != null) {   // the reload failed: the topology file and the wire r0 as the controller has them
                 Await.until("the API", Duration.ofMinutes(1), () -> r.alive() && r.apiUp.get() != 0);
                 boolean saved = Files.readString(topo).equals(model.pendingYaml);
-                try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX)) {
+                try (HttpKeepAlive api = new HttpKeepAlive("127.0.0.1", apiPort, ApiRoutes.PREFIX, apiToken(dir))) {
                     var w = api.call("GET", "wires/" + model.pendingWire.name(), null);
                     out.printf("after the failed reload: the topology file %s saved; wire %s %s%n", saved ? "was" : "was not",
                             model.pendingWire.name(), w.status() == 200 ? "exists" : "does not exist");

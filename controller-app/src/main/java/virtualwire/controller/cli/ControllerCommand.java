@@ -17,6 +17,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import virtualwire.controller.api.ApiHandler;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
+import virtualwire.controller.api.ApiToken;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.api.MountedPaths;
 import virtualwire.controller.metrics.FabricMetrics;
@@ -70,6 +74,22 @@ public final class ControllerCommand implements Callable<Integer> {
                     + "as any switch. Refused unless --openflow-listen is a loopback address.")
     boolean openflowPlaintext;
 
+    @Option(names = "--api-cert", paramLabel = "PEM",
+            description = "Serve the API over HTTPS with this certificate (chain), PEM; with --api-key. Required when --api is not a loopback address.")
+    Path apiCert;
+
+    @Option(names = "--api-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --api-cert.")
+    Path apiKey;
+
+    @Option(names = "--api-token-file", paramLabel = "FILE",
+            description = "The API's token is read from FILE (mode 0600) instead of STATE_DIR/api-token; the nodes of a "
+                    + "cluster share one (a standby forwards requests to the leader with it).")
+    Path apiTokenFile;
+
+    @Option(names = "--max-reload-size", paramLabel = "MIB",
+            description = "Largest topology a reload (POST /api/v1/topology) may send, in MiB (default: ${DEFAULT-VALUE}).")
+    int maxReloadMib = ApiServer.DEFAULT_MAX_TOPOLOGY / (1024 * 1024);
+
     @Option(names = "--state-dir", paramLabel = "DIR", description = "Where runtime changes are kept (default: ${DEFAULT-VALUE}).")
     Path stateDir = Path.of(".vw", "state");
 
@@ -104,6 +124,8 @@ public final class ControllerCommand implements Callable<Integer> {
         if (openflowPlaintext && tlsDir != null) throw new IllegalArgumentException("--openflow-plaintext and --tls-dir exclude each other");
         if (auditSeconds < 1) throw new IllegalArgumentException("--audit-interval: must be at least 1 second");
         HostPort apiAddress = HostPort.parse("--api", api);
+        if (maxReloadMib < 1 || maxReloadMib > 1024) throw new IllegalArgumentException("--max-reload-size: 1-1024 MiB, got " + maxReloadMib);
+        SslContext tls = apiTls(apiAddress);
         if (topologyFile == null) topologyFile = defaultTopology();
         if (!Files.isReadable(topologyFile)) throw new IllegalArgumentException("--topology: cannot read " + topologyFile);
         Topology topology;
@@ -119,6 +141,7 @@ public final class ControllerCommand implements Callable<Integer> {
         OpenFlowConfig openflow = OpenFlowConfig.defaults().withBindAddress(listen.host()).withPort(listen.port());
         if (!openflowPlaintext) openflow = openflow.withTls(tls(topology));
         SwitchRegistry registry = new SwitchRegistry();
+        ApiToken token = apiTokenFile != null ? ApiToken.readPrivate(apiTokenFile) : ApiToken.loadOrCreate(stateDir);
         Runnable stopEngine;
         ApiHandler handler;
         FabricMetrics metrics;
@@ -130,7 +153,7 @@ public final class ControllerCommand implements Callable<Integer> {
             ClusterMembership membership = ClusterMembership.connect(cluster, nodeId, api, sessionTimeoutMs, 15_000);
             node = new ClusterNode(membership, registry, topology, topologyFile, Duration.ofSeconds(auditSeconds),
                     w -> startLibvirt(topology, w));
-            handler = node.api();
+            handler = node.api(token);
             ClusterNode n = node;
             metrics = new FabricMetrics(registry, topology, n::wires, n::switchRole);
             stopEngine = node::close;
@@ -147,8 +170,9 @@ public final class ControllerCommand implements Callable<Integer> {
             };
         }
         OpenFlowServer server = new OpenFlowServer(openflow, registry, new TopologyAdmission(admitted));
-        // The metrics and the web view answer on every node, from what this node holds.
-        ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()));
+        // The metrics and the web view answer on every node, from what this node holds, behind the same checks.
+        ApiServer apiServer = new ApiServer(new MountedPaths(handler).mount("/metrics", metrics).mount(WebView.PREFIX, new WebView()),
+                new ApiServer.Security(token, tls, (long) maxReloadMib * 1024 * 1024));
         Runnable stop = () -> {
             apiServer.close();
             server.close();
@@ -176,6 +200,42 @@ public final class ControllerCommand implements Callable<Integer> {
         }, "shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * TLS for the API when a certificate is given; required when the API listens beyond loopback (the token
+     * must never cross a network in the clear).
+     */
+    private SslContext apiTls(HostPort address) {
+        if ((apiCert == null) != (apiKey == null)) throw new IllegalArgumentException("--api-cert and --api-key go together");
+        if (apiCert == null) {
+            if (!isLoopback(address.host())) {
+                throw new IllegalArgumentException("--api " + api + " is not a loopback address: the API must then use HTTPS "
+                        + "(its token would cross the network in the clear); give --api-cert FILE --api-key FILE (PEM), "
+                        + "or listen on 127.0.0.1");
+            }
+            return null;
+        }
+        for (Path f : new Path[] {apiCert, apiKey}) {
+            if (!Files.isReadable(f)) throw new IllegalArgumentException("cannot read " + f);
+        }
+        try {
+            return SslContextBuilder.forServer(apiCert.toFile(), apiKey.toFile()).sslProvider(SslProvider.JDK)
+                    .protocols("TLSv1.3", "TLSv1.2").build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("--api-cert " + apiCert + " / --api-key " + apiKey + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isLoopback(String host) {
+        try {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+                if (!a.isLoopbackAddress()) return false;
+            }
+            return true;
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("unknown host " + host);
+        }
     }
 
     /**
@@ -216,14 +276,6 @@ public final class ControllerCommand implements Callable<Integer> {
         FabricPki pki = new FabricPki(new PkiLayout(stateDir.resolve("pki")));
         pki.ensure(topology).forEach(c -> log.info("TLS: created {}", c));
         return pki.layout().openFlowTls();
-    }
-
-    private static boolean isLoopback(String host) {
-        try {
-            return InetAddress.getByName(host).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("--openflow-listen: unknown host " + host);
-        }
     }
 
     /** Without --topology the controller owns STATE_DIR/topology.yaml, first copied from the bundled example. */

@@ -10,6 +10,7 @@ import virtualwire.controller.api.ApiException;
 import virtualwire.controller.api.ApiHandler;
 import virtualwire.controller.api.ApiResponse;
 import virtualwire.controller.api.ApiRoutes;
+import virtualwire.controller.api.ApiToken;
 
 /**
  * The API of a cluster node. {@code GET /cluster} is answered by the node itself; everything else by the engine,
@@ -21,10 +22,12 @@ final class ClusterApi implements ApiHandler {
     private static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(60);
 
     private final ClusterNode node;
+    private final ApiToken token;   // the leader's too: the nodes of a cluster share one token file (README)
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    ClusterApi(ClusterNode node) {
+    ClusterApi(ClusterNode node, ApiToken token) {
         this.node = node;
+        this.token = token;
     }
 
     @Override
@@ -66,6 +69,7 @@ final class ClusterApi implements ApiHandler {
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + member.api() + path))
                 .timeout(FORWARD_TIMEOUT)
                 .header("Content-Type", yaml ? "application/yaml" : "application/json")
+                .header("Authorization", "Bearer " + token.value())
                 .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .build();
         return http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).handle((r, e) -> {

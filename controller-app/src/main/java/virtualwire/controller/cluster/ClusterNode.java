@@ -11,6 +11,7 @@ import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import virtualwire.controller.api.ApiHandler;
+import virtualwire.controller.api.ApiToken;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.wire.WireManager;
@@ -228,8 +229,8 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     }
 
     /** The API of this node: its own status, the engine's routes while leading, else forwarded to the leader. */
-    public ApiHandler api() {
-        return new ClusterApi(this);
+    public ApiHandler api(ApiToken token) {
+        return new ClusterApi(this, token);
     }
 
     @Override

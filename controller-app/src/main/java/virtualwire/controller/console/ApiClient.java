@@ -16,6 +16,14 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,9 +37,18 @@ public final class ApiClient {
     private final String shownAddress;
     private final HttpClient http;
     private final Duration timeout;
+    private final String token;
 
     /** @param address the controller, e.g. {@code http://127.0.0.1:8080}, or {@code HOST:PORT} as `vw controller --api` takes it */
     public ApiClient(String address, Duration timeout) {
+        this(address, null, null, timeout);
+    }
+
+    /**
+     * @param token the API's token (null: none is sent, and the API answers 401)
+     * @param trusted a PEM certificate to trust for an https address (the controller's own, or its CA); null: the JDK's defaults
+     */
+    public ApiClient(String address, String token, Path trusted, Duration timeout) {
         String url = address.contains("://") ? address : "http://" + address;
         String trimmed = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         URI uri;
@@ -46,7 +63,28 @@ public final class ApiClient {
         this.base = uri;
         this.shownAddress = trimmed;
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+        this.token = token;
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout);
+        if (trusted != null) b.sslContext(trusting(trusted));
+        this.http = b.build();
+    }
+
+    /** TLS that trusts the certificates in one PEM file (JDK facilities only). */
+    private static SSLContext trusting(Path pem) {
+        try (var in = Files.newInputStream(pem)) {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            int i = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) store.setCertificateEntry("ca" + i++, c);
+            if (i == 0) throw new IllegalArgumentException("--ca: no certificate in " + pem);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalArgumentException("--ca: cannot use " + pem + ": " + e.getMessage(), e);
+        }
     }
 
     public String address() { return shownAddress; }
@@ -127,7 +165,9 @@ public final class ApiClient {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(base.resolve(path)).timeout(timeout).header("Accept", "application/json");
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(timeout).header("Accept", "application/json");
+        if (token != null) b.header("Authorization", "Bearer " + token);
+        return b;
     }
 
     private String send(HttpRequest.Builder builder, String path) throws ApiException {
@@ -144,6 +184,12 @@ public final class ApiClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.noAnswer("interrupted");
+        }
+        if (response.statusCode() == 401) {
+            ApiException e = error(401, response.body(), path);
+            throw new ApiException(401, e.getMessage() + (token == null
+                    ? "; give the console the token: --token, VW_API_TOKEN, or --state-dir of the controller (its api-token file)"
+                    : "; the token given is not this controller's"), e.details());
         }
         if (response.statusCode() >= 400) throw error(response.statusCode(), response.body(), path);
         return response.body();

@@ -40,6 +40,7 @@ public final class LocalJournalStore implements DesiredStateStore {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final Path snapshotFile;
+    private final Path previousFile;
     private final Path journalFile;
     private final List<Consumer<Committed>> listeners = new CopyOnWriteArrayList<>();
     private final AppliedState state = new AppliedState();
@@ -68,6 +69,7 @@ public final class LocalJournalStore implements DesiredStateStore {
         this.compactEvery = compactEvery;
         Files.createDirectories(dir);
         this.snapshotFile = dir.resolve("state.json");
+        this.previousFile = dir.resolve("state.json.prev");
         this.journalFile = dir.resolve("journal.jsonl");
     }
 
@@ -82,7 +84,13 @@ public final class LocalJournalStore implements DesiredStateStore {
             readSnapshot();
             for (Path segment : segments()) replay(segment, false);
             replay(journalFile, true);
-            journal = openJournal();
+            try {
+                journal = openJournal();
+            } catch (IOException e) {
+                String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason() : describe(e);
+                throw new IOException("cannot write the journal " + journalFile + ": " + why + "; the state directory must be "
+                        + "writable (every change is recorded there before it is applied); nothing started", e);
+            }
             loaded = true;
             syncer = new Thread(this::syncLoop, "journal-sync");
             syncer.setDaemon(true);
@@ -206,9 +214,14 @@ public final class LocalJournalStore implements DesiredStateStore {
             try {
                 byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(new StoredSnapshot(at, copy));
                 synchronized (snapshotLock) {
+                    // The last good copy stays beside the new one, with the segment that leads from it to the new one:
+                    // an operator whose state.json is damaged goes back to it losing nothing (README, "state directory").
+                    if (Files.exists(snapshotFile)) DurableFile.write(previousFile, Files.readAllBytes(snapshotFile));
                     DurableFile.write(snapshotFile, bytes);
                 }
-                Files.deleteIfExists(segment);
+                for (Path older : segments()) {
+                    if (segmentRevision(older) < at) Files.deleteIfExists(older);
+                }
                 log.info("state compacted at revision {} in {} ms (in the background)", at, (System.nanoTime() - t0) / 1_000_000);
             } catch (IOException e) {
                 log.error("compaction at revision {} failed (the journal segment {} is kept): {}", at, segment, e.getMessage());
@@ -240,8 +253,12 @@ public final class LocalJournalStore implements DesiredStateStore {
         try (var files = Files.list(dir())) {
             files.filter(f -> f.getFileName().toString().matches("journal\\.\\d+\\.jsonl")).forEach(out::add);
         }
-        out.sort(java.util.Comparator.comparingLong(f -> Long.parseLong(f.getFileName().toString().split("\\.")[1])));
+        out.sort(java.util.Comparator.comparingLong(LocalJournalStore::segmentRevision));
         return out;
+    }
+
+    private static long segmentRevision(Path segment) {
+        return Long.parseLong(segment.getFileName().toString().split("\\.")[1]);
     }
 
     private void readSnapshot() throws IOException {
@@ -257,10 +274,26 @@ public final class LocalJournalStore implements DesiredStateStore {
             } else {   // written before revisions existed: a bare runtime state
                 state.reset(JSON.treeToValue(root, RuntimeState.class));
             }
-        } catch (IOException e) {
-            throw new IOException("cannot read the runtime state " + snapshotFile + ": " + e.getMessage()
-                    + " (move it away to start from the topology file alone)", e);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot read the runtime state " + snapshotFile + ": " + describe(e) + "; nothing started. "
+                    + goingBack(), e);
         }
+    }
+
+    /** What an operator whose snapshot is damaged can do (the damaged file is left as it is, for a look). */
+    private String goingBack() {
+        String dir = dir().toString();
+        if (Files.isReadable(previousFile)) {
+            return "The last good copy is " + previousFile + " (the journal segments after it are kept): to go back to it, "
+                    + "cd " + dir + " && mv state.json state.json.bad && cp state.json.prev state.json";
+        }
+        return "There is no earlier copy (" + previousFile.getFileName() + "): to start from the topology file and the journal alone, "
+                + "cd " + dir + " && mv state.json state.json.bad (runtime changes recorded only in it are lost)";
+    }
+
+    private static String describe(Throwable e) {
+        String m = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m.replace('\n', ' ');
     }
 
     /** @param last whether this is the journal being written (only its last line may be torn) */
@@ -277,12 +310,17 @@ public final class LocalJournalStore implements DesiredStateStore {
             Entry e = null;
             try {
                 if (complete) e = JSON.readValue(all, start, end - start, Entry.class);
-            } catch (IOException ex) {
+                if (e != null && e.changes() == null) throw new IOException("no \"changes\"");
+            } catch (IOException | RuntimeException ex) {
                 if (end + 1 < all.length) {
-                    throw new IOException(journalFile + ":" + lineNo + ": unreadable journal entry: " + ex.getMessage(), ex);
+                    throw new IOException(journalFile + ":" + lineNo + ": unreadable journal entry: " + describe(ex) + "; nothing started. "
+                            + truncation(journalFile, lineNo), ex);
                 }
+                e = null;
             }
-            if (e == null && !last) throw new IOException(journalFile + ":" + lineNo + ": incomplete journal entry");
+            if (e == null && !last) {
+                throw new IOException(journalFile + ":" + lineNo + ": incomplete journal entry; nothing started. " + truncation(journalFile, lineNo));
+            }
             if (e == null) {   // the last line, torn by a crash before its fsync returned: never acknowledged
                 log.warn("{}:{}: dropping a torn last entry ({} bytes)", journalFile, lineNo, all.length - start);
                 try (FileChannel ch = FileChannel.open(journalFile, StandardOpenOption.WRITE)) {
@@ -295,12 +333,25 @@ public final class LocalJournalStore implements DesiredStateStore {
                 if (e.revision() != revision + 1) {
                     throw new IOException(journalFile + ":" + lineNo + ": revision " + e.revision() + " follows " + revision);
                 }
-                e.changes().forEach(state::apply);
+                try {
+                    e.changes().forEach(state::apply);
+                } catch (RuntimeException ex) {
+                    throw new IOException(journalFile + ":" + lineNo + ": journal entry cannot be applied: " + describe(ex)
+                            + "; nothing started. " + truncation(journalFile, lineNo), ex);
+                }
                 revision = e.revision();
                 journaled++;
             }
             start = end + 1;
         }
+    }
+
+    /** How to go back to the entries before a damaged line (the file itself is left as it is). */
+    private static String truncation(Path file, int lineNo) {
+        String name = file.getFileName().toString();
+        return "The entries before line " + lineNo + " are good: to go back to them (losing this entry and the ones after it), "
+                + "cd " + file.toAbsolutePath().getParent() + " && cp " + name + " " + name + ".bad && head -n " + (lineNo - 1) + " "
+                + name + ".bad > " + name;
     }
 
     @Override

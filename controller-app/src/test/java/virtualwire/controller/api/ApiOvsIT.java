@@ -43,6 +43,8 @@ public class ApiOvsIT {
     private Reply call(String method, String path, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fabric.apiPort + "/api/v1/" + path));
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        b.header("Authorization", "Bearer " + fabric.apiToken);
+        if (body != null && !body.isEmpty()) b.header("Content-Type", path.startsWith("topology") ? "application/yaml" : "application/json");
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         return new Reply(r.statusCode(), r.body());
     }

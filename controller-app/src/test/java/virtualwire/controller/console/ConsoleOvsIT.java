@@ -25,7 +25,7 @@ public class ConsoleOvsIT {
     }
 
     private ConsoleRun console(String command) {
-        return ConsoleRun.of("http://127.0.0.1:" + fabric.apiPort, command);
+        return ConsoleRun.of("http://127.0.0.1:" + fabric.apiPort, command, "--token", fabric.apiToken);
     }
 
     @Test

@@ -122,9 +122,10 @@ public class LocalJournalStoreTest {
         }   // close waits for the background snapshot
         assertTrue(Files.readString(dir.resolve("state.json")).contains("\"revision\" : " + 3 * every));
         try (var files = Files.list(dir)) {
-            assertEquals("every segment deleted after its snapshot", List.of(),
+            assertEquals("older segments deleted; the one from the last good copy to the snapshot kept", List.of("journal." + 3 * every + ".jsonl"),
                     files.map(f -> f.getFileName().toString()).filter(f -> f.matches("journal\\.\\d+\\.jsonl")).toList());
         }
+        assertTrue(Files.readString(dir.resolve("state.json.prev")).contains("\"revision\" : " + 2 * every));
         try (LocalJournalStore s = new LocalJournalStore(dir, every)) {
             DesiredStateStore.Snapshot snap = s.load();
             assertEquals(n, snap.revision());
@@ -168,7 +169,51 @@ public class LocalJournalStoreTest {
             s.load();
             fail("expected an error");
         } catch (java.io.IOException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("state.json") && e.getMessage().contains("move it away"));
+            assertTrue(e.getMessage(), e.getMessage().contains(dir.resolve("state.json") + ": expected a JSON object")
+                    && e.getMessage().contains("mv state.json state.json.bad"));
+        }
+    }
+
+    @Test
+    public void aDamagedSnapshotGoesBackToTheLastGoodCopyLosingNothing() throws Exception {
+        int every = 4;
+        try (LocalJournalStore s = new LocalJournalStore(dir, every)) {
+            s.load();
+            for (int i = 0; i < 3 * every + 2; i++) s.commit(i, List.of(connect("w" + i, i + 1)));
+        }
+        Files.writeString(dir.resolve("state.json"), "{\"revision\": 12, \"state\": {\"conn");   // truncated
+        try (LocalJournalStore s = new LocalJournalStore(dir, every)) {
+            s.load();
+            fail("expected an error");
+        } catch (java.io.IOException e) {
+            assertTrue(e.getMessage(), e.getMessage().startsWith("cannot read the runtime state " + dir.resolve("state.json") + ": ")
+                    && e.getMessage().contains("state.json.prev") && e.getMessage().contains("cp state.json.prev state.json"));
+        }
+        // What the message says to do:
+        Files.move(dir.resolve("state.json"), dir.resolve("state.json.bad"));
+        Files.copy(dir.resolve("state.json.prev"), dir.resolve("state.json"));
+        try (LocalJournalStore s = new LocalJournalStore(dir, every)) {
+            DesiredStateStore.Snapshot snap = s.load();
+            assertEquals(3 * every + 2, snap.revision());
+            assertEquals(3 * every + 2, snap.state().tunnelKeys().size());
+        }
+    }
+
+    @Test
+    public void aDamagedJournalLineSaysWhereAndHowToGoBack() throws Exception {
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            for (int i = 0; i < 5; i++) s.commit(i, List.of(connect("w" + i, i + 1)));
+        }
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(dir.resolve("journal.jsonl")));
+        lines.set(2, lines.get(2).substring(0, 10));   // a truncated line in the middle
+        Files.write(dir.resolve("journal.jsonl"), lines);
+        try (LocalJournalStore s = new LocalJournalStore(dir)) {
+            s.load();
+            fail("expected an error");
+        } catch (java.io.IOException e) {
+            assertTrue(e.getMessage(), e.getMessage().startsWith(dir.resolve("journal.jsonl") + ":3: unreadable journal entry")
+                    && e.getMessage().contains("head -n 2 journal.jsonl.bad > journal.jsonl"));
         }
     }
 }

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import virtualwire.controller.api.ApiRoutes;
 import virtualwire.controller.api.ApiServer;
+import virtualwire.controller.api.ApiToken;
 import virtualwire.controller.api.FabricViews;
 import virtualwire.controller.state.DurableFile;
 import virtualwire.controller.state.LocalJournalStore;
@@ -36,6 +37,8 @@ public final class SingleBridgeFabric implements AutoCloseable {
     public SwitchRegistry registry;
     public WireManager manager;
     public int apiPort;
+    /** The API's token (generated in the state directory as the controller does). */
+    public String apiToken;
     private OpenFlowServer server;
     private ApiServer api;
 
@@ -81,7 +84,9 @@ public final class SingleBridgeFabric implements AutoCloseable {
     private void startManager() throws Exception {
         Topology t = TopologyLoader.load(topologyFile);
         manager = WireManager.start(t, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(1));
-        api = new ApiServer(new ApiRoutes(manager, new FabricViews(manager, registry), topologyFile));
+        apiToken = ApiToken.loadOrCreate(stateDir).value();
+        api = new ApiServer(new ApiRoutes(manager, new FabricViews(manager, registry), topologyFile),
+                ApiServer.Security.token(ApiToken.of(apiToken)));
         apiPort = api.start("127.0.0.1", 0).getPort();
     }
 

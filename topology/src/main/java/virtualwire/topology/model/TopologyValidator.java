@@ -21,6 +21,8 @@ public final class TopologyValidator {
     /** Names end up in "vm:nic" references, default port names and OVS commands: keep them plain. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
     private static final String NAME_RULE = "use only letters, digits, '_', '.' and '-'";
+    /** Names also travel in URLs (/api/v1/wires/NAME) and logs: long enough for any real name, short enough for both. */
+    public static final int MAX_NAME_LENGTH = 64;
 
     private final Topology topology;
     private final List<Violation> violations = new ArrayList<>();
@@ -200,6 +202,10 @@ public final class TopologyValidator {
 
     /** The problem with a name of this kind (e.g. a wire's given at runtime), if it has one. */
     public static Optional<String> nameProblem(String kind, String name) {
+        if (name.length() > MAX_NAME_LENGTH) {
+            return Optional.of(kind + " name \"" + name.substring(0, 20) + "...\" has " + name.length() + " characters, more than "
+                    + MAX_NAME_LENGTH);
+        }
         return NAME.matcher(name).matches() ? Optional.empty() : Optional.of("invalid " + kind + " name \"" + name + "\"; " + NAME_RULE);
     }
 
@@ -232,9 +238,7 @@ public final class TopologyValidator {
 
     /** @return whether the name was not seen before */
     private <T> boolean checkName(String field, String kind, String name, Map<String, T> seen, T element) {
-        if (!NAME.matcher(name).matches()) {
-            report(field, "invalid " + kind + " name \"" + name + "\"; " + NAME_RULE);
-        }
+        nameProblem(kind, name).ifPresent(p -> report(field, p));
         if (seen.putIfAbsent(name, element) != null) {
             report(field, "duplicate " + kind + " name \"" + name + "\"");
             return false;
