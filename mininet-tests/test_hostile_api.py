@@ -374,7 +374,9 @@ class ConcurrentStormTest(unittest.TestCase):
         with open(self.topology, "w") as f:
             f.write("clouds: [{name: lab}]\nhypervisors:\n  - {name: hv1, cloud: lab, datapath-id: \"0000000000000001\", "
                     "tunnel-ip: 192.0.2.1}\nvms:\n" + "\n".join(vms) + "\nwires: []\n")
-        self.ctl = Controller(self.topology).start()
+        # No switch connects in this test (it is about the API's answers): OpenFlow in the loopback development
+        # mode, without a PKI for this hand-written topology.
+        self.ctl = Controller(self.topology, plaintext=True).start()
 
     def tearDown(self):
         self.ctl.close()
@@ -527,7 +529,10 @@ class StateDirectoryTest(unittest.TestCase):
 
     def start_failing(self, state_dir):
         r = subprocess.run(["java", "-jar", JAR, "controller", "--topology", topology_with_free_nics(self.dir),
-                            "--openflow-port", str(free_port()), "--api", f"127.0.0.1:{free_port()}", "--state-dir", state_dir],
+                            # OpenFlow in the loopback development mode: no PKI is made in the state directory,
+                            # so what is asserted is what the state's own files cause.
+                            "--openflow-plaintext", "--openflow-listen", f"127.0.0.1:{free_port()}",
+                            "--api", f"127.0.0.1:{free_port()}", "--state-dir", state_dir],
                            capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout + r.stderr
 
