@@ -445,15 +445,24 @@ def failover(cluster, dead, dpids, timeout):
     return name, time.monotonic() - start
 
 
-def retry_unavailable(call, timeout=15):
-    """A request through the cluster while no leader answers (503 'try again shortly'), retried until it is."""
+def retry_unavailable(call, timeout=15, done=None):
+    """A request through the cluster while no leader answers (503 'try again shortly'), retried until it is.
+    A 503 from a leader deposed while the request ran is ambiguous: the change may have been committed just before
+    (its answer is what was lost). With `done`, a retry refused because the change is already there (404 for a
+    delete, 409 for a connect) returns done()'s answer if it confirms the change is in place."""
     deadline = time.monotonic() + timeout
+    retried = False
     while True:
         try:
             return call()
         except ApiError as e:
+            if retried and done is not None and e.status in (404, 409):
+                result = done()
+                if result:
+                    return result
             if e.status != 503 or time.monotonic() > deadline:
                 raise
+            retried = True
             time.sleep(0.05)   # poll interval
 
 
