@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from .controller import JAR, ApiError, Controller, free_port
+from .fabric import Fabric
 from .migration import EmulatedMigration
 
 # The controllers' ZooKeeper session timeout (the controller's default): what a node cut off from ZooKeeper keeps
@@ -48,15 +49,7 @@ def _stop(proc, timeout=10):
             proc.wait(timeout)
 
 
-def wait_until(predicate, timeout, what, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)   # poll interval, not a guess at how long the condition takes
+wait_until = Fabric.wait_until   # the harness's one polling helper
 
 
 class ZookeeperEnsemble:
