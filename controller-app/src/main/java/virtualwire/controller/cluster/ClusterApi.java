@@ -23,7 +23,9 @@ final class ClusterApi implements ApiHandler {
 
     private final ClusterNode node;
     private final ApiToken token;   // the leader's too: the nodes of a cluster share one token file (README)
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    // HTTP/1.1 on kept-alive connections: the default (HTTP/2) would try an h2c upgrade the API does not offer.
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
 
     ClusterApi(ClusterNode node, ApiToken token) {
         this.node = node;
@@ -56,14 +58,15 @@ final class ClusterApi implements ApiHandler {
 
     private CompletableFuture<ApiResponse> forward(String method, String path, String body) {
         var membership = node.membership();
-        String leader = membership.leader().orElse(null);
-        if (leader == null) {
+        var seen = membership.leaderAsSeen();
+        if (seen.isEmpty()) {
             return CompletableFuture.failedFuture(new ApiException(503, "no leader is elected (ZooKeeper "
                     + membership.connection() + "); try again shortly"));
         }
-        var member = membership.member(leader).orElse(null);
-        if (member == null || leader.equals(membership.nodeId())) {
-            return CompletableFuture.failedFuture(new ApiException(503, "the leader " + leader + " is starting; try again shortly"));
+        var member = seen.get();
+        String leader = member.node();
+        if (leader.equals(membership.nodeId())) {
+            return CompletableFuture.failedFuture(new ApiException(503, "this node was elected and is starting; try again shortly"));
         }
         boolean yaml = !body.isBlank() && !body.stripLeading().startsWith("{") && !body.stripLeading().startsWith("[");
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + member.api() + path))

@@ -64,6 +64,9 @@ public final class ClusterMembership implements AutoCloseable {
     });
     private LeaderLatch latch;
     private CuratorCache terms;
+    // /members and /leader in memory: what the API's forwarding reads per request
+    private CuratorCache membersSeen;
+    private CuratorCache electionSeen;
     private PersistentNode member;
     private volatile ConnectionState connection = ConnectionState.CONNECTED;
     private volatile long lastTerm;
@@ -140,6 +143,8 @@ public final class ClusterMembership implements AutoCloseable {
                 listener.elected(lastTerm);
             }
         }, events);
+        membersSeen = CuratorCache.build(zk, "/members");
+        electionSeen = CuratorCache.build(zk, "/leader");
         latch = new LeaderLatch(zk, "/leader", nodeId, LeaderLatch.CloseMode.NOTIFY_LEADER);
         latch.addListener(new LeaderLatchListener() {
             @Override
@@ -160,6 +165,8 @@ public final class ClusterMembership implements AutoCloseable {
             }
         }, events);
         latch.start();
+        membersSeen.start();
+        electionSeen.start();
     }
 
     /** A write that only ZooKeeper's order can give a number to: its zxid is the new term. */
@@ -252,9 +259,27 @@ public final class ClusterMembership implements AutoCloseable {
         return members().stream().filter(m -> m.node().equals(node)).findFirst();
     }
 
+    /**
+     * The leader and its member entry as this node's watches last saw them, without asking ZooKeeper: what a
+     * standby forwards each API request to (asking would cost several round trips per request). It can lag a
+     * change by a notification; a request forwarded to a node that no longer leads is answered 503 there.
+     */
+    public Optional<Member> leaderAsSeen() {
+        if (electionSeen == null) return Optional.empty();
+        String leader = electionSeen.stream()
+                .filter(d -> d.getPath().startsWith("/leader/") && d.getPath().contains("latch-"))
+                .min(java.util.Comparator.comparing((org.apache.curator.framework.recipes.cache.ChildData d) ->
+                        d.getPath().substring(d.getPath().lastIndexOf("latch-"))))
+                .map(d -> new String(d.getData(), StandardCharsets.UTF_8)).orElse(null);
+        if (leader == null) return Optional.empty();
+        return membersSeen.get("/members/" + leader).map(d -> Member.of(leader, new String(d.getData(), StandardCharsets.UTF_8)));
+    }
+
     @Override
     public void close() {
         if (terms != null) terms.close();
+        if (membersSeen != null) membersSeen.close();
+        if (electionSeen != null) electionSeen.close();
         try {
             if (latch != null) latch.close();
         } catch (Exception e) {

@@ -315,6 +315,11 @@ final class FabricEngine implements SwitchListener {
      */
     CompletableFuture<Long> push(FabricDelta d) {
         publishStatuses(d);
+        return send(d);
+    }
+
+    /** Sends the delta's touched entries to their switches; completes (with the instant) once all confirmed. */
+    CompletableFuture<Long> send(FabricDelta d) {
         List<CompletableFuture<Void>> all = new ArrayList<>();
         d.touched().forEach((dpid, keys) -> {
             SwitchSession s = sessions.get(dpid);
@@ -323,7 +328,7 @@ final class FabricEngine implements SwitchListener {
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((v, e) -> System.nanoTime());
     }
 
-    private void publishStatuses(FabricDelta d) {
+    void publishStatuses(FabricDelta d) {
         for (String w : d.wires()) {
             WireStatus s = compiler.status(w);
             if (s == null) statuses.remove(w);

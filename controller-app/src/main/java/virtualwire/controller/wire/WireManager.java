@@ -244,11 +244,18 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     }
 
     /**
-     * The switches hear of a change once it is durable, and the caller once they confirmed: the engine goes on
-     * with other events while the journal's fsync runs.
+     * The switches are sent a change at once, while the store makes it durable (the journal's fsync, or a
+     * ZooKeeper quorum), so a connect costs the longer of the two rather than their sum; the caller hears of it,
+     * and reads show it, only once it is durable and the switches confirmed. Should the commit fail, the store
+     * refuses every later change and what was committed wins at the next start, whose reconciliation removes the
+     * rules of a change that never became durable (the caller was answered with an error).
      */
     private CompletableFuture<Long> afterDurable(CompletableFuture<Void> durable, FabricDelta d) {
-        return durable.thenComposeAsync(v -> engine.push(d), engine.executor);
+        CompletableFuture<Long> confirmed = engine.send(d);
+        return durable.thenComposeAsync(v -> {
+            engine.publishStatuses(d);
+            return confirmed;
+        }, engine.executor);
     }
 
     private <T> CompletableFuture<T> onEngine(java.util.function.Supplier<CompletableFuture<T>> work) {
