@@ -11,6 +11,7 @@ import time
 import unittest
 
 import test_migration   # the module, not the class: unittest would run an imported TestCase here again
+from vwharness.controller import free_port
 from vwharness.migration import EmulatedMigration, warm_underlay
 from vwharness.scenario import ControllerFabricTestCase
 
@@ -109,9 +110,7 @@ class TcpRelayTest(unittest.TestCase):
             srv.bind(("127.0.0.1", 0))
             srv.listen()
             up = srv.getsockname()[1]
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
+            port = free_port()
             relay = subprocess.Popen(["/usr/bin/python3", RELAY, "tcp", "--delay-ms", "20", f"127.0.0.1:{port}=127.0.0.1:{up}"],
                                      stdout=subprocess.PIPE, text=True)
             try:

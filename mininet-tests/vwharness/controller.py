@@ -2,6 +2,7 @@
 driven through its JSON API. Stopped by the pid it was started with, never by name."""
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -16,10 +17,35 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 JAR = os.environ.get("VW_JAR") or os.path.join(ROOT, "controller-app", "target", "virtualwire.jar")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_handed_out = set()
+
+
+def free_port(host="127.0.0.1"):
+    """A port for a server the harness starts, below the kernel's ephemeral range: a port from that range (bind
+    to 0) can be taken as the local port of any outgoing connection between this check and the server's bind
+    (ZooKeeper clients, switches, HTTP clients...), which once made a controller fail with 'Address already in
+    use'. Random within 10000..range start, never the same twice in this process, and bound once to check it."""
+    low = _ephemeral_low()
+    for _ in range(1000):
+        port = random.randrange(10000, max(10001, low))
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port below {low} after 1000 tries")
 
 
 class ApiError(Exception):

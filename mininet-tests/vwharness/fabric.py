@@ -32,6 +32,7 @@ from mininet.link import Link
 from mininet.node import Host, Node
 
 from . import topology as topo_mod
+from .controller import free_port
 
 WAN_RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wan_relay.py")
 UNDERLAY_MTU = 1600  # VXLAN adds 50 bytes; a 1500-byte VM frame must still fit
@@ -434,9 +435,7 @@ class Fabric:
         self.internet.sh(" && ".join(f"ip addr add {h.public_ip}/32 dev lo" for h in natted) + " && ip link set lo up")
         self._start_relay(self.internet.spawn, "udp", half, [f"{h.tunnel_ip}={h.public_ip}" for h in natted])
         if self.controller_port is not None and far:
-            with socket.socket() as s:
-                s.bind(("0.0.0.0", 0))
-                self._of_relay_port = s.getsockname()[1]
+            self._of_relay_port = free_port("0.0.0.0")
             routes = [f"{self.hypervisors[h.name].controller_ip}:{self._of_relay_port}=127.0.0.1:{self.controller_port}"
                       for h in far]
             self._start_relay(self._spawn_in_root, "tcp", half, routes)
