@@ -36,6 +36,10 @@ final class DocumentErrors {
         report(field, locations.getOrDefault(placed, new Location(1, 1)), message);
     }
 
+    boolean any() {
+        return !errors.isEmpty();
+    }
+
     /** In file order, so the first error printed is the first one in the file. */
     List<TopologyError> sorted() {
         return errors.stream()

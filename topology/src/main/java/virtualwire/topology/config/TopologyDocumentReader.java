@@ -74,6 +74,22 @@ final class TopologyDocumentReader {
         return new Topology(clouds, hypervisors, vms, wires, groups);
     }
 
+    /**
+     * Wire entries read on their own (an incremental reparse), as {@code wires[i]} of a file would be: empty if
+     * any has an error (the caller then parses the whole file, which places every error).
+     */
+    Optional<List<WireSpec>> wiresAlone(List<YamlNode> items) {
+        List<WireSpec> wires = new ArrayList<>();
+        for (int i = 0; i < items.size() && !errors.any(); i++) {
+            if (items.get(i) instanceof YamlNode.Mapping mapping) {
+                wire(new MappingFields(mapping, "wires[" + i + "]", WIRE_KEYS, errors)).ifPresent(wires::add);
+            } else {
+                return Optional.empty();
+            }
+        }
+        return errors.any() || wires.size() != items.size() ? Optional.empty() : Optional.of(wires);
+    }
+
     private Optional<VmGroup> group(MappingFields fields) {
         Optional<String> name = fields.requiredText("name");
         List<String> members = new ArrayList<>();

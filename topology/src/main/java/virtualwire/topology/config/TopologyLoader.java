@@ -26,6 +26,13 @@ public final class TopologyLoader {
 
     /** @param sourceName the name errors are reported under, usually the file's path */
     public static Topology parse(String sourceName, String yaml) throws TopologyException {
+        return parseTree(sourceName, yaml).topology();
+    }
+
+    /** A valid topology and the YAML tree it was read from (whose locations an incremental reparse indexes). */
+    record Parsed(Topology topology, Optional<YamlNode> root) {}
+
+    static Parsed parseTree(String sourceName, String yaml) throws TopologyException {
         Optional<YamlNode> root;
         try {
             root = YamlTreeReader.read(yaml);
@@ -40,7 +47,7 @@ public final class TopologyLoader {
         if (!errors.isEmpty()) {
             throw new TopologyException(errors);
         }
-        return topology;
+        return new Parsed(topology, root);
     }
 
     /**
