@@ -27,6 +27,7 @@ import virtualwire.libvirt.LibvirtDriver;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.compile.NicPlacement;
 import virtualwire.topology.compile.TunnelKeys;
+import virtualwire.topology.config.TopologyText;
 import virtualwire.topology.compile.WireStatus;
 import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
@@ -43,6 +44,8 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
 
     private final FabricEngine engine;
     private final MigrationOrchestrator migrations;
+    /** The topology file's content as last loaded (engine thread): what a reload's change of the file is relative to. */
+    private Topology file;
 
     private WireManager(FabricEngine engine) {
         this.engine = engine;
@@ -64,6 +67,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         if (!state.equals(saved.state())) revision = store.commit(revision, List.of(new StateChange.Replaced(state)));
         WireTable table = new WireTable(combined.topology(), state.tunnelKeys());
         WireManager m = new WireManager(new FabricEngine(table, revision, state.migrations(), store, registry, auditInterval));
+        m.file = file;
         m.engine.start();
         log.info("wire manager started: {} wires, {} hypervisors, state in {} (revision {}); audit every {} s",
                 table.size(), file.hypervisors().size(), store.location(), revision, auditInterval.toMillis() / 1000.0);
@@ -177,6 +181,15 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
      * @param persist writes the new file durably; called on the engine before anything else changes
      */
     public CompletableFuture<ReloadResult> reload(Topology file, IoAction persist) {
+        return reload(file, Optional.empty(), persist);
+    }
+
+    /**
+     * A reload given as what changed in the file since the {@code base} it was parsed against
+     * ({@link TopologyText#reparse}): when only wires changed and {@code base} is the file the engine runs, only they
+     * are validated against the runtime state, keyed, recorded and compiled (O(change)); otherwise as {@link #reload(Topology, IoAction)}.
+     */
+    public CompletableFuture<ReloadResult> reload(Topology file, Optional<FileChange> change, IoAction persist) {
         return onEngine(() -> {
             RuntimeState current;
             try {
@@ -184,26 +197,53 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
             } catch (IOException ex) {
                 throw new WireRequestException("cannot read the runtime state in " + engine.store.location() + ": " + ex.getMessage(), ex);
             }
-            RuntimeState.Combined combined = current.applyTo(file);
-            Map<String, Long> keys = TunnelKeys.assign(combined.topology().wires(), engine.table.keys());
-            try {
-                persist.run();
-            } catch (IOException ex) {
-                throw new WireRequestException("cannot save the topology file: " + ex.getMessage(), ex);
-            }
-            CompletableFuture<Void> durable = engine.commit(List.of(StateChange.Reloaded.between(current, combined.state().withTunnelKeys(keys))));
-            combined.warnings().forEach(w -> log.warn("reload: {}", w));
-            Topology next = combined.topology();
-            Set<String> before = new HashSet<>();
-            engine.table.all().forEach(w -> before.add(w.name()));
-            Set<String> after = new HashSet<>();
-            next.wires().forEach(w -> after.add(w.name()));
-            FabricDelta d = engine.replaceFabric(next, keys);
-            List<String> added = after.stream().filter(n -> !before.contains(n)).sorted().toList();
-            List<String> removed = before.stream().filter(n -> !after.contains(n)).sorted().toList();
-            log.info("topology reloaded: {} wires added {}, {} removed {}", added.size(), added, removed.size(), removed);
-            return afterDurable(durable, d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
+            Optional<WireReloadPlan> plan = change.filter(c -> c.base() == this.file)
+                    .flatMap(c -> WireReloadPlan.of(current, engine.table, c.wires()));
+            if (change.isPresent() && plan.isEmpty()) log.info("reload: the whole file recombined (the change is not wires alone, or moves a key)");
+            return plan.isPresent() ? reloadWires(file, plan.get(), persist) : reloadAll(file, current, persist);
         });
+    }
+
+    /** A change of the topology file relative to {@code base}, its wires' entries replaced. */
+    public record FileChange(Topology base, TopologyText.WireChange wires) {}
+
+    private CompletableFuture<ReloadResult> reloadWires(Topology next, WireReloadPlan plan, IoAction persist) {
+        long t0 = System.nanoTime();
+        try {
+            persist.run();
+        } catch (IOException ex) {
+            throw new WireRequestException("cannot save the topology file: " + ex.getMessage(), ex);
+        }
+        CompletableFuture<Void> durable = engine.commit(List.of(plan.change()));
+        plan.warnings().forEach(w -> log.warn("reload: {}", w));
+        FabricDelta d = engine.replaceWires(plan.remove(), plan.add(), plan.keys());
+        file = next;
+        log.info("topology reloaded (wires only, {} ms): {} wires added {}, {} removed {}", (System.nanoTime() - t0) / 1_000_000,
+                plan.added().size(), plan.added(), plan.removed().size(), plan.removed());
+        return afterDurable(durable, d).thenApply(at -> new ReloadResult(plan.added(), plan.removed(), plan.warnings()));
+    }
+
+    private CompletableFuture<ReloadResult> reloadAll(Topology file, RuntimeState current, IoAction persist) {
+        RuntimeState.Combined combined = current.applyTo(file);
+        Map<String, Long> keys = TunnelKeys.assign(combined.topology().wires(), engine.table.keys());
+        try {
+            persist.run();
+        } catch (IOException ex) {
+            throw new WireRequestException("cannot save the topology file: " + ex.getMessage(), ex);
+        }
+        CompletableFuture<Void> durable = engine.commit(List.of(StateChange.Reloaded.between(current, combined.state().withTunnelKeys(keys))));
+        combined.warnings().forEach(w -> log.warn("reload: {}", w));
+        Topology next = combined.topology();
+        Set<String> before = new HashSet<>();
+        engine.table.all().forEach(w -> before.add(w.name()));
+        Set<String> after = new HashSet<>();
+        next.wires().forEach(w -> after.add(w.name()));
+        FabricDelta d = engine.replaceFabric(next, keys);
+        this.file = file;
+        List<String> added = after.stream().filter(n -> !before.contains(n)).sorted().toList();
+        List<String> removed = before.stream().filter(n -> !after.contains(n)).sorted().toList();
+        log.info("topology reloaded: {} wires added {}, {} removed {}", added.size(), added, removed.size(), removed);
+        return afterDurable(durable, d).thenApply(at -> new ReloadResult(added, removed, combined.warnings()));
     }
 
     /** A step that writes to disk. */

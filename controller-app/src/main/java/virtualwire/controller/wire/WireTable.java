@@ -87,6 +87,11 @@ public final class WireTable {
         return key;
     }
 
+    /** The lowest key at or above {@code from} that no wire holds. */
+    public long nextFreeKey(long from) {
+        return used.nextClearBit((int) from);
+    }
+
     public void add(WireSpec w, long key) {
         if (wires.putIfAbsent(w.name(), w) != null) throw new IllegalStateException("wire " + w.name() + " exists");
         byNic.put(w.a(), w);

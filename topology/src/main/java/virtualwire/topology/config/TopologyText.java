@@ -22,15 +22,35 @@ public final class TopologyText {
     private final byte[] text;
     private final Topology topology;
     private final Optional<WireEntries> entries;
-    /** Handed on to the next text by a splice: usable only by its owner (the others parse in full). */
+    /**
+     * Shared along a chain of splices, and usable only by its owner (the others parse in full): a spliced text
+     * takes it over, applying its change, the first time it is reparsed itself, so a reparse whose result is
+     * dropped (a validation, a refused reload) leaves it with the text it came from.
+     */
     private final WireIndex index;
+    private TopologyText derivedFrom;
+    private WireChange pending;
 
-    private TopologyText(byte[] text, Topology topology, Optional<WireEntries> entries, WireIndex index) {
+    private TopologyText(byte[] text, Topology topology, Optional<WireEntries> entries, WireIndex index,
+                         TopologyText derivedFrom, WireChange pending) {
         this.text = text;
         this.topology = topology;
         this.entries = entries;
         this.index = index;
+        this.derivedFrom = derivedFrom;
+        this.pending = pending;
+        if (derivedFrom == null) index.owner = this;
+    }
+
+    /** Whether this text holds the index (taking it over from the text it was spliced from, if that one holds it). */
+    private boolean ownsIndex() {
+        if (index.owner == this) return true;
+        if (derivedFrom == null || index.owner != derivedFrom) return false;
+        index.replace(pending.removed(), pending.added());
         index.owner = this;
+        derivedFrom = null;
+        pending = null;
+        return true;
     }
 
     public Topology topology() {
@@ -44,7 +64,7 @@ public final class TopologyText {
     /** The file parsed in full; errors as {@link TopologyLoader#parse}. */
     public static TopologyText parse(String source, byte[] text) throws TopologyException {
         TopologyLoader.Parsed parsed = TopologyLoader.parseTree(source, new String(text, StandardCharsets.UTF_8));
-        return new TopologyText(text, parsed.topology(), WireEntries.of(text, parsed.root()), new WireIndex(parsed.topology()));
+        return new TopologyText(text, parsed.topology(), WireEntries.of(text, parsed.root()), new WireIndex(parsed.topology()), null, null);
     }
 
     /** What a reparse changed in the file's wires, when it was spliced: the entries replaced and their replacements. */
@@ -71,7 +91,12 @@ public final class TopologyText {
     }
 
     private Optional<Reparse> splice(String source, byte[] next) {
-        if (entries.isEmpty() || index.owner != this) return Optional.empty();
+        synchronized (index) {
+            return entries.isEmpty() || !ownsIndex() ? Optional.empty() : spliceOwned(source, next);
+        }
+    }
+
+    private Optional<Reparse> spliceOwned(String source, byte[] next) {
         WireEntries e = entries.get();
         int prefix = Arrays.mismatch(text, next);
         if (prefix < 0) return Optional.of(new Reparse(this, Optional.of(new WireChange(List.of(), List.of()))));
@@ -105,8 +130,8 @@ public final class TopologyText {
         for (int j = b + 1; j < e.starts().length; j++) starts[k++] = e.starts()[j] + delta;
         Optional<WireEntries> nextEntries = starts.length == 0 ? Optional.empty() : Optional.of(new WireEntries(e.indent(), starts, e.end() + delta));
         Topology t = new Topology(topology.clouds(), topology.hypervisors(), topology.vms(), wires, topology.groups());
-        index.replace(removed, added.get());
-        return Optional.of(new Reparse(new TopologyText(next, t, nextEntries, index), Optional.of(new WireChange(removed, added.get()))));
+        WireChange change = new WireChange(removed, added.get());
+        return Optional.of(new Reparse(new TopologyText(next, t, nextEntries, index, this, change), Optional.of(change)));
     }
 
     /** The entries of a span parsed alone; empty if it is not exactly one list item per entry line, or has an error. */

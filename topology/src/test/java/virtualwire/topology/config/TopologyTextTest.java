@@ -31,6 +31,10 @@ public class TopologyTextTest {
                 TopologyText[] kept = new TopologyText[1];
                 boolean[] splice = new boolean[1];
                 final TopologyText from = current;
+                if (random.nextInt(4) == 0) { // a reparse whose result is dropped (a validation) leaves the base usable
+                    String other = edit(random, doc);
+                    outcome(() -> from.reparse("t.yaml", bytes(other)).text());
+                }
                 Object incremental = outcome(() -> {
                     TopologyText.Reparse r = from.reparse("t.yaml", bytes(next));
                     kept[0] = r.text();
