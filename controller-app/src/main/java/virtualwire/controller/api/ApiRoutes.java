@@ -24,7 +24,7 @@ import virtualwire.controller.wire.WireManager;
 import virtualwire.controller.request.WireRequestException;
 import virtualwire.topology.config.TopologyError;
 import virtualwire.topology.config.TopologyException;
-import virtualwire.topology.config.TopologyLoader;
+import virtualwire.topology.config.TopologyText;
 import virtualwire.topology.config.TopologyWriter;
 import virtualwire.topology.model.NicRef;
 import virtualwire.topology.model.Topology;
@@ -55,13 +55,21 @@ public final class ApiRoutes implements ApiHandler {
     private final FabricViews views;
     private final Path topologyFile;
     private final GroupMigrations groups;
+    /** The topology file's text as last accepted: the next reload is parsed where it differs (null: in full). */
+    private volatile TopologyText accepted;
 
     /** @param topologyFile the controller's topology file: a reload is saved there, an empty reload re-reads it */
     public ApiRoutes(WireManager wires, FabricViews views, Path topologyFile) {
+        this(wires, views, topologyFile, null);
+    }
+
+    /** @param loaded the file's text as the controller loaded it at start (the manager runs its topology), or null */
+    public ApiRoutes(WireManager wires, FabricViews views, Path topologyFile, TopologyText loaded) {
         this.wires = wires;
         this.views = views;
         this.topologyFile = topologyFile;
         this.groups = new GroupMigrations(wires, GROUP_VM_TIMEOUT);
+        this.accepted = loaded;
     }
 
     @Override
@@ -115,34 +123,55 @@ public final class ApiRoutes implements ApiHandler {
     private CompletableFuture<ApiResponse> topology(String method, List<String> p, String body, String path) {
         if (p.size() == 2 && p.get(1).equals("validate")) {
             only(method, "POST", true, path);
-            Topology t = load("request", body);
+            Topology t = reparse(accepted, "request", body.getBytes(StandardCharsets.UTF_8)).text().topology();
             return done(ApiResponse.ok(Map.of("valid", true, "wires", t.wires().size(), "vms", t.vms().size(),
                     "hypervisors", t.hypervisors().size())));
         }
         if (p.size() != 1) throw new ApiException(404, "no such endpoint: " + path);
         if (method.equals("GET")) return done(ApiResponse.yaml(TopologyWriter.toYaml(wires.topology())));
         only(method, "POST", true, path);
-        String yaml;
+        byte[] text;
         String source;
-        if (body.isBlank()) {   // an empty reload re-reads the controller's own file
+        boolean fromBody = !body.isBlank();
+        if (fromBody) {
+            text = body.getBytes(StandardCharsets.UTF_8);
+            source = "request";
+        } else {   // an empty reload re-reads the controller's own file
             try {
-                yaml = Files.readString(topologyFile);
+                text = Files.readAllBytes(topologyFile);
             } catch (IOException e) {
                 throw new ApiException(500, "cannot read " + topologyFile + ": " + e.getMessage());
             }
             source = topologyFile.toString();
-        } else {
-            yaml = body;
-            source = "request";
         }
-        Topology t = load(source, yaml);
-        boolean fromBody = !body.isBlank();
+        TopologyText base = accepted;
+        TopologyText.Reparse r = reparse(base, source, text);
+        Optional<WireManager.FileChange> change = base == null ? Optional.empty()
+                : r.wires().map(w -> new WireManager.FileChange(base.topology(), w));
         byte[] previous = fromBody ? readTopologyFile() : null;
-        return manager(wires.reload(t, () -> {
-            if (fromBody) DurableFile.write(topologyFile, yaml.getBytes(StandardCharsets.UTF_8));
-        })).whenComplete((r, e) -> {
+        return manager(wires.reload(r.text().topology(), change, () -> {
+            if (fromBody) DurableFile.write(topologyFile, text);
+        })).whenComplete((done, e) -> {
             if (e != null && previous != null) restoreTopologyFile(previous);   // a refused reload changes nothing
-        }).thenApply(r -> ApiResponse.ok(new ReloadResponse(r.added(), r.removed(), r.warnings())));
+            if (e == null) accepted = r.text();
+        }).thenApply(done -> ApiResponse.ok(new ReloadResponse(done.added(), done.removed(), done.warnings())));
+    }
+
+    /** The text parsed where it differs from {@code base} (in full without one); errors as the full parse's. */
+    private static TopologyText.Reparse reparse(TopologyText base, String source, byte[] text) {
+        try {
+            return base == null ? new TopologyText.Reparse(TopologyText.parse(source, text), Optional.empty())
+                    : base.reparse(source, text);
+        } catch (TopologyException e) {
+            throw new ApiException(400, e.errors().size() + " error(s) in the topology",
+                    e.errors().stream().map(TopologyError::toString).toList());
+        } catch (OutOfMemoryError e) {
+            // The parse's tree with positions takes ~30 bytes of heap per byte of YAML: a clear refusal, nothing
+            // changed (the parse's garbage is gone once this returns), rather than a dead request thread.
+            throw new ApiException(507, "the topology (" + text.length / (1024 * 1024) + " MiB of YAML) does not fit this "
+                    + "controller's heap while it is parsed (max " + Runtime.getRuntime().maxMemory() / (1024 * 1024)
+                    + " MiB); nothing changed; give the controller a larger heap (java -Xmx) to reload a file this size");
+        }
     }
 
     private CompletableFuture<ApiResponse> migrations(String method, List<String> p, String body, String path) {
@@ -294,21 +323,6 @@ public final class ApiRoutes implements ApiHandler {
         } catch (IOException e) {
             org.slf4j.LoggerFactory.getLogger(ApiRoutes.class).error("cannot restore {} after a failed reload: {}",
                     topologyFile, e.getMessage());
-        }
-    }
-
-    private static Topology load(String source, String yaml) {
-        try {
-            return TopologyLoader.parse(source, yaml);
-        } catch (TopologyException e) {
-            throw new ApiException(400, e.errors().size() + " error(s) in the topology",
-                    e.errors().stream().map(TopologyError::toString).toList());
-        } catch (OutOfMemoryError e) {
-            // The parse's tree with positions takes ~30 bytes of heap per byte of YAML: a clear refusal, nothing
-            // changed (the parse's garbage is gone once this returns), rather than a dead request thread.
-            throw new ApiException(507, "the topology (" + yaml.length() / (1024 * 1024) + " MiB of YAML) does not fit this "
-                    + "controller's heap while it is parsed (max " + Runtime.getRuntime().maxMemory() / (1024 * 1024)
-                    + " MiB); nothing changed; give the controller a larger heap (java -Xmx) to reload a file this size");
         }
     }
 

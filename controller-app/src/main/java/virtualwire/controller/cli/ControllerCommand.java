@@ -38,7 +38,7 @@ import virtualwire.controller.pki.FabricPki;
 import virtualwire.controller.pki.PkiLayout;
 import virtualwire.openflow.switches.SwitchRegistry;
 import virtualwire.topology.config.TopologyException;
-import virtualwire.topology.config.TopologyLoader;
+import virtualwire.topology.config.TopologyText;
 import virtualwire.topology.model.Topology;
 
 /** `vw controller`: the controller daemon. */
@@ -129,8 +129,10 @@ public final class ControllerCommand implements Callable<Integer> {
         if (topologyFile == null) topologyFile = defaultTopology();
         if (!Files.isReadable(topologyFile)) throw new IllegalArgumentException("--topology: cannot read " + topologyFile);
         Topology topology;
+        TopologyText loaded;
         try {
-            topology = TopologyLoader.load(topologyFile);
+            loaded = TopologyText.parse(topologyFile.toString(), Files.readAllBytes(topologyFile));
+            topology = loaded.topology();
         } catch (TopologyException e) {
             e.errors().forEach(err -> spec.commandLine().getErr().println(err));
             spec.commandLine().getErr().println("vw controller: " + e.errors().size() + " error(s) in " + topologyFile + "; nothing started");
@@ -161,7 +163,7 @@ public final class ControllerCommand implements Callable<Integer> {
         } else {
             WireManager wires = WireManager.start(topology, new LocalJournalStore(stateDir), registry, Duration.ofSeconds(auditSeconds));
             LibvirtDriver libvirt = startLibvirt(topology, wires);
-            handler = new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile);
+            handler = new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile, loaded);
             metrics = new FabricMetrics(registry, topology, () -> wires, dpid -> FabricMetrics.EQUAL);
             admitted = wires::nodes;
             stopEngine = () -> {
