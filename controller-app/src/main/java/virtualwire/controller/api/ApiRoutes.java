@@ -51,6 +51,8 @@ public final class ApiRoutes implements ApiHandler {
     /** A VM's migration that makes no progress for this long stops its group migration. */
     public static final java.time.Duration GROUP_VM_TIMEOUT = java.time.Duration.ofSeconds(120);
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ApiRoutes.class);
+
     private final WireManager wires;
     private final FabricViews views;
     private final Path topologyFile;
@@ -145,13 +147,21 @@ public final class ApiRoutes implements ApiHandler {
             source = topologyFile.toString();
         }
         TopologyText base = accepted;
+        long t0 = System.nanoTime();
         TopologyText.Reparse r = reparse(base, source, text);
+        long parsed = System.nanoTime() - t0;
         Optional<WireManager.FileChange> change = base == null ? Optional.empty()
                 : r.wires().map(w -> new WireManager.FileChange(base.topology(), w));
         byte[] previous = fromBody ? readTopologyFile() : null;
+        long[] saved = new long[1];
         return manager(wires.reload(r.text().topology(), change, () -> {
+            long s0 = System.nanoTime();
             if (fromBody) DurableFile.write(topologyFile, text);
+            saved[0] = System.nanoTime() - s0;
         })).whenComplete((done, e) -> {
+            if (e == null) log.info("topology reloaded from {} ({} bytes): parsed {} in {} ms, file saved in {} ms, {} ms in all", source,
+                    text.length, r.wires().isPresent() ? "where it changed" : "in full", parsed / 1_000_000, saved[0] / 1_000_000,
+                    (System.nanoTime() - t0) / 1_000_000);
             if (e != null && previous != null) restoreTopologyFile(previous);   // a refused reload changes nothing
             if (e == null) accepted = r.text();
         }).thenApply(done -> ApiResponse.ok(new ReloadResponse(done.added(), done.removed(), done.warnings())));

@@ -505,6 +505,32 @@ public final class ScaleBench implements Callable<Integer> {
         out.printf("%nreload with one wire added (POST /api/v1/topology, %.1f MB YAML): %.1f ms in all; the same body's parse and "
                         + "validation alone (POST /api/v1/topology/validate, the faster of two calls after) %.1f ms, so the rest (apply) ~%.1f ms%n",
                 yaml.length() / 1e6, Await.ms(reloaded.nanos()), Await.ms(validated.nanos()), Await.ms(reloaded.nanos() - validated.nanos()));
+
+        // The file edited in place (one more wire), then reloaded by re-reading it (an empty body): no body to send
+        // and no file to save, so this is the reload's own cost.
+        NicRef c1 = model.spares.take(2), d1 = model.spares.take(2 + s / 2);
+        WireSpec addedByFile = new WireSpec("r1", c1, d1, OptionalInt.empty());
+        List<WireSpec> moreWires = new ArrayList<>(next.wires());
+        moreWires.add(addedByFile);
+        Topology edited = new Topology(next.clouds(), next.hypervisors(), next.vms(), moreWires);
+        String editedYaml = TopologyWriter.toYaml(edited);
+        Files.writeString(topo, editedYaml);
+        model.pendingReload = edited;
+        model.pendingYaml = editedYaml;
+        model.pendingWire = addedByFile;
+        var fromFile = api.call("POST", "topology", "", 200);
+        JsonNode r1 = JSON.readTree(fromFile.body());
+        if (!r1.path("added").toString().equals("[\"r1\"]") || r1.path("removed").size() != 0) {
+            throw new IllegalStateException("reload of the edited file: expected one wire added (r1), got " + fromFile.body());
+        }
+        JsonNode view1 = JSON.readTree(api.call("GET", "wires/r1", null, 200).body());
+        if (!view1.path("state").asText().equals("active")) throw new IllegalStateException("reload of the edited file: r1 is " + view1);
+        model.file = edited;
+        model.connected(addedByFile, view1.path("tunnelKey").asLong());
+        model.pendingReload = null;
+        result.put("reload_file_one_wire_ms", round(Await.ms(fromFile.nanos())));
+        out.printf("reload of the file edited in place, one wire added (POST /api/v1/topology with an empty body: the file re-read): %.1f ms%n",
+                Await.ms(fromFile.nanos()));
     }
 
     /** Restart on the same state (0 flow-mods), then one audit cycle with drift injected into some tables. */
@@ -1005,7 +1031,9 @@ public final class ScaleBench implements Callable<Integer> {
                         lastReconciled.set(System.nanoTime());
                         reconciled.incrementAndGet();
                     }
-                    if (line.contains(" ERROR ") || line.contains("Exception") || line.contains(" WARN ")) out.println("controller: " + line);
+                    if (line.contains(" ERROR ") || line.contains("Exception") || line.contains(" WARN ") || line.contains("topology reloaded")) {
+                        out.println("controller: " + line);
+                    }
                 }
             } catch (Exception e) {
                 // the process ended
