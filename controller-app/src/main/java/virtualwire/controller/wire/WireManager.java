@@ -46,6 +46,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     private final MigrationOrchestrator migrations;
     /** The topology file's content as last loaded (engine thread): what a reload's change of the file is relative to. */
     private Topology file;
+    private final java.util.concurrent.atomic.AtomicLong wiresOnlyReloads = new java.util.concurrent.atomic.AtomicLong();
 
     private WireManager(FabricEngine engine) {
         this.engine = engine;
@@ -204,6 +205,11 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         });
     }
 
+    /** How many reloads were applied as what they changed in the file's wires (not recombining the whole file). */
+    public long wiresOnlyReloads() {
+        return wiresOnlyReloads.get();
+    }
+
     /** A change of the topology file relative to {@code base}, its wires' entries replaced. */
     public record FileChange(Topology base, TopologyText.WireChange wires) {}
 
@@ -218,6 +224,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         plan.warnings().forEach(w -> log.warn("reload: {}", w));
         FabricDelta d = engine.replaceWires(plan.remove(), plan.add(), plan.keys());
         file = next;
+        wiresOnlyReloads.incrementAndGet();
         log.info("topology reloaded (wires only, {} ms): {} wires added {}, {} removed {}", (System.nanoTime() - t0) / 1_000_000,
                 plan.added().size(), plan.added(), plan.removed().size(), plan.removed());
         return afterDurable(durable, d).thenApply(at -> new ReloadResult(plan.added(), plan.removed(), plan.warnings()));
