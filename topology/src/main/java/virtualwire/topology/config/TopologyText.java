@@ -28,26 +28,28 @@ public final class TopologyText {
      * dropped (a validation, a refused reload) leaves it with the text it came from.
      */
     private final WireIndex index;
-    private TopologyText derivedFrom;
+    /** Who holds the index: this text's own token (not the text, whose bytes a later text must not keep alive). */
+    private final Object token = new Object();
+    private Object derivedFrom;
     private WireChange pending;
 
     private TopologyText(byte[] text, Topology topology, Optional<WireEntries> entries, WireIndex index,
-                         TopologyText derivedFrom, WireChange pending) {
+                         Object derivedFrom, WireChange pending) {
         this.text = text;
         this.topology = topology;
         this.entries = entries;
         this.index = index;
         this.derivedFrom = derivedFrom;
         this.pending = pending;
-        if (derivedFrom == null) index.owner = this;
+        if (derivedFrom == null) index.owner = token;
     }
 
     /** Whether this text holds the index (taking it over from the text it was spliced from, if that one holds it). */
     private boolean ownsIndex() {
-        if (index.owner == this) return true;
+        if (index.owner == token) return true;
         if (derivedFrom == null || index.owner != derivedFrom) return false;
         index.replace(pending.removed(), pending.added());
-        index.owner = this;
+        index.owner = token;
         derivedFrom = null;
         pending = null;
         return true;
@@ -131,7 +133,7 @@ public final class TopologyText {
         Optional<WireEntries> nextEntries = starts.length == 0 ? Optional.empty() : Optional.of(new WireEntries(e.indent(), starts, e.end() + delta));
         Topology t = new Topology(topology.clouds(), topology.hypervisors(), topology.vms(), wires, topology.groups());
         WireChange change = new WireChange(removed, added.get());
-        return Optional.of(new Reparse(new TopologyText(next, t, nextEntries, index, this, change), Optional.of(change)));
+        return Optional.of(new Reparse(new TopologyText(next, t, nextEntries, index, token, change), Optional.of(change)));
     }
 
     /** The entries of a span parsed alone; empty if it is not exactly one list item per entry line, or has an error. */
@@ -179,7 +181,7 @@ public final class TopologyText {
         private final Map<String, WireSpec> byName = new HashMap<>();
         private final Map<NicRef, WireSpec> byNic = new HashMap<>();
         private final Map<Integer, String> byKey = new HashMap<>();
-        private TopologyText owner;
+        private Object owner;
 
         WireIndex(Topology valid) {
             nodes = new Topology(valid.clouds(), valid.hypervisors(), valid.vms(), List.of(), valid.groups());
