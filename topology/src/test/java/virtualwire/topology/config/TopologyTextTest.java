@@ -13,8 +13,8 @@ import virtualwire.topology.model.Topology;
 
 /** Proof that a reparse equals a full parse: random edits of random small files, the topology or the errors compared. */
 public class TopologyTextTest {
-    private static final int CASES = 1500;
-    private static final int EDITS = 6;
+    private static final int CASES = 1000;
+    private static final int EDITS = 5;
 
     @Test
     public void reparseEqualsFullParse() throws Exception {
