@@ -21,6 +21,7 @@ the delaying relay with MS of round trip between the clouds on the tunnels and o
 (vwharness/wan_relay.py; --wan-delay 0 is the relay without delay); no baselines; the tunnel's ping round trip
 across the clouds is measured in the same run ("wan_ping_ms"). `--wan-delay 40,0 --nat` measures 40 ms, then as
 baselines in the same run 0 ms through the relay and iptables NAT; each variant's figures also per direction.
+--group: the three-tier application moved between the clouds as one group migration (bench_group.py).
 --real: real QEMU live migrations instead (vwharness/real_migration.py, default 3 runs), the same figures, and
 the MAC-learning baseline on the same rig (virsh migrate, no controller).
 """
@@ -156,6 +157,9 @@ def wan_ping(fabric, key):
 
 def main():
     global JSON_MODE
+    if "--group" in sys.argv[1:]:   # the three-tier application as one group migration: its own benchmark
+        import bench_group
+        return bench_group.main(sys.argv[1:])
     ap = argparse.ArgumentParser(prog="vw bench migration", description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, help="migrations per variant (default 10; with --real 3)")
     ap.add_argument("--pause-ms", type=int, default=150, help="emulated stop-and-copy time (default 150)")
