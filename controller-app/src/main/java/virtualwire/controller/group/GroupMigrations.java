@@ -36,6 +36,12 @@ import virtualwire.topology.model.VmGroup;
  * Who moves each VM: libvirt when the controller manages both hypervisors; otherwise whoever carries out the
  * migrations (an orchestrator, the test harness) follows the migrations the group starts (GET /migrations).
  * All state changes run on one thread of its own; the engine only hands it the migrations' list.
+ * <p>Every run is recorded in the desired-state store at each step (its plan and every VM's progress): a
+ * controller restarted mid-group (kill -9) resumes it: the VMs already moved stay; each one in flight is followed
+ * to its end (the restarted engine finishes or aborts its migration, as any migration); then the next waves run,
+ * or, if one aborted, the group fails as it would have. A VM whose migration left no trace (it ended while the
+ * controller was down, or was never recorded) counts as moved if its ports are seen at the target, aborted if
+ * they are seen anywhere else.
  */
 public final class GroupMigrations implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GroupMigrations.class);
@@ -49,12 +55,15 @@ public final class GroupMigrations implements AutoCloseable {
     });
     private final Map<String, Runner> runs = new ConcurrentHashMap<>();
     private final AtomicInteger ids = new AtomicInteger();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    /** How often a resumed run re-checks where a VM whose migration left no trace is (until its ports are seen). */
+    private static final long RESOLVE_EVERY_MS = 500;
 
     private final class Runner {
         final String id;
         final GroupPlan plan;
-        final long startNanos = System.nanoTime();
-        final long startedAt = System.currentTimeMillis();
+        final long startNanos;
+        final long startedAt;
         final Map<String, VmProgress> vms = new LinkedHashMap<>();
         int wave = -1;
         State state = State.RUNNING;
@@ -65,9 +74,26 @@ public final class GroupMigrations implements AutoCloseable {
         Runner(String id, GroupPlan plan) {
             this.id = id;
             this.plan = plan;
+            this.startNanos = System.nanoTime();
+            this.startedAt = System.currentTimeMillis();
             for (GroupPlan.Move m : plan.moves()) {
                 vms.put(m.vm(), new VmProgress(m.vm(), m.kind(), m.from(), m.to(), m.wave(), VmState.WAITING, null, null, null));
             }
+        }
+
+        /** A run as recorded before a restart. */
+        Runner(GroupRun saved) {
+            this.id = saved.id();
+            this.plan = saved.plan();
+            this.startedAt = saved.startedAt();
+            this.startNanos = System.nanoTime() - Math.max(0, System.currentTimeMillis() - saved.startedAt()) * 1_000_000;
+            saved.vms().forEach(p -> vms.put(p.vm(), p));
+            this.wave = saved.vms().stream().filter(p -> p.state() != VmState.WAITING && p.state() != VmState.NOT_STARTED)
+                    .mapToInt(VmProgress::wave).max().orElse(-1);
+            this.state = saved.state();
+            this.reason = saved.reason();
+            if (saved.ended()) this.endNanos = startNanos + Math.round(saved.elapsedMs() * 1e6);
+            this.snapshot = saved;
         }
     }
 
@@ -81,6 +107,8 @@ public final class GroupMigrations implements AutoCloseable {
                 // closed: no group runs any more
             }
         });
+        Map<String, com.fasterxml.jackson.databind.JsonNode> saved = wires.recoveredGroupRuns();
+        if (!saved.isEmpty()) exec.execute(() -> resume(saved));
     }
 
     /** The plan the request would run, without running it (a dry run). */
@@ -119,12 +147,13 @@ public final class GroupMigrations implements AutoCloseable {
             }
             GroupPlan plan = plan(request);
             Runner r = new Runner("group-" + ids.incrementAndGet(), plan);
-            publish(r);   // readers never see a run without its first snapshot
+            publish(r).join();   // recorded before anything moves (refused if it cannot be); readers never see a run without it
             runs.put(r.id, r);
             log.info("{}: migrating {} ({} VMs in {} waves, at most {} at once; {} already there)", r.id, plan.group(),
                     plan.moves().size(), plan.waves(), plan.concurrency(), plan.staying().size());
             nextWave(r);
-            return publish(r);
+            publish(r);
+            return r.snapshot;
         }, exec);
     }
 
@@ -145,7 +174,8 @@ public final class GroupMigrations implements AutoCloseable {
             Runner r = runs.get(id);
             if (r == null) throw new WireRequestException(Kind.NOT_FOUND, "no group migration " + id);
             if (r.state == State.RUNNING) fail(r, "stopped by request");
-            return publish(r);
+            publish(r);
+            return r.snapshot;
         }, exec);
     }
 
@@ -217,12 +247,17 @@ public final class GroupMigrations implements AutoCloseable {
         set(r, vm, state, migration, reason, figures);
         log.info("{}: {} {}{}", r.id, vm, state.name().toLowerCase(), reason == null ? "" : ": " + reason);
         if (state == VmState.ABORTED && r.state == State.RUNNING) fail(r, vm + "'s migration failed: " + reason);
+        afterProgress(r);
+        publish(r);
+    }
+
+    /** Nothing in flight any more: the next wave, or the end of a stopped group. */
+    private void afterProgress(Runner r) {
         boolean inFlight = r.vms.values().stream().anyMatch(p -> p.state() == VmState.MIGRATING);
         if (!inFlight) {
             if (r.state == State.STOPPING) finish(r, State.FAILED);
             else if (r.state == State.RUNNING) nextWave(r);
         }
-        publish(r);
     }
 
     private void fail(Runner r, String reason) {
@@ -241,7 +276,8 @@ public final class GroupMigrations implements AutoCloseable {
         }
         r.state = state;
         r.endNanos = System.nanoTime();
-        GroupRun done = publish(r);
+        publish(r);
+        GroupRun done = r.snapshot;
         log.info("{}: {}: {} moved, {} aborted, {} not started in {} ms", r.id, state.name().toLowerCase(),
                 done.totals().moved(), done.totals().aborted(), done.totals().notStarted(), Math.round(done.totals().durationMs()));
     }
@@ -252,7 +288,20 @@ public final class GroupMigrations implements AutoCloseable {
                 migration != null ? migration : p.migration(), reason, figures != null ? figures : p.figures()));
     }
 
-    private GroupRun publish(Runner r) {
+    /** Makes the run's state readable and records it in the store; the future completes once it is durable. */
+    private CompletableFuture<Void> publish(Runner r) {
+        GroupRun run = snapshot(r);
+        try {
+            return wires.recordGroupRun(run.id(), JSON.valueToTree(run)).whenComplete((v, ex) -> {
+                if (ex != null) log.error("{}: cannot record its progress: {}", run.id(), ex.getMessage());
+            });
+        } catch (RuntimeException e) {
+            log.error("{}: cannot record its progress: {}", run.id(), e.getMessage());
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private GroupRun snapshot(Runner r) {
         long end = r.endNanos != 0 ? r.endNanos : System.nanoTime();
         double elapsed = Math.round((end - r.startNanos) / 1e4) / 100.0;
         List<VmProgress> vms = List.copyOf(r.vms.values());
@@ -270,6 +319,60 @@ public final class GroupMigrations implements AutoCloseable {
 
     private static int count(List<VmProgress> vms, VmState state) {
         return (int) vms.stream().filter(p -> p.state() == state).count();
+    }
+
+    // ---- after a restart
+
+    private void resume(Map<String, com.fasterxml.jackson.databind.JsonNode> saved) {
+        saved.forEach((id, json) -> {
+            GroupRun run;
+            try {
+                run = JSON.treeToValue(json, GroupRun.class);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+                log.error("group migration {} in the store cannot be read ({}); left as it is", id, e.getMessage());
+                return;
+            }
+            try {
+                ids.updateAndGet(n -> Math.max(n, Integer.parseInt(id.substring(id.lastIndexOf('-') + 1))));
+            } catch (NumberFormatException ignored) {
+                // not one of ours: no effect on the next ids
+            }
+            Runner r = new Runner(run);
+            runs.put(id, r);
+            if (run.ended()) return;
+            log.info("{}: resuming {} after a restart: {} in wave {} of {}", id, run.group(), run.state().name().toLowerCase(),
+                    r.wave + 1, r.plan.waves());
+            for (VmProgress p : List.copyOf(r.vms.values())) {
+                if (p.state() == VmState.MIGRATING) {
+                    exec.schedule(() -> timedOut(r, p.vm(), p.wave()), vmTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                    resolve(r, p.vm());
+                }
+            }
+            afterProgress(r);
+            publish(r);
+        });
+    }
+
+    /** A VM in flight when the controller stopped: follow its migration, or find where it is if it left none. */
+    private void resolve(Runner r, String vm) {
+        VmProgress p = r.vms.get(vm);
+        if (p == null || p.state() != VmState.MIGRATING || r.state.ordinal() > State.STOPPING.ordinal()) return;
+        Migration m = wires.migrations().stream().filter(x -> x.vm().equals(vm)).reduce((a, b) -> b).orElse(null);
+        if (m != null && (m.id().equals(p.migration()) || (p.migration() == null && !m.phase().isTerminal()))) {
+            if (p.migration() == null) set(r, vm, VmState.MIGRATING, m.id(), null, null);
+            follow(r, m);
+            return;
+        }
+        Topology t = wires.topology();
+        var v = t.vm(vm).orElse(null);
+        boolean seen = v != null && v.nics().stream().allMatch(n -> wires.placements().containsKey(new virtualwire.topology.model.NicRef(vm, n.name())));
+        if (!seen) {   // its ports are not seen yet (the switches are reconnecting): look again shortly
+            exec.schedule(() -> resolve(r, vm), RESOLVE_EVERY_MS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        String at = Placements.currentHypervisor(t, vm, wires.placements()::get);
+        if (at.equals(p.to())) ended(r, vm, VmState.MOVED, p.migration(), null, null);
+        else ended(r, vm, VmState.ABORTED, p.migration(), "its migration left no record across the controller's restart; it runs at " + at, null);
     }
 
     @Override

@@ -15,12 +15,15 @@ public final class AppliedState {
     private final LinkedHashSet<String> disconnected = new LinkedHashSet<>();
     private final Map<String, Long> keys = new LinkedHashMap<>();
     private final LinkedHashMap<String, Migration> migrations = new LinkedHashMap<>();   // by VM
+    private final LinkedHashMap<String, com.fasterxml.jackson.databind.JsonNode> groupRuns = new LinkedHashMap<>();   // by id, oldest first
 
     public void reset(RuntimeState s) {
         connected.clear();
         disconnected.clear();
         keys.clear();
         migrations.clear();
+        groupRuns.clear();
+        groupRuns.putAll(s.groupRuns());
         s.connected().forEach(c -> connected.put(c.name(), c));
         disconnected.addAll(s.disconnected());
         keys.putAll(s.tunnelKeys());
@@ -45,10 +48,19 @@ public final class AppliedState {
             migrations.put(m.migration().vm(), m.migration());
         } else if (c instanceof StateChange.MigrationEnded e) {
             migrations.remove(e.vm());
+        } else if (c instanceof StateChange.GroupRunSaved g) {
+            if (!groupRuns.containsKey(g.id())) {
+                var oldest = groupRuns.keySet().iterator();
+                while (groupRuns.size() >= RuntimeState.KEPT_GROUP_RUNS && oldest.hasNext()) {
+                    oldest.next();
+                    oldest.remove();
+                }
+            }
+            groupRuns.put(g.id(), g.run());
         }
     }
 
     public RuntimeState toRuntimeState() {
-        return new RuntimeState(new ArrayList<>(connected.values()), disconnected, keys, new ArrayList<>(migrations.values()));
+        return new RuntimeState(new ArrayList<>(connected.values()), disconnected, keys, new ArrayList<>(migrations.values()), groupRuns);
     }
 }

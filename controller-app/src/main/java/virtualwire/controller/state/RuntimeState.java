@@ -22,9 +22,13 @@ import virtualwire.topology.model.WireSpec;
  * @param disconnected names of the file's wires disconnected at runtime
  * @param tunnelKeys   the key of every wire, so keys stay stable across restarts
  * @param migrations   live migrations under way, so a restarted controller finishes or aborts them
+ * @param groupRuns    the latest group migrations by id (at most {@link #KEPT_GROUP_RUNS}, oldest first), as JSON: a
+ *                     restarted controller resumes those still running
  */
 public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnected, Map<String, Long> tunnelKeys,
-                           List<Migration> migrations) {
+                           List<Migration> migrations, Map<String, com.fasterxml.jackson.databind.JsonNode> groupRuns) {
+    /** Group runs kept in the state: the running ones and the latest ended ones (their reports), not all history. */
+    public static final int KEPT_GROUP_RUNS = 20;
 
     public record ConnectedWire(String name, String a, String b) {
         WireSpec toSpec() {
@@ -37,20 +41,26 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
         disconnected = Set.copyOf(new LinkedHashSet<>(disconnected));
         tunnelKeys = Map.copyOf(tunnelKeys);
         migrations = migrations == null ? List.of() : List.copyOf(migrations);
+        groupRuns = groupRuns == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(groupRuns));
+    }
+
+    public RuntimeState(List<ConnectedWire> connected, Set<String> disconnected, Map<String, Long> tunnelKeys,
+                        List<Migration> migrations) {
+        this(connected, disconnected, tunnelKeys, migrations, Map.of());
     }
 
     public static RuntimeState empty() {
-        return new RuntimeState(List.of(), Set.of(), Map.of(), List.of());
+        return new RuntimeState(List.of(), Set.of(), Map.of(), List.of(), Map.of());
     }
 
     public RuntimeState withMigrations(List<Migration> active) {
-        return new RuntimeState(connected, disconnected, tunnelKeys, active);
+        return new RuntimeState(connected, disconnected, tunnelKeys, active, groupRuns);
     }
 
     public RuntimeState withConnected(WireSpec w) {
         List<ConnectedWire> more = new ArrayList<>(connected);
         more.add(new ConnectedWire(w.name(), w.a().toString(), w.b().toString()));
-        return new RuntimeState(more, disconnected, tunnelKeys, migrations);
+        return new RuntimeState(more, disconnected, tunnelKeys, migrations, groupRuns);
     }
 
     /** A runtime wire is simply forgotten; a file wire is remembered as disconnected. */
@@ -58,11 +68,11 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
         List<ConnectedWire> fewer = connected.stream().filter(c -> !c.name().equals(wire)).toList();
         Set<String> gone = new LinkedHashSet<>(disconnected);
         if (fewer.size() == connected.size()) gone.add(wire);
-        return new RuntimeState(fewer, gone, tunnelKeys, migrations);
+        return new RuntimeState(fewer, gone, tunnelKeys, migrations, groupRuns);
     }
 
     public RuntimeState withTunnelKeys(Map<String, Long> keys) {
-        return new RuntimeState(connected, disconnected, keys, migrations);
+        return new RuntimeState(connected, disconnected, keys, migrations, groupRuns);
     }
 
     /**
@@ -103,7 +113,7 @@ public record RuntimeState(List<ConnectedWire> connected, Set<String> disconnect
             stillConnected.add(c);
         }
         Topology t = new Topology(file.clouds(), file.hypervisors(), file.vms(), new ArrayList<>(wires.values()), file.groups());
-        return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys, migrations), warnings);
+        return new Combined(t, new RuntimeState(stillConnected, stillDisconnected, tunnelKeys, migrations, groupRuns), warnings);
     }
 
     private static String problem(WireSpec w, Topology file, Map<String, WireSpec> wires, Map<NicRef, WireSpec> byNic) {

@@ -18,6 +18,7 @@ import virtualwire.controller.migration.Migration;
         @JsonSubTypes.Type(value = StateChange.Reloaded.class, name = "reload"),
         @JsonSubTypes.Type(value = StateChange.MigrationSaved.class, name = "migration"),
         @JsonSubTypes.Type(value = StateChange.MigrationEnded.class, name = "migration-ended"),
+        @JsonSubTypes.Type(value = StateChange.GroupRunSaved.class, name = "group-run"),
 })
 public sealed interface StateChange {
     /** A wire connected at runtime, with the tunnel key it was given. */
@@ -60,4 +61,10 @@ public sealed interface StateChange {
 
     /** The VM's migration ended: nothing left to finish after a restart. */
     record MigrationEnded(String vm) implements StateChange {}
+
+    /**
+     * A group migration as it is now (its plan and every VM's progress), so a restarted controller resumes it. Kept
+     * as JSON: the store does not depend on the group package (which depends on the wires, which depend on it).
+     */
+    record GroupRunSaved(String id, com.fasterxml.jackson.databind.JsonNode run) implements StateChange {}
 }

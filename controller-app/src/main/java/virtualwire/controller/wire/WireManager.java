@@ -47,6 +47,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     /** The topology file's content as last loaded (engine thread): what a reload's change of the file is relative to. */
     private Topology file;
     private final java.util.concurrent.atomic.AtomicLong wiresOnlyReloads = new java.util.concurrent.atomic.AtomicLong();
+    private volatile Map<String, com.fasterxml.jackson.databind.JsonNode> recoveredGroupRuns = Map.of();
 
     private WireManager(FabricEngine engine) {
         this.engine = engine;
@@ -69,6 +70,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         WireTable table = new WireTable(combined.topology(), state.tunnelKeys());
         WireManager m = new WireManager(new FabricEngine(table, revision, state.migrations(), store, registry, auditInterval));
         m.file = file;
+        m.recoveredGroupRuns = state.groupRuns();
         m.engine.start();
         log.info("wire manager started: {} wires, {} hypervisors, state in {} (revision {}); audit every {} s",
                 table.size(), file.hypervisors().size(), store.location(), revision, auditInterval.toMillis() / 1000.0);
@@ -260,6 +262,14 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     }
 
     // ---- live migration
+
+    /** The group migrations found in the store at start (by id, oldest first, as JSON): some may need resuming. */
+    public Map<String, com.fasterxml.jackson.databind.JsonNode> recoveredGroupRuns() { return recoveredGroupRuns; }
+
+    /** Records a group migration's state in the store; completes once it is durable. */
+    public CompletableFuture<Void> recordGroupRun(String id, com.fasterxml.jackson.databind.JsonNode run) {
+        return onEngine(() -> engine.commit(List.of(new StateChange.GroupRunSaved(id, run))));
+    }
 
     /** Starts a migration (console, API or orchestrator "prepare"); completes once it is recorded and programmed. */
     public CompletableFuture<Migration> migrate(String vm, String toHypervisor, String origin) {

@@ -165,4 +165,42 @@ public class GroupMigrationsTest {
         assertEquals(VmState.ABORTED, state(done, "c"));
         assertEquals(MigrationPhase.ABORTED, manager.migrations().stream().filter(m -> m.vm().equals("a")).findFirst().orElseThrow().phase());
     }
+
+    @Test
+    public void aRestartedControllerResumesTheGroupFromTheStore() throws Exception {
+        GroupRun run = groups.start(new GroupRequest(List.of("a", "b"), null, null, new GroupTarget.Hypervisors(List.of("hv2")), 2))
+                .get(10, TimeUnit.SECONDS);
+        assertEquals(2, run.plan().waves());
+        // a is paused at the source (bicast) when the controller stops
+        Conditions.await("a's migration started by the group", DEADLINE, () -> activeMigration("a") != null);
+        for (String port : List.of("a-eth0", "a-eth1")) registry.portChanged(hv2, hv2.addPort(PORTS.get(port), port));
+        Conditions.await("a prepared", DEADLINE, () -> activeMigration("a").confirmed() == MigrationPhase.PREPARED);
+        manager.signal("a", new MigrationSignal.Suspended("test")).get(10, TimeUnit.SECONDS);
+        Conditions.await("a's step recorded in the group's run", DEADLINE,
+                () -> groups.run(run.id()).orElseThrow().vms().get(0).migration() != null);
+        groups.close();
+        manager.close();
+
+        registry = new SwitchRegistry();
+        for (TableSwitch s : List.of(hv1, hv2, hv3)) registry.connected(s);
+        manager = WireManager.start(TopologyLoader.parse("test.yaml", FABRIC), new LocalJournalStore(stateDir), registry, Duration.ofHours(1));
+        groups = new GroupMigrations(manager, Duration.ofSeconds(30));
+        Conditions.await("the run is back", DEADLINE, () -> groups.run(run.id()).isPresent());
+        GroupRun resumed = groups.run(run.id()).orElseThrow();
+        assertEquals(GroupRun.State.RUNNING, resumed.state());
+        assertEquals(VmState.MIGRATING, state(resumed, "a"));
+        assertEquals(VmState.WAITING, state(resumed, "b"));
+        Conditions.await("switches reconciled", DEADLINE, () -> List.of(hv1, hv2, hv3).stream().allMatch(s -> manager.isReconciled(s.dpid())));
+        manager.signal("a", new MigrationSignal.Resumed("test")).get(10, TimeUnit.SECONDS);
+        for (String port : List.of("a-eth0", "a-eth1")) registry.portChanged(hv1, hv1.removePort(PORTS.get(port)));
+        carryOut("b", true);
+        GroupRun done = ended(run.id());
+        assertEquals(GroupRun.State.COMPLETED, done.state());
+        assertEquals(2, done.totals().moved());
+        assertEquals("hv2", where("a"));
+        assertEquals("hv2", where("b"));
+        GroupRun next = groups.start(new GroupRequest(List.of("c"), null, null, new GroupTarget.Hypervisors(List.of("hv2")), 1))
+                .get(10, TimeUnit.SECONDS);
+        assertTrue("a new run's id follows the stored ones: " + next.id(), !next.id().equals(run.id()));
+    }
 }
