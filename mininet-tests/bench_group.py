@@ -254,18 +254,61 @@ def fmt(s):
     return "-" if s is None else f"{s['median']:.1f} ({s['min']:.1f} / {s['p95']:.1f} / {s['max']:.1f})"
 
 
+REAL_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "pause_to_bicast_ms",
+             "resume_to_switched_ms", "qemu_downtime_ms", "guest_pause_ms", "resume_to_first_frame_ms", "duplicates"]
+
+
+def real(args, stdout):
+    """--real: the group "pair" of topologies/libvirt-group.yaml (two TCG guests) moved hv2 -> hv1 and back per run."""
+    from vwharness.real_group import RealGroupRig
+    runs = args.runs or 1
+    log(f"==> two real QEMU guests (v1, v2) moved as one group between hv2 and hv1, {runs} run(s) there and back")
+    started, moves = time.monotonic(), []
+    with RealGroupRig() as rig:
+        for i in range(runs):
+            for to in ("hv1", "hv2"):
+                r = rig.migrate_group(to, concurrency=args.concurrency)
+                run = r["run"]
+                log(f"  run {i + 1}, to {to}: {run['state']} in {run['totals']['durationMs']} ms "
+                    f"(the migrations added up: {run['totals']['sumMigrationMs']} ms)")
+                for vm, f in r["vms"].items():
+                    log(f"    {vm}: " + ", ".join(f"{k.replace('_ms', '')} {f.get(k)}" for k in REAL_KEYS))
+                moves.append({"run": i + 1, "to": to, "state": run["state"], "total_ms": run["totals"]["durationMs"],
+                              "sum_migrations_ms": run["totals"]["sumMigrationMs"],
+                              "vms": {vm: {k: f.get(k) for k in REAL_KEYS + ["state", "from", "to", "wave"]} for vm, f in r["vms"].items()}})
+                if run["state"] != "COMPLETED":
+                    raise SystemExit(f"group migration to {to}: {run['state']}: {run.get('reason')}")
+    all_vms = [f for m in moves for f in m["vms"].values()]
+    out = {"real": True, "topology": "topologies/libvirt-group.yaml", "moves": moves,
+           "summary": {"group": {"total_ms": stats([m["total_ms"] for m in moves]),
+                                 "sum_migrations_ms": stats([m["sum_migrations_ms"] for m in moves])},
+                       "vms": {k: stats([f.get(k) for f in all_vms]) for k in REAL_KEYS}},
+           "seconds": round(time.monotonic() - started, 1), "load_average": os.getloadavg()}
+    log("==> results: median (min / p95 / max) over every guest's migration")
+    log(f"  group total {fmt(out['summary']['group']['total_ms'])} ms; added up {fmt(out['summary']['group']['sum_migrations_ms'])} ms")
+    for k, s in out["summary"]["vms"].items():
+        log(f"  {k:26s} {fmt(s)}")
+    if stdout is not None:
+        stdout.write(json.dumps(out) + "\n")
+        stdout.flush()
+
+
 def main(argv=None):
     global JSON_MODE
     ap = argparse.ArgumentParser(prog="vw bench migration --group", description=__doc__.split("\n\n")[0])
     ap.add_argument("--group", action="store_true", help="(this benchmark)")
-    ap.add_argument("--runs", type=int, default=3, help="runs; each moves the group there and back (default 3)")
+    ap.add_argument("--runs", type=int, help="runs; each moves the group there and back (default 3; --real: 1)")
     ap.add_argument("--pause-ms", type=int, default=150, help="emulated stop-and-copy time (default 150)")
     ap.add_argument("--concurrency", type=int, default=2, help="the group's concurrency (default 2)")
     ap.add_argument("--wan-delay", metavar="MS", type=float, help="round trip between the clouds (relay); default: none, iptables NAT")
     ap.add_argument("--nat", action="store_true", help="accepted: the clouds are always behind 1:1 NAT")
+    ap.add_argument("--real", action="store_true",
+                    help="two real QEMU guests (libvirt, TCG) moved as one group, there and back per run (default 1 run)")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout, everything else on stderr")
     args = ap.parse_args(argv)
-    if args.runs < 1:
+    if args.real and (args.wan_delay is not None or args.nat):
+        ap.error("--real runs on one cloud (topologies/libvirt-group.yaml): no --nat or --wan-delay")
+    if args.runs is not None and args.runs < 1:
         ap.error("--runs must be at least 1")
     if args.concurrency < 1:
         ap.error("--concurrency must be at least 1")
@@ -277,6 +320,9 @@ def main(argv=None):
         sys.stdout.flush()
         stdout = os.fdopen(os.dup(1), "w")
         os.dup2(2, 1)
+    if args.real:
+        return real(args, stdout)
+    args.runs = args.runs or 3
     wan = args.wan_delay
     log(f"==> group migration of {GROUP} (three-tier-nat.yaml) between onprem and aws across 1:1 NAT"
         + (f" and a {wan:g} ms WAN (relay)" if wan is not None else " (iptables)") + f", {args.runs} runs, pause {args.pause_ms} ms")
