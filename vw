@@ -9,7 +9,7 @@
 #   ./vw bench migration [--runs N] [--real] [--html FILE] [--nat] [--wan-delay MS[,MS]]
 #                                            emulated live migrations: network-added downtime vs MAC learning
 #                                            (--real: real QEMU/libvirt migrations: gap, QEMU downtime)
-#   ./vw bench migration --group [--runs N] [--wan-delay MS] [--concurrency C] [--json]
+#   ./vw bench migration --group [--runs N] [--wan-delay MS] [--concurrency C] [--real] [--json]
 #                                            the three-tier app moved between clouds as one group: per-VM, totals, goals
 #   ./vw bench flows [--wires N]             wire programming rate vs raw OpenFlow and ovs-ofctl (real OVS bridge)
 #   ./vw bench connect [--runs N]            connect/disconnect latency, API call to barrier replies (real OVS)
