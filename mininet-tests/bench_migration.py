@@ -155,6 +155,27 @@ def wan_ping(fabric, key):
     log(f"    ping {PEER} -> {VM} {key.replace('_', ' ')}: median {WAN_PING[key]} ms over {len(rtts)} of 20")
 
 
+def real(runs, baselines):
+    from vwharness import real_migration
+    log(f"==> VirtualWire, real QEMU: {runs} live migrations of the guest between hv1 and hv2 (libvirt, TCG)")
+    out = {"runs": real_migration.measure_real(runs, log=log), "baselines": {}, "baseline_runs": {}}
+    for b in baselines:
+        if b == "learning":
+            log("==> baseline: the same rig, Open vSwitch MAC learning (standalone, NORMAL), `virsh migrate`, no controller")
+            out["baseline_runs"][b] = real_migration.measure_real(runs, baseline=b, log=log)
+        else:
+            from vwharness import ovn as ovn_mod
+            if not hasattr(ovn_mod, "ovn_real_baseline"):
+                raise SystemExit("vw bench migration --real: vwharness/ovn.py has no ovn_real_baseline(runs, ...)")
+            log("==> baseline: the same rig converted to OVN (multi-chassis binding, activation-strategy=rarp), "
+                "`virsh migrate`")
+            out["baseline_runs"][b] = ovn_mod.ovn_real_baseline(runs, log=log)
+    keys = getattr(real_migration, "SUMMARY_KEYS", SUMMARY_KEYS)
+    out["summary"] = summarize(out["runs"], keys)
+    out["baselines"] = {b: summarize(r, keys) for b, r in out["baseline_runs"].items()}
+    return out
+
+
 def main():
     global JSON_MODE
     if "--group" in sys.argv[1:]:   # the three-tier application as one group migration: its own benchmark
