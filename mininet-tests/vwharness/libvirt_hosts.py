@@ -29,6 +29,7 @@ import time
 import uuid
 
 GUEST_CACHE = "/var/tmp/vw-guest"
+HEARTBEAT_DIR = "/var/lib/libvirt/qemu"   # where each libvirtd's QEMU puts a guest's heartbeat socket (its own directory)
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "failover",
            "net_failover", "virtio_net"]   # in load order: busybox insmod does not resolve dependencies
@@ -49,6 +50,8 @@ ip link set eth0 up
 ip addr add "$(arg ip)" dev eth0
 [ -n "$(arg gw)" ] && ip route add default via "$(arg gw)"
 [ -n "$(arg echo)" ] && /bin/udpecho "$(arg echo)" &
+# A sign of life that does not use the network: one byte a millisecond on the second serial port (the host stamps it).
+[ -e /dev/ttyS1 ] && stty -F /dev/ttyS1 raw -echo 115200 && /bin/heartbeat /dev/ttyS1 &
 cs=/sys/devices/system/clocksource/clocksource0
 echo "vw-guest: up, $(arg ip), UDP echo on $(arg echo), clocksource $(cat $cs/current_clocksource) of $(cat $cs/available_clocksource)" >/dev/ttyS0
 while :; do sleep 3600; done
@@ -94,13 +97,13 @@ def _cpio_newc(entries):
     return out.getvalue()
 
 
-def _build_udpecho():
-    """The guest's UDP echo, compiled from guest/udpecho.c: static, no libc (the guest has none to offer)."""
+def _build_guest_program(name):
+    """A guest program compiled from guest/NAME.c: static, no libc (the guest has none to offer)."""
     with tempfile.TemporaryDirectory() as tmp:
-        binary = os.path.join(tmp, "udpecho")
+        binary = os.path.join(tmp, name)
         subprocess.run(["gcc", "-Os", "-static", "-nostdlib", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
                         "-fno-pie", "-no-pie", "-Wl,--build-id=none", "-Wl,-n", "-s", "-o", binary,
-                        os.path.join(HERE, "guest", "udpecho.c")], check=True, capture_output=True)
+                        os.path.join(HERE, "guest", f"{name}.c")], check=True, capture_output=True)
         with open(binary, "rb") as f:
             return f.read()
 
@@ -109,9 +112,9 @@ def guest_image():
     """(vmlinuz, initrd) paths of the cached guest, building it on the first call."""
     pkg, kversion = _kernel_package()
     init = _INIT.replace("MODULES", " ".join(MODULES))
-    echo = _build_udpecho()
+    echo, heartbeat = _build_guest_program("udpecho"), _build_guest_program("heartbeat")
     key = hashlib.sha256(f"{pkg} {kversion} {_pkg_version('busybox-static')}".encode() + init.encode() + echo
-                         ).hexdigest()[:16]
+                         + heartbeat).hexdigest()[:16]
     cache = f"{GUEST_CACHE}-{key}"
     kernel, initrd = f"{cache}/vmlinuz", f"{cache}/initrd.cpio"
     if os.path.exists(initrd):
@@ -133,7 +136,7 @@ def guest_image():
             raise RuntimeError(f"{pkg} has no module(s) {missing}")
         entries = [(d, 0o40755, None) for d in ("bin", "dev", "proc", "sys", "lib", "lib/modules")]
         entries += [("init", 0o100755, init.encode()), ("bin/busybox", 0o100755, _read("/bin/busybox")),
-                    ("bin/udpecho", 0o100755, echo)]
+                    ("bin/udpecho", 0o100755, echo), ("bin/heartbeat", 0o100755, heartbeat)]
         entries += [(f"lib/modules/{m}.ko", 0o100644, modules[m]) for m in MODULES]
         os.makedirs(f"{work}/out")
         shutil.copyfile(f"{work}/x/boot/vmlinuz-{kver}", f"{work}/out/vmlinuz")
@@ -199,7 +202,8 @@ def domain_xml(name, nics, kernel, initrd, memory_mib=128, echo_port=None, gatew
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>{ifaces}
-    <serial type='file'><source path='/var/log/libvirt/qemu/{name}-console.log' append='on'/></serial>
+    <serial type='file'><source path='/var/log/libvirt/qemu/{name}-console.log' append='on'/><target port='0'/></serial>
+    <serial type='unix'><source mode='bind' path='{HEARTBEAT_DIR}/{name}-heartbeat.sock'/><target port='1'/></serial>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
@@ -296,6 +300,13 @@ class LibvirtHost:
                 return f.read()
         except FileNotFoundError:
             return ""
+
+    def heartbeat_socket(self, domain):
+        """The Unix socket of the guest's second serial port (its heartbeat) when this host runs it."""
+        return f"{self.dir}{HEARTBEAT_DIR}/{domain}-heartbeat.sock"
+
+    def qemu_pid_file(self, domain):
+        return f"{self.dir}/run/libvirt/qemu/{domain}.pid"
 
     def stop(self):
         """Destroys and undefines every domain, then stops libvirtd (by its pid)."""

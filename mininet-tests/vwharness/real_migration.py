@@ -120,6 +120,131 @@ print(json.dumps({"interval_ns": step, "sent": sent, "arrived": arr, "guest": gu
 """
 
 
+# The guest's heartbeat, read on the host: the guest's `heartbeat` writes a byte to its second serial port every
+# millisecond; each host's QEMU serves that port as a Unix socket (libvirt_hosts.domain_xml). This reader, one
+# process, connects to whichever of the sockets exists (again after each QEMU goes), stamps every read with
+# CLOCK_MONOTONIC, and samples the CPU time (/proc/.../schedstat, ns on a CPU) of the connected QEMU's vCPU thread
+# ("CPU 0/TCG") and main thread whenever it changes. "stop" on stdin ends it; it prints one JSON object: per
+# host, its reads [(t, bytes)] and samples [(t, vcpu_ns, main_ns)].
+_HEARTBEAT_READER = r"""
+import json, os, select, socket, sys, time
+hosts = [a.split("=", 2) for a in sys.argv[1:]]   # NAME=SOCKET=PIDFILE
+conn, threads, last = {}, {}, {}
+reads = {h[0]: [] for h in hosts}; samples = {h[0]: {} for h in hosts}; connected = {h[0]: [] for h in hosts}
+next_try = 0
+def cpu(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+def qemu_threads(pidfile):   # {thread name: its schedstat path}, every thread of the QEMU
+    try:
+        pid = open(pidfile).read().strip()
+        out = {}
+        for t in os.listdir(f"/proc/{pid}/task"):
+            name = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+            out[name if name not in out else f"{name}/{t}"] = f"/proc/{pid}/task/{t}/schedstat"
+        return out
+    except OSError:
+        return {}
+print("ready", flush=True)
+while True:
+    now = time.monotonic_ns()
+    if now >= next_try:
+        for name, path, pidfile in hosts:
+            if name not in conn and os.path.exists(path):
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    c.connect(path)
+                    c.setblocking(False)
+                    conn[name] = c
+                    threads[name] = qemu_threads(pidfile)
+                    connected[name].append(time.monotonic_ns())
+                except OSError:
+                    c.close()
+        next_try = now + 2_000_000
+    readable = select.select([sys.stdin] + list(conn.values()), [], [], 0.0005)[0]
+    now = time.monotonic_ns()
+    if sys.stdin in readable:
+        break
+    for name, c in list(conn.items()):
+        if c in readable:
+            try:
+                data = c.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                c.close(); del conn[name]; threads.pop(name, None)
+                continue
+            reads[name].append((now, len(data)))
+        for tname, path in threads.get(name, {}).items():
+            v = cpu(path)
+            if v is not None and v != last.get((name, tname)):
+                last[(name, tname)] = v
+                samples[name].setdefault(tname, []).append((now, v))
+print(json.dumps({"reads": reads, "samples": samples, "connected": connected}), flush=True)
+"""
+
+
+class HeartbeatReader:
+    """Reads the guest's heartbeat from every host's QEMU (see _HEARTBEAT_READER); result() after stop()."""
+
+    def __init__(self, hosts, domain, timeout=10):
+        args = [f"{name}={h.heartbeat_socket(domain)}={h.qemu_pid_file(domain)}" for name, h in hosts.items()]
+        self.proc = subprocess.Popen([PYTHON, "-c", _HEARTBEAT_READER] + args, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
+        if not select.select([self.proc.stdout], [], [], timeout)[0] or self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("heartbeat reader did not start")
+
+    def result(self):
+        out, _ = self.proc.communicate("stop\n", timeout=30)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def cpu_between(samples, a, b):
+    """CPU time (ns) a thread used between instants a and b, from [(t, cpu_ns)] samples taken on every change:
+    the last sample not after each instant. None without samples before a."""
+    at = lambda t: next((v for ts, v in reversed(samples) if ts <= t), None)
+    x, y = at(a), at(b)
+    return None if x is None or y is None else y - x
+
+
+def heartbeat_figures(hb, source, destination, pause_ns=None, resume_ns=None):
+    """From a HeartbeatReader result: the guest's own stop as the host saw it, apart from the network.
+    guest_stopped_ms: first heartbeat read from the destination's QEMU - last one from the source's (the guest
+    wrote nothing in between: its CPU did not run its process, or QEMU did not run its CPU); its parts around
+    libvirt's events; and the destination vCPU thread's CPU time between the resume event and the first
+    heartbeat (about the wall time between them if the vCPU thread was busy all along, near 0 if it waited)."""
+    src = [t for t, _ in hb["reads"].get(source, [])]
+    dst = [t for t, _ in hb["reads"].get(destination, [])]
+    f = {k: None for k in ("guest_stopped_ms", "last_heartbeat_to_pause_ms", "resume_to_heartbeat_ms",
+                           "vcpu_busy_resume_to_heartbeat_ms", "main_busy_resume_to_heartbeat_ms",
+                           "heartbeat_max_gap_outside_ms")}
+    if not src or not dst:
+        return f
+    last_src = max(t for t in src if t < dst[0]) if any(t < dst[0] for t in src) else None
+    first_dst = dst[0]
+    if last_src is None:
+        return f
+    f["guest_stopped_ms"] = _ms(first_dst - last_src)
+    if pause_ns:
+        f["last_heartbeat_to_pause_ms"] = _ms(pause_ns - last_src)
+    if resume_ns:
+        f["resume_to_heartbeat_ms"] = _ms(first_dst - resume_ns)
+        threads = hb["samples"].get(destination, {})
+        vcpu = next((v for k, v in threads.items() if k.startswith("CPU ")), [])
+        main = next((v for k, v in threads.items() if k.startswith("qemu-system")), [])
+        for key, s in (("vcpu_busy_resume_to_heartbeat_ms", vcpu), ("main_busy_resume_to_heartbeat_ms", main)):
+            f[key] = _ms(cpu_between(s, resume_ns, first_dst))
+    # The heartbeat's own noise: its largest gap elsewhere (the guest's timer and the reader's scheduling).
+    gaps = [b - a for ts in (src, dst) for a, b in zip(ts, ts[1:])]
+    f["heartbeat_max_gap_outside_ms"] = _ms(max(gaps)) if gaps else None
+    return f
+
+
 AFTER_S = 0.5   # the probe goes on this long after a migration has ended
 
 
@@ -165,6 +290,16 @@ FIGURES = {
                                 "pause lies between the two)",
     "blackout_beyond_guest_ms": "blackout - guest_pause - resume_to_first_frame: what the VM's own pause and its "
                                 "own slowness to receive after the resume do not explain",
+    "guest_stopped_ms": "the pause as the guest lived it: first heartbeat from the destination's QEMU - last from the "
+                        "source's (a guest process writes one byte a millisecond to its second serial port, not "
+                        "the network; the host stamps each read): at most 1 ms longer than the guest's stop",
+    "network_added_beyond_guest_ms": "blackout - guest_stopped: what the network added to the guest's own stop",
+    "last_heartbeat_to_pause_ms": "libvirt's suspended event - the source's last heartbeat",
+    "resume_to_heartbeat_ms": "the destination's first heartbeat - libvirt's resumed event",
+    "vcpu_busy_resume_to_heartbeat_ms": "CPU time the destination QEMU's vCPU thread used between the resumed "
+                                        "event and the first heartbeat (equal to that span: it ran all along)",
+    "main_busy_resume_to_heartbeat_ms": "the same for the destination QEMU's main thread",
+    "heartbeat_max_gap_outside_ms": "the heartbeat's largest gap within one QEMU (its own noise)",
     "pause_to_bicast_ms": "controller timeline: switches confirmed the bicast (switching rules) - pause event",
     "resume_to_switched_ms": "controller timeline: switches confirmed the switched rules - resume event",
     "duplicates": "echo copies beyond the first",
@@ -276,6 +411,7 @@ class RealMigration:
     figures: dict             # FIGURES, from the probe's per-request trace and the instants of the run
     timeline: List[dict] = field(default_factory=list)
     trace: Optional[dict] = None
+    heartbeat: Optional[dict] = None   # the HeartbeatReader's raw result
 
     @property
     def sent(self):
@@ -433,11 +569,19 @@ class RealMigrationRig:
         resume = next((t for t, what in ev[destination] if what.startswith("Resumed")), None)
         return pause, resume
 
+    @staticmethod
+    def _add_heartbeat(f, hb, source, destination, pause, resume):
+        f.update(heartbeat_figures(hb, source, destination, pause, resume))
+        f["network_added_beyond_guest_ms"] = (round(f["blackout_ms"] - f["guest_stopped_ms"], 3)
+                                              if f["guest_stopped_ms"] is not None and f["blackout_ms"] is not None
+                                              else None)
+
     def migrate(self, to, probe_seconds=None, timeout=30):
         """Migrates the guest to `to` through the controller's API while the peer probes it at 1 kHz, from before
         the call until AFTER_S after COMPLETED (or for probe_seconds, if given)."""
         self.wait_reachable()
         watches = self._watch()
+        heartbeat = HeartbeatReader(self.hosts.hosts, self.guest_name)
         probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds or timeout + 5)
         start = time.monotonic()
         m = self.ctl.api("POST", "migrations", {"vm": self.guest_name, "to": to})
@@ -452,7 +596,9 @@ class RealMigrationRig:
         pause, resume, bicast, switched = _timeline_instants(m["timeline"], m["from"], to)
         f = figures(trace, pause, resume, bicast, switched, downtime_ms(self.hosts[to], self.guest_name))
         f["pause_virsh_ms"] = _ms(vresume - vpause) if vpause and vresume else None
-        return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, f, m["timeline"], trace)
+        hb = heartbeat.result()
+        self._add_heartbeat(f, hb, m["from"], to, pause, resume)
+        return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, f, m["timeline"], trace, hb)
 
     def migrate_with_virsh(self, to, probe_seconds=None):
         """libvirt's own live migration, no controller: the baseline (the bridges must already do MAC learning),
@@ -460,6 +606,7 @@ class RealMigrationRig:
         self.wait_reachable()
         source = self.where()[0]
         watches = self._watch()
+        heartbeat = HeartbeatReader(self.hosts.hosts, self.guest_name)
         probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds or 65)
         start = time.monotonic()
         self.hosts[source].virsh("migrate", "--live", "--p2p", "--persistent", "--undefinesource",
@@ -471,7 +618,9 @@ class RealMigrationRig:
         pause, resume = self._virsh_instants(watches, source, to)
         f = figures(trace, pause, resume, qemu_downtime_ms=downtime_ms(self.hosts[to], self.guest_name))
         f["pause_virsh_ms"] = f["pause_ms"]
-        return RealMigration("virsh", self.guest_name, source, to, "COMPLETED", took, f, [], trace)
+        hb = heartbeat.result()
+        self._add_heartbeat(f, hb, source, to, pause, resume)
+        return RealMigration("virsh", self.guest_name, source, to, "COMPLETED", took, f, [], trace, hb)
 
     def mac_learning(self):
         """Turns the rig's bridges into plain Open vSwitch: standalone, NORMAL MAC learning over one VXLAN tunnel
@@ -528,13 +677,16 @@ def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=No
                 log(f"    run {i + 1:2d}: {r.line()}")
             out.append(r.run_dict())
             if traces is not None:
-                traces.append(r.trace)
+                traces.append(dict(r.trace, heartbeat=r.heartbeat, timeline=r.timeline))
     return out
 
 
 SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
                 "pause_to_bicast_ms", "resume_to_switched_ms", "duplicates", "late", "qemu_downtime_ms",
-                "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause", "blackout_beyond_guest_ms"]
+                "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause", "blackout_beyond_guest_ms",
+                "guest_stopped_ms", "network_added_beyond_guest_ms", "last_heartbeat_to_pause_ms",
+                "resume_to_heartbeat_ms", "vcpu_busy_resume_to_heartbeat_ms", "main_busy_resume_to_heartbeat_ms",
+                "heartbeat_max_gap_outside_ms"]
 
 
 def _pct(vals, q):
