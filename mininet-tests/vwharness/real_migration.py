@@ -159,10 +159,11 @@ while True:
                     c.connect(path)
                     c.setblocking(False)
                     conn[name] = c
-                    threads[name] = qemu_threads(pidfile)
                     connected[name].append(time.monotonic_ns())
                 except OSError:
                     c.close()
+            if name in conn and not threads.get(name):   # libvirt writes the pid file after QEMU has started
+                threads[name] = qemu_threads(pidfile)
         next_try = now + 2_000_000
     readable = select.select([sys.stdin] + list(conn.values()), [], [], 0.0005)[0]
     now = time.monotonic_ns()
@@ -187,6 +188,114 @@ while True:
                 samples[name].setdefault(tname, []).append((now, v))
 print(json.dumps({"reads": reads, "samples": samples, "connected": connected}), flush=True)
 """
+
+
+# The guest's own traffic at its NIC, in one hypervisor's namespace: an AF_PACKET socket bound to the guest's tap
+# (bound again whenever the tap is (re)created: the destination's appears during the migration) records, with the
+# kernel's timestamps, every probe request handed to the guest (UDP to PORT) and every echo the guest sent (UDP
+# from PORT): [(t, seq, "to"|"from")]. "stop" on stdin ends it and prints the JSON list.
+_TAP_CAPTURE = r"""
+import json, os, select, socket, struct, sys, time
+tap, port = sys.argv[1], int(sys.argv[2])
+def offset():
+    best = None
+    for _ in range(20):
+        a = time.monotonic_ns(); r = time.time_ns(); b = time.monotonic_ns()
+        if best is None or b - a < best[0]:
+            best = (b - a, r - (a + b) // 2)
+    return best[1]
+rt_minus_mono = offset()
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+sock, seen, next_try = None, [], 0
+print("ready", flush=True)
+while True:
+    now = time.monotonic_ns()
+    if sock is None and now >= next_try:
+        next_try = now + 1_000_000
+        try:
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            s.bind((tap, 0x0003))
+            s.setblocking(False)
+            sock = s
+        except OSError:
+            s.close()
+    readable = select.select([sys.stdin] + ([sock] if sock else []), [], [], 0.001)[0]
+    if sys.stdin in readable:
+        break
+    while sock is not None:
+        try:
+            data, anc, _, _ = sock.recvmsg(128, 64)
+        except BlockingIOError:
+            break
+        except OSError:   # the tap went away
+            sock.close(); sock = None
+            break
+        if len(data) < 42 or data[12:14] != b"\x08\x00" or data[23] != 17:
+            continue
+        ihl = (data[14] & 15) * 4
+        sport, dport = struct.unpack("!HH", data[14 + ihl:18 + ihl])
+        if port not in (sport, dport) or len(data) < 14 + ihl + 12:
+            continue
+        t = time.monotonic_ns()
+        for level, kind, val in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, ns = struct.unpack("qq", val[:16])
+                t = sec * 1_000_000_000 + ns - rt_minus_mono
+        seq = struct.unpack("<I", data[14 + ihl + 8:14 + ihl + 12])[0]
+        seen.append((t, seq, "from" if sport == port else "to"))
+print(json.dumps(seen), flush=True)
+"""
+
+
+class TapCapture:
+    """Captures the guest's probe traffic on its tap in every hypervisor's namespace (see _TAP_CAPTURE)."""
+
+    def __init__(self, fabric, hosts, tap, port, timeout=10):
+        self.procs = {}
+        for name in hosts:
+            p = fabric.hypervisor(name).spawn([PYTHON, "-c", _TAP_CAPTURE, tap, str(port)], stdin=subprocess.PIPE)
+            if not select.select([p.stdout], [], [], timeout)[0] or p.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"tap capture on {name} did not start")
+            self.procs[name] = p
+
+    def result(self):
+        """{hypervisor: [(t, seq, "to"|"from")]}"""
+        out = {}
+        for name, p in self.procs.items():
+            o, _ = p.communicate("stop\n", timeout=30)
+            out[name] = json.loads(o.strip().splitlines()[-1])
+        return out
+
+
+def tap_figures(cap, trace, source, destination, resume_ns=None, pause_ns=None, bicast_ns=None):
+    """From a TapCapture result: the guest's own silence at its NIC and what the network added beyond it.
+    guest_nic_gap_ms: largest gap between consecutive echoes the guest sent (at the source's tap, then the
+    destination's): the VM's pause as its NIC shows it, cold start at the destination included.
+    waiting_at_resume: requests already at the destination's tap when the guest resumed (then the guest's
+    first echo was not held up by the network). resume_to_first_echo_out_ms: the destination guest's first
+    echo at its tap - libvirt's resumed event."""
+    f = {"guest_nic_gap_ms": None, "resume_to_first_echo_out_ms": None, "waiting_at_resume": None,
+         "first_request_at_destination_ms": None, "pause_to_bicast_effect_ms": None, "confirmed_to_effect_ms": None}
+    # The bicast's effect at the peer's switch: the send time of the first request that reached the destination's
+    # tap (the probe's requests share one datapath flow at the peer, so every later one went there too).
+    seqs = [seq for _, seq, d in sorted(cap.get(destination, [])) if d == "to" and seq < len(trace["sent"])]
+    if seqs:
+        effect = trace["sent"][seqs[0]]
+        f["pause_to_bicast_effect_ms"] = _ms(effect - pause_ns) if pause_ns else None
+        f["confirmed_to_effect_ms"] = _ms(effect - bicast_ns) if bicast_ns else None
+    out = sorted([(t, seq, name) for name in (source, destination) for t, seq, d in cap.get(name, []) if d == "from"])
+    if len(out) < 2:
+        return f
+    gap, a, b = max((y[0] - x[0], x, y) for x, y in zip(out, out[1:]))
+    f["guest_nic_gap_ms"] = _ms(gap)
+    if resume_ns:
+        first_out = next((t for t, _, name in out if name == destination and t > resume_ns - 50_000_000), None)
+        f["resume_to_first_echo_out_ms"] = _ms(first_out - resume_ns) if first_out else None
+        to_dst = sorted(t for t, _, d in cap.get(destination, []) if d == "to")
+        f["waiting_at_resume"] = sum(1 for t in to_dst if t <= resume_ns)
+        f["first_request_at_destination_ms"] = _ms(to_dst[0] - resume_ns) if to_dst else None
+    return f
 
 
 class HeartbeatReader:
@@ -294,6 +403,20 @@ FIGURES = {
                         "source's (a guest process writes one byte a millisecond to its second serial port, not "
                         "the network; the host stamps each read): at most 1 ms longer than the guest's stop",
     "network_added_beyond_guest_ms": "blackout - guest_stopped: what the network added to the guest's own stop",
+    "guest_nic_gap_ms": "largest gap between consecutive echoes the guest sent, captured on its taps (the "
+                        "source's, then the destination's; kernel timestamps): the VM's pause as its NIC shows it, "
+                        "the destination guest's slow start included",
+    "network_added_beyond_nic_ms": "blackout - guest_nic_gap: what the network added to the guest's own "
+                                   "silence (requests were waiting at the destination's tap when it resumed: "
+                                   "waiting_at_resume > 0; else the gap includes the network's delay too)",
+    "resume_to_first_echo_out_ms": "the destination guest's first echo at its tap - libvirt's resumed event",
+    "waiting_at_resume": "requests handed to the destination's tap before libvirt's resumed event",
+    "first_request_at_destination_ms": "first request handed to the destination's tap - libvirt's resumed event "
+                                       "(negative: during the pause, i.e. the bicast)",
+    "pause_to_bicast_effect_ms": "send time of the first request that reached the destination's tap - libvirt's "
+                                 "suspended event as heard (the bicast's effect at the peer's switch)",
+    "confirmed_to_effect_ms": "the same - the switches' confirmation of the bicast (negative: in effect before "
+                              "the last barrier reply reached the controller)",
     "last_heartbeat_to_pause_ms": "libvirt's suspended event - the source's last heartbeat",
     "resume_to_heartbeat_ms": "the destination's first heartbeat - libvirt's resumed event",
     "vcpu_busy_resume_to_heartbeat_ms": "CPU time the destination QEMU's vCPU thread used between the resumed "
@@ -411,7 +534,7 @@ class RealMigration:
     figures: dict             # FIGURES, from the probe's per-request trace and the instants of the run
     timeline: List[dict] = field(default_factory=list)
     trace: Optional[dict] = None
-    heartbeat: Optional[dict] = None   # the HeartbeatReader's raw result
+    observed: Optional[dict] = None   # raw records: {"heartbeat": HeartbeatReader's, "taps": TapCapture's}
 
     @property
     def sent(self):
@@ -569,19 +692,31 @@ class RealMigrationRig:
         resume = next((t for t, what in ev[destination] if what.startswith("Resumed")), None)
         return pause, resume
 
+    def _observers(self):
+        """The heartbeat reader and the tap captures, started before a migration."""
+        return (HeartbeatReader(self.hosts.hosts, self.guest_name),
+                TapCapture(self.fabric, self.hosts.hosts, self.guest.nics[0].port, self.echo_port))
+
     @staticmethod
-    def _add_heartbeat(f, hb, source, destination, pause, resume):
+    def _add_observed(f, observers, trace, source, destination, pause, resume, bicast=None):
+        """Adds the heartbeat's and the taps' figures to f; returns their raw records."""
+        hb, cap = observers[0].result(), observers[1].result()
+        f.update(tap_figures(cap, trace, source, destination, resume, pause, bicast))
+        f["network_added_beyond_nic_ms"] = (round(f["blackout_ms"] - f["guest_nic_gap_ms"], 3)
+                                            if f["guest_nic_gap_ms"] is not None and f["blackout_ms"] is not None
+                                            else None)
         f.update(heartbeat_figures(hb, source, destination, pause, resume))
         f["network_added_beyond_guest_ms"] = (round(f["blackout_ms"] - f["guest_stopped_ms"], 3)
                                               if f["guest_stopped_ms"] is not None and f["blackout_ms"] is not None
                                               else None)
+        return {"heartbeat": hb, "taps": cap}
 
     def migrate(self, to, probe_seconds=None, timeout=30):
         """Migrates the guest to `to` through the controller's API while the peer probes it at 1 kHz, from before
         the call until AFTER_S after COMPLETED (or for probe_seconds, if given)."""
         self.wait_reachable()
         watches = self._watch()
-        heartbeat = HeartbeatReader(self.hosts.hosts, self.guest_name)
+        observers = self._observers()
         probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds or timeout + 5)
         start = time.monotonic()
         m = self.ctl.api("POST", "migrations", {"vm": self.guest_name, "to": to})
@@ -596,8 +731,7 @@ class RealMigrationRig:
         pause, resume, bicast, switched = _timeline_instants(m["timeline"], m["from"], to)
         f = figures(trace, pause, resume, bicast, switched, downtime_ms(self.hosts[to], self.guest_name))
         f["pause_virsh_ms"] = _ms(vresume - vpause) if vpause and vresume else None
-        hb = heartbeat.result()
-        self._add_heartbeat(f, hb, m["from"], to, pause, resume)
+        hb = self._add_observed(f, observers, trace, m["from"], to, pause, resume, bicast)
         return RealMigration(m["id"], self.guest_name, m["from"], to, m["phase"], took, f, m["timeline"], trace, hb)
 
     def migrate_with_virsh(self, to, probe_seconds=None):
@@ -606,7 +740,7 @@ class RealMigrationRig:
         self.wait_reachable()
         source = self.where()[0]
         watches = self._watch()
-        heartbeat = HeartbeatReader(self.hosts.hosts, self.guest_name)
+        observers = self._observers()
         probe = TraceProbe(self.peer, self.ip, self.echo_port, seconds=probe_seconds or 65)
         start = time.monotonic()
         self.hosts[source].virsh("migrate", "--live", "--p2p", "--persistent", "--undefinesource",
@@ -618,8 +752,7 @@ class RealMigrationRig:
         pause, resume = self._virsh_instants(watches, source, to)
         f = figures(trace, pause, resume, qemu_downtime_ms=downtime_ms(self.hosts[to], self.guest_name))
         f["pause_virsh_ms"] = f["pause_ms"]
-        hb = heartbeat.result()
-        self._add_heartbeat(f, hb, source, to, pause, resume)
+        hb = self._add_observed(f, observers, trace, source, to, pause, resume)
         return RealMigration("virsh", self.guest_name, source, to, "COMPLETED", took, f, [], trace, hb)
 
     def mac_learning(self):
@@ -677,14 +810,15 @@ def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=No
                 log(f"    run {i + 1:2d}: {r.line()}")
             out.append(r.run_dict())
             if traces is not None:
-                traces.append(dict(r.trace, heartbeat=r.heartbeat, timeline=r.timeline))
+                traces.append(dict(r.trace, observed=r.observed, timeline=r.timeline))
     return out
 
 
 SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_added_ms", "resume_to_first_frame_ms",
                 "pause_to_bicast_ms", "resume_to_switched_ms", "duplicates", "late", "qemu_downtime_ms",
                 "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause", "blackout_beyond_guest_ms",
-                "guest_stopped_ms", "network_added_beyond_guest_ms", "last_heartbeat_to_pause_ms",
+                "guest_nic_gap_ms", "network_added_beyond_nic_ms", "resume_to_first_echo_out_ms", "waiting_at_resume",
+                "first_request_at_destination_ms", "pause_to_bicast_effect_ms", "confirmed_to_effect_ms", "guest_stopped_ms", "network_added_beyond_guest_ms", "last_heartbeat_to_pause_ms",
                 "resume_to_heartbeat_ms", "vcpu_busy_resume_to_heartbeat_ms", "main_busy_resume_to_heartbeat_ms",
                 "heartbeat_max_gap_outside_ms"]
 
