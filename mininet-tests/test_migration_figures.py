@@ -70,3 +70,42 @@ class ProbeFiguresTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RealQemuObservedFiguresTest(unittest.TestCase):
+    """The figures of a real-QEMU run from the guest's heartbeat and its taps (vwharness/real_migration.py)."""
+
+    def test_heartbeat_gap_spans_source_last_to_destination_first(self):
+        from vwharness.real_migration import heartbeat_figures
+        src = [(t * MS, 1) for t in range(0, 100)]          # heartbeats until 99 ms at the source
+        dst = [(t * MS, 1) for t in range(250, 300)]        # from 250 ms at the destination
+        vcpu = [(200 * MS, 5 * MS), (210 * MS, 10 * MS), (250 * MS, 48 * MS)]   # busy from the resume on
+        hb = {"reads": {"hv2": src, "hv1": dst}, "samples": {"hv1": {"CPU 0/TCG": vcpu, "qemu-system-x86": [(0, 0)]}}}
+        f = heartbeat_figures(hb, "hv2", "hv1", pause_ns=102 * MS, resume_ns=205 * MS)
+        self.assertEqual(151.0, f["guest_stopped_ms"])
+        self.assertEqual(3.0, f["last_heartbeat_to_pause_ms"])
+        self.assertEqual(45.0, f["resume_to_heartbeat_ms"])
+        self.assertEqual(43.0, f["vcpu_busy_resume_to_heartbeat_ms"])   # 48 at 250 ms - 5 at 205 ms
+        self.assertEqual(0.0, f["main_busy_resume_to_heartbeat_ms"])
+        self.assertEqual(1.0, f["heartbeat_max_gap_outside_ms"])
+
+    def test_no_destination_heartbeat_gives_no_figures(self):
+        from vwharness.real_migration import heartbeat_figures
+        f = heartbeat_figures({"reads": {"hv2": [(0, 1)], "hv1": []}, "samples": {}}, "hv2", "hv1", 1, 2)
+        self.assertIsNone(f["guest_stopped_ms"])
+
+    def test_tap_figures(self):
+        from vwharness.real_migration import tap_figures
+        trace = {"sent": [i * MS for i in range(300)]}
+        # the source's guest answers until request 99 (sent at 99 ms); requests from 110 on reach the destination's
+        # tap (the bicast); the destination's guest answers from 260 ms (resume at 200 ms)
+        cap = {"hv2": [(i * MS + 300_000, i, "to") for i in range(100)] + [(i * MS + 500_000, i, "from") for i in range(100)],
+               "hv1": [(i * MS + 300_000, i, "to") for i in range(110, 300)]
+                      + [(260 * MS + k * 100_000, 110 + k, "from") for k in range(50)]}
+        f = tap_figures(cap, trace, "hv2", "hv1", resume_ns=200 * MS, pause_ns=100 * MS, bicast_ns=112 * MS)
+        self.assertEqual(160.5, f["guest_nic_gap_ms"])   # 99.5 ms at the source -> 260 ms at the destination
+        self.assertEqual(60.0, f["resume_to_first_echo_out_ms"])
+        self.assertEqual(90, f["waiting_at_resume"])          # requests 110..199 handed over before 200 ms
+        self.assertEqual(-89.7, f["first_request_at_destination_ms"])
+        self.assertEqual(10.0, f["pause_to_bicast_effect_ms"])
+        self.assertEqual(-2.0, f["confirmed_to_effect_ms"])
