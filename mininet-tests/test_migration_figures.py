@@ -80,7 +80,7 @@ class RealQemuObservedFiguresTest(unittest.TestCase):
         src = [(t * MS, 1) for t in range(0, 100)]          # heartbeats until 99 ms at the source
         dst = [(t * MS, 1) for t in range(250, 300)]        # from 250 ms at the destination
         vcpu = [(200 * MS, 5 * MS), (210 * MS, 10 * MS), (250 * MS, 48 * MS)]   # busy from the resume on
-        hb = {"reads": {"hv2": src, "hv1": dst}, "samples": {"hv1": {"CPU 0/TCG": vcpu, "qemu-system-x86": [(0, 0)]}}}
+        hb = {"reads": {"hv2": src, "hv1": dst}, "samples": {"hv1": {"CPU 0/TCG": vcpu, "main": [(0, 0)]}}}
         f = heartbeat_figures(hb, "hv2", "hv1", pause_ns=102 * MS, resume_ns=205 * MS)
         self.assertEqual(151.0, f["guest_stopped_ms"])
         self.assertEqual(3.0, f["last_heartbeat_to_pause_ms"])

@@ -143,7 +143,7 @@ def qemu_threads(pidfile):   # {thread name: its schedstat path}, every thread o
         pid = open(pidfile).read().strip()
         out = {}
         for t in os.listdir(f"/proc/{pid}/task"):
-            name = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+            name = "main" if t == pid else open(f"/proc/{pid}/task/{t}/comm").read().strip()
             out[name if name not in out else f"{name}/{t}"] = f"/proc/{pid}/task/{t}/schedstat"
         return out
     except OSError:
@@ -162,8 +162,8 @@ while True:
                     connected[name].append(time.monotonic_ns())
                 except OSError:
                     c.close()
-            if name in conn and not threads.get(name):   # libvirt writes the pid file after QEMU has started
-                threads[name] = qemu_threads(pidfile)
+            if name in conn and not any(t.startswith("CPU ") for t in threads.get(name, {})):
+                threads[name] = qemu_threads(pidfile)   # until QEMU (libvirt's child, exec'ed) has its vCPU thread
         next_try = now + 2_000_000
     readable = select.select([sys.stdin] + list(conn.values()), [], [], 0.0005)[0]
     now = time.monotonic_ns()
@@ -345,7 +345,7 @@ def heartbeat_figures(hb, source, destination, pause_ns=None, resume_ns=None):
         f["resume_to_heartbeat_ms"] = _ms(first_dst - resume_ns)
         threads = hb["samples"].get(destination, {})
         vcpu = next((v for k, v in threads.items() if k.startswith("CPU ")), [])
-        main = next((v for k, v in threads.items() if k.startswith("qemu-system")), [])
+        main = threads.get("main", [])
         for key, s in (("vcpu_busy_resume_to_heartbeat_ms", vcpu), ("main_busy_resume_to_heartbeat_ms", main)):
             f[key] = _ms(cpu_between(s, resume_ns, first_dst))
     # The heartbeat's own noise: its largest gap elsewhere (the guest's timer and the reader's scheduling).
