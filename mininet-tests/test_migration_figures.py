@@ -80,12 +80,15 @@ class RealQemuObservedFiguresTest(unittest.TestCase):
         src = [(t * MS, 1) for t in range(0, 100)]          # heartbeats until 99 ms at the source
         dst = [(t * MS, 1) for t in range(250, 300)]        # from 250 ms at the destination
         vcpu = [(200 * MS, 5 * MS), (210 * MS, 10 * MS), (250 * MS, 48 * MS)]   # busy from the resume on
-        hb = {"reads": {"hv2": src, "hv1": dst}, "samples": {"hv1": {"CPU 0/TCG": vcpu, "main": [(0, 0)]}}}
+        waiting = [(200 * MS, 0), (250 * MS, 2 * MS)]
+        hb = {"reads": {"hv2": src, "hv1": dst},
+              "samples": {"hv1": {"CPU 0/TCG": vcpu, "CPU 0/TCG waiting": waiting, "main": [(0, 0)]}}}
         f = heartbeat_figures(hb, "hv2", "hv1", pause_ns=102 * MS, resume_ns=205 * MS)
         self.assertEqual(151.0, f["guest_stopped_ms"])
         self.assertEqual(3.0, f["last_heartbeat_to_pause_ms"])
         self.assertEqual(45.0, f["resume_to_heartbeat_ms"])
         self.assertEqual(43.0, f["vcpu_busy_resume_to_heartbeat_ms"])   # 48 at 250 ms - 5 at 205 ms
+        self.assertEqual(2.0, f["vcpu_waiting_resume_to_heartbeat_ms"])
         self.assertEqual(0.0, f["main_busy_resume_to_heartbeat_ms"])
         self.assertEqual(1.0, f["heartbeat_max_gap_outside_ms"])
 

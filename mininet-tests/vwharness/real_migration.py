@@ -132,11 +132,12 @@ hosts = [a.split("=", 2) for a in sys.argv[1:]]   # NAME=SOCKET=PIDFILE
 conn, threads, last = {}, {}, {}
 reads = {h[0]: [] for h in hosts}; samples = {h[0]: {} for h in hosts}; connected = {h[0]: [] for h in hosts}
 next_try = 0
-def cpu(path):
+def cpu(path):   # (ns on a CPU, ns runnable but waiting for one)
     try:
         with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
+            run, wait = f.read().split()[:2]
+            return int(run), int(wait)
+    except (OSError, ValueError):
         return None
 def qemu_threads(pidfile):   # {thread name: its schedstat path}, every thread of the QEMU
     try:
@@ -185,7 +186,8 @@ while True:
             v = cpu(path)
             if v is not None and v != last.get((name, tname)):
                 last[(name, tname)] = v
-                samples[name].setdefault(tname, []).append((now, v))
+                samples[name].setdefault(tname, []).append((now, v[0]))
+                samples[name].setdefault(tname + " waiting", []).append((now, v[1]))
 print(json.dumps({"reads": reads, "samples": samples, "connected": connected}), flush=True)
 """
 
@@ -330,7 +332,7 @@ def heartbeat_figures(hb, source, destination, pause_ns=None, resume_ns=None):
     src = [t for t, _ in hb["reads"].get(source, [])]
     dst = [t for t, _ in hb["reads"].get(destination, [])]
     f = {k: None for k in ("guest_stopped_ms", "last_heartbeat_to_pause_ms", "resume_to_heartbeat_ms",
-                           "vcpu_busy_resume_to_heartbeat_ms", "main_busy_resume_to_heartbeat_ms",
+                           "vcpu_busy_resume_to_heartbeat_ms", "vcpu_waiting_resume_to_heartbeat_ms", "main_busy_resume_to_heartbeat_ms",
                            "heartbeat_max_gap_outside_ms")}
     if not src or not dst:
         return f
@@ -344,7 +346,9 @@ def heartbeat_figures(hb, source, destination, pause_ns=None, resume_ns=None):
     if resume_ns:
         f["resume_to_heartbeat_ms"] = _ms(first_dst - resume_ns)
         threads = hb["samples"].get(destination, {})
-        vcpu = next((v for k, v in threads.items() if k.startswith("CPU ")), [])
+        vcpu = next((v for k, v in threads.items() if k.startswith("CPU ") and not k.endswith(" waiting")), [])
+        vcpu_wait = next((v for k, v in threads.items() if k.startswith("CPU ") and k.endswith(" waiting")), [])
+        f["vcpu_waiting_resume_to_heartbeat_ms"] = _ms(cpu_between(vcpu_wait, resume_ns, first_dst))
         main = threads.get("main", [])
         for key, s in (("vcpu_busy_resume_to_heartbeat_ms", vcpu), ("main_busy_resume_to_heartbeat_ms", main)):
             f[key] = _ms(cpu_between(s, resume_ns, first_dst))
@@ -421,6 +425,8 @@ FIGURES = {
     "resume_to_heartbeat_ms": "the destination's first heartbeat - libvirt's resumed event",
     "vcpu_busy_resume_to_heartbeat_ms": "CPU time the destination QEMU's vCPU thread used between the resumed "
                                         "event and the first heartbeat (equal to that span: it ran all along)",
+    "vcpu_waiting_resume_to_heartbeat_ms": "time the same thread was runnable but waiting for a host CPU then "
+                                           "(schedstat's run-queue wait)",
     "main_busy_resume_to_heartbeat_ms": "the same for the destination QEMU's main thread",
     "heartbeat_max_gap_outside_ms": "the heartbeat's largest gap within one QEMU (its own noise)",
     "pause_to_bicast_ms": "controller timeline: switches confirmed the bicast (switching rules) - pause event",
@@ -819,8 +825,8 @@ SUMMARY_KEYS = ["lost", "lost_window_ms", "blackout_ms", "pause_ms", "network_ad
                 "guest_pause_ms", "pause_event_delay_ms", "lost_in_pause", "blackout_beyond_guest_ms",
                 "guest_nic_gap_ms", "network_added_beyond_nic_ms", "resume_to_first_echo_out_ms", "waiting_at_resume",
                 "first_request_at_destination_ms", "pause_to_bicast_effect_ms", "confirmed_to_effect_ms", "guest_stopped_ms", "network_added_beyond_guest_ms", "last_heartbeat_to_pause_ms",
-                "resume_to_heartbeat_ms", "vcpu_busy_resume_to_heartbeat_ms", "main_busy_resume_to_heartbeat_ms",
-                "heartbeat_max_gap_outside_ms"]
+                "resume_to_heartbeat_ms", "vcpu_busy_resume_to_heartbeat_ms", "vcpu_waiting_resume_to_heartbeat_ms",
+                "main_busy_resume_to_heartbeat_ms", "heartbeat_max_gap_outside_ms"]
 
 
 def _pct(vals, q):
