@@ -16,7 +16,9 @@ ovs-vswitchd then drops tunnelled frames it has received (captured on its ul0, n
 pre-copy), losses a real host's kernel datapath or NIC would not have.
 
 The guest: a Debian cloud kernel + a busybox initramfs that loads virtio_net, takes its address from the
-kernel command line (vw.ip=, vw.gw=), answers ping and echoes UDP on vw.echo= (udpecho, no libc). Built once
+kernel command line (vw.ip=, vw.gw=), answers ping and echoes UDP on vw.echo= (udpecho, no libc), and writes
+a heartbeat byte every millisecond to its second serial port (heartbeat, no libc), which QEMU serves as a Unix
+socket (LibvirtHost.heartbeat_socket) for real_migration.HeartbeatReader. Built once
 and cached under /var/tmp, keyed by the kernel's and busybox's package versions and this builder's inputs.
 """
 import hashlib
