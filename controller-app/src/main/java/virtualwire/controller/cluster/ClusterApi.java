@@ -69,7 +69,7 @@ final class ClusterApi implements ApiHandler {
             return CompletableFuture.failedFuture(new ApiException(503, "this node was elected and is starting; try again shortly"));
         }
         boolean yaml = !body.isBlank() && !body.stripLeading().startsWith("{") && !body.stripLeading().startsWith("[");
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + member.api() + path))
+        HttpRequest req = HttpRequest.newBuilder(leaderUri(member.api(), path))
                 .timeout(FORWARD_TIMEOUT)
                 .header("Content-Type", yaml ? "application/yaml" : "application/json")
                 .header("Authorization", "Bearer " + token.value())
@@ -82,5 +82,24 @@ final class ClusterApi implements ApiHandler {
             String type = r.headers().firstValue("Content-Type").orElse("application/json").split(";")[0].trim();
             return new ApiResponse(r.statusCode(), type, r.body());
         });
+    }
+
+    /**
+     * The leader's URL for {@code path}, which the API server has already percent-decoded: encoded again, so that a
+     * '?', '#', '%' or space in it reaches the leader as part of the path (as given, "w1%3Fx" would reach it as
+     * "w1" with a query, and a space would throw).
+     */
+    static URI leaderUri(String api, String path) {
+        StringBuilder encoded = new StringBuilder();
+        for (byte b : path.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if (c == '/' || c == '-' || c == '.' || c == '_' || c == '~'
+                    || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+                encoded.append(c);
+            } else {
+                encoded.append('%').append(String.format("%02X", b & 0xff));
+            }
+        }
+        return URI.create("http://" + api + encoded);
     }
 }
