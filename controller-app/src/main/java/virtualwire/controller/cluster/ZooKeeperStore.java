@@ -195,7 +195,7 @@ public final class ZooKeeperStore implements DesiredStateStore {
     }
 
     /** Writes the snapshot (off the writer's thread), then deletes the log entries it covers. */
-    private void writeSnapshot(StoredSnapshot snap) {
+    void writeSnapshot(StoredSnapshot snap) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try (var gz = new GZIPOutputStream(out)) {
@@ -206,10 +206,27 @@ public final class ZooKeeperStore implements DesiredStateStore {
                         snap.revision(), out.size());
                 return;
             }
-            if (zk.checkExists().forPath(SNAPSHOT) == null) {
-                zk.create().forPath(SNAPSHOT, out.toByteArray());
-            } else {
-                zk.setData().forPath(SNAPSHOT, out.toByteArray());
+            // Never over a newer one: a deposed leader's late snapshot would take the state back to a revision
+            // whose later log entries the newer snapshot's compaction has deleted, and no node could load it.
+            Stat stat = new Stat();
+            byte[] stored;
+            try {
+                stored = zk.getData().storingStatIn(stat).forPath(SNAPSHOT);
+            } catch (KeeperException.NoNodeException none) {
+                stored = null;
+            }
+            try {
+                if (stored == null) {
+                    zk.create().forPath(SNAPSHOT, out.toByteArray());
+                } else if (snapshotRevision(stored) >= snap.revision()) {
+                    log.info("state snapshot at revision {} not written: the stored one is newer", snap.revision());
+                    return;
+                } else {
+                    zk.setData().withVersion(stat.getVersion()).forPath(SNAPSHOT, out.toByteArray());
+                }
+            } catch (KeeperException.NodeExistsException | KeeperException.BadVersionException raced) {
+                log.info("state snapshot at revision {} not written: another node wrote one meanwhile", snap.revision());
+                return;
             }
             int deleted = 0;
             for (String name : zk.getChildren().forPath(LOG)) {
@@ -221,6 +238,20 @@ public final class ZooKeeperStore implements DesiredStateStore {
             log.info("state snapshot at revision {} ({} bytes gzipped); {} log entries compacted", snap.revision(), out.size(), deleted);
         } catch (Exception e) {
             log.warn("state snapshot at revision {} failed (the log is kept): {}", snap.revision(), e.toString());
+        }
+    }
+
+    /** The revision of a stored (gzipped) snapshot, read from its first field without parsing the state. */
+    private static long snapshotRevision(byte[] gz) throws IOException {
+        try (var in = new GZIPInputStream(new ByteArrayInputStream(gz)); var p = JSON.getFactory().createParser(in)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) throw new IOException("a snapshot is not a JSON object");
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                if (field.equals("revision")) return p.getLongValue();
+                p.skipChildren();
+            }
+            throw new IOException("a snapshot without a revision");
         }
     }
 

@@ -97,4 +97,35 @@ public class ZooKeeperStoreTest {
         assertEquals(ZooKeeperStore.SNAPSHOT_EVERY + 10, seen.state().connected().size());
         assertEquals(a.load().state(), seen.state());
     }
+
+    @Test
+    public void aDeposedLeadersLateSnapshotDoesNotReplaceANewerOne() throws Exception {
+        ZooKeeperStore a = store();
+        long r = a.load().revision();
+        for (int i = 0; i < 5; i++) r = a.commit(r, List.of(connect(i)));
+        // a's snapshot at r, held up (a stalled process) while b leads and snapshots far past it
+        ZooKeeperStore.StoredSnapshot late = new ZooKeeperStore.StoredSnapshot(r, a.load().state());
+        ZooKeeperStore b = store();
+        long rb = b.load().revision();
+        List<DesiredStateStore.Pending> pending = new ArrayList<>();
+        for (int i = 5; i < 5 + ZooKeeperStore.SNAPSHOT_EVERY; i++) {
+            DesiredStateStore.Pending p = b.append(rb, List.of(connect(i)));
+            pending.add(p);
+            rb = p.revision();
+        }
+        pending.forEach(p -> p.durable().join());
+        CuratorFramework c = clients.get(0);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (c.getChildren().forPath(ZooKeeperStore.LOG).size() > 5) {   // b snapshotted at its 1000th commit since a snapshot
+            if (System.nanoTime() > deadline) throw new AssertionError("the log was never compacted");
+            Thread.sleep(20);
+        }
+        a.writeSnapshot(late);   // now it runs
+        DesiredStateStore.Snapshot seen = store().load();
+        assertEquals(rb, seen.revision());
+        assertEquals(b.load().state(), seen.state());
+        b.writeSnapshot(new ZooKeeperStore.StoredSnapshot(rb, seen.state()));   // a newer one does replace it
+        assertEquals(List.of(), c.getChildren().forPath(ZooKeeperStore.LOG));
+        assertEquals(seen, store().load());
+    }
 }
