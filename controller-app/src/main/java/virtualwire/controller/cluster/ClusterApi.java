@@ -68,13 +68,7 @@ final class ClusterApi implements ApiHandler {
         if (leader.equals(membership.nodeId())) {
             return CompletableFuture.failedFuture(new ApiException(503, "this node was elected and is starting; try again shortly"));
         }
-        boolean yaml = !body.isBlank() && !body.stripLeading().startsWith("{") && !body.stripLeading().startsWith("[");
-        HttpRequest req = HttpRequest.newBuilder(leaderUri(member.api(), path))
-                .timeout(FORWARD_TIMEOUT)
-                .header("Content-Type", yaml ? "application/yaml" : "application/json")
-                .header("Authorization", "Bearer " + token.value())
-                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .build();
+        HttpRequest req = forwardRequest(member.api(), token, method, path, body);
         return http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).handle((r, e) -> {
             if (e != null) {
                 throw new ApiException(503, "the leader " + leader + " at " + member.api() + " did not answer: " + e.getMessage());
@@ -82,6 +76,19 @@ final class ClusterApi implements ApiHandler {
             String type = r.headers().firstValue("Content-Type").orElse("application/json").split(";")[0].trim();
             return new ApiResponse(r.statusCode(), type, r.body());
         });
+    }
+
+    /**
+     * The request as sent on to the leader. Its body is JSON: the guard admits no other type outside the topology,
+     * and a change of topology is refused in a cluster before anything is forwarded.
+     */
+    static HttpRequest forwardRequest(String api, ApiToken token, String method, String path, String body) {
+        return HttpRequest.newBuilder(leaderUri(api, path))
+                .timeout(FORWARD_TIMEOUT)
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + token.value())
+                .method(method, body.isEmpty() ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .build();
     }
 
     /**

@@ -26,4 +26,15 @@ public class ClusterApiTest {
             assertEquals(p, new QueryStringDecoder(p).path(), pathAtLeader(p));
         }
     }
+
+    /** Only JSON bodies reach the forwarding (the guard refuses others; a topology change is refused in a cluster). */
+    @Test
+    public void aForwardedBodyIsSentAsTheJsonItWas() {
+        for (String body : new String[] {"{\"a\": \"vm1:eth0\"}", "[]", "\"w1\"", "null", " 1"}) {
+            var req = ClusterApi.forwardRequest("10.0.0.1:8080", virtualwire.controller.api.ApiToken.of("t0k"), "POST",
+                    "/api/v1/wires", body);
+            assertEquals(body, java.util.Optional.of("application/json"), req.headers().firstValue("Content-Type"));
+            assertEquals(java.util.Optional.of("Bearer t0k"), req.headers().firstValue("Authorization"));
+        }
+    }
 }
