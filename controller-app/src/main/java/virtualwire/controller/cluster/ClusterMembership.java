@@ -70,6 +70,7 @@ public final class ClusterMembership implements AutoCloseable {
     private PersistentNode member;
     private volatile ConnectionState connection = ConnectionState.CONNECTED;
     private volatile long lastTerm;
+    private volatile long ownTerm;   // the last term this node opened
 
     private ClusterMembership(CuratorFramework zk, String nodeId, String api) {
         this.zk = zk;
@@ -138,9 +139,11 @@ public final class ClusterMembership implements AutoCloseable {
             if (state == ConnectionState.SUSPENDED || state == ConnectionState.LOST) {
                 // Stop programming at once: until the session is known to be alive, another node may lead.
                 listener.deposed("ZooKeeper connection " + state);
-            } else if (state == ConnectionState.RECONNECTED && latch != null && latch.hasLeadership() && lastTerm != 0) {
-                // The same session: no other node can have been elected meanwhile; the term goes on.
-                listener.elected(lastTerm);
+            } else if (state == ConnectionState.RECONNECTED && latch != null && latch.hasLeadership() && ownTerm != 0) {
+                // The same session: the term goes on. Its own term, never the last one seen: if a standby took this
+                // node for crashed and removed its election node, another node leads under a newer term, which a
+                // switch would accept from this node too; under its own older term the switches refuse it.
+                listener.elected(ownTerm);
             }
         }, events);
         membersSeen = CuratorCache.build(zk, "/members");
@@ -172,17 +175,20 @@ public final class ClusterMembership implements AutoCloseable {
     /** A write that only ZooKeeper's order can give a number to: its zxid is the new term. */
     private long openTerm() throws Exception {
         byte[] who = nodeId.getBytes(StandardCharsets.UTF_8);
+        long term;
         try {
-            lastTerm = zk.setData().forPath("/term", who).getMzxid();
+            term = zk.setData().forPath("/term", who).getMzxid();
         } catch (KeeperException.NoNodeException e) {
             try {
                 zk.create().forPath("/term", who);
             } catch (KeeperException.NodeExistsException raced) {
                 // made by another node meanwhile
             }
-            lastTerm = zk.setData().forPath("/term", who).getMzxid();
+            term = zk.setData().forPath("/term", who).getMzxid();
         }
-        return lastTerm;
+        ownTerm = term;
+        lastTerm = Math.max(lastTerm, term);
+        return term;
     }
 
     public boolean isLeader() { return latch != null && latch.hasLeadership(); }
