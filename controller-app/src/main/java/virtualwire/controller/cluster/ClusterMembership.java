@@ -128,8 +128,10 @@ public final class ClusterMembership implements AutoCloseable {
 
     public void join(Listener listener, String liveness) throws Exception {
         String path = "/members/" + nodeId;
-        // A node of our own name left by our previous process (its session not yet expired) goes first.
+        // The nodes of our own name left by our previous process (its session not yet expired) go first: its
+        // membership, and its place in the election, which would otherwise keep the leadership until that expiry.
         zk.delete().quietly().forPath(path);
+        if (zk.checkExists().forPath("/leader") != null) evict(nodeId);
         member = new PersistentNode(zk, CreateMode.EPHEMERAL, false, path,
                 new Member(nodeId, api, liveness).toData().getBytes(StandardCharsets.UTF_8));
         member.start();

@@ -79,4 +79,20 @@ public class ClusterMembershipTest {
         assertFalse(heardA.events.toString(), heardA.events.contains("elected " + newTerm));
         assertTrue(b.isLeader());
     }
+
+    /**
+     * A leader restarted before ZooKeeper expired its previous process's session: the old process's election node
+     * (first in line) must go with its membership node, or the election would stay with the dead process (and every
+     * node would forward the API to the restarted one, which does not lead) until that session expires.
+     */
+    @Test
+    public void aRestartedLeaderDoesNotWaitForItsPreviousSessionToExpire() throws Exception {
+        Heard before = new Heard();
+        ClusterMembership previous = join("a", before);   // its session outlives "the process": never closed here
+        await("a leads", () -> before.events.stream().anyMatch(e -> e.startsWith("elected")));
+        Heard after = new Heard();
+        ClusterMembership restarted = join("a", after);
+        await("the restarted a leads", () -> after.events.stream().anyMatch(e -> e.startsWith("elected")));
+        assertTrue(restarted.isLeader());
+    }
 }
