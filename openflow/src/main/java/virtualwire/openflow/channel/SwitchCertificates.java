@@ -43,7 +43,8 @@ public final class SwitchCertificates {
             String cn = cns.get(0);
             if (!cn.startsWith(CN_PREFIX) || cn.length() != CN_PREFIX.length() + 16) return Optional.empty();
             String hex = cn.substring(CN_PREFIX.length());
-            if (!hex.chars().allMatch(c -> Character.digit(c, 16) >= 0)) return Optional.empty();
+            // ASCII hex digits only (Character.digit also takes fullwidth and other scripts' digits, which the parse refuses)
+            if (!hex.chars().allMatch(c -> c < 128 && Character.digit(c, 16) >= 0)) return Optional.empty();
             return Optional.of(DatapathId.of(HexFormat.fromHexDigitsToLong(hex)));
         } catch (NamingException e) {
             return Optional.empty();

@@ -23,5 +23,8 @@ public class SwitchCertificatesTest {
         assertEquals(Optional.empty(),   // two CNs: which one would be meant?
                 SwitchCertificates.datapathId("CN=dpid:0000000000000001+CN=dpid:0000000000000002"));
         assertEquals(Optional.empty(), SwitchCertificates.datapathId("not a name"));
+        // digits, but not ASCII ones (fullwidth, Arabic-Indic): another convention, not an error
+        assertEquals(Optional.empty(), SwitchCertificates.datapathId("CN=dpid:000000000000000\uFF11"));
+        assertEquals(Optional.empty(), SwitchCertificates.datapathId("CN=dpid:000000000000000\u0661"));
     }
 }
