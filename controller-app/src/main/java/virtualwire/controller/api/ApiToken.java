@@ -41,9 +41,8 @@ public final class ApiToken {
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
             String token = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-            Path tmp = stateDir.resolve(FILE + ".tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            // A temporary file of its own (two controllers starting at once must not share one), owner-only.
+            Path tmp = Files.createTempFile(stateDir, FILE + ".", ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY));
             Files.writeString(tmp, token + "\n");
             try {
                 Files.move(tmp, file);   // no REPLACE_EXISTING: two controllers starting at once keep one token
