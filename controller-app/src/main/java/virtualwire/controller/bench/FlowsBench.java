@@ -157,8 +157,9 @@ public final class FlowsBench implements Callable<Integer> {
         Topology t = topology(hv1, n);
         Path stateDir = Files.createTempDirectory("vw-bench-state");
         SwitchRegistry wired = new SwitchRegistry();
-        try (WireManager m = WireManager.start(t, new LocalJournalStore(stateDir), wired, Duration.ofHours(1))) {
-            wired.connected(new MemorySwitch(HV2, ports("b", n)));
+        try (MemorySwitch hv2 = new MemorySwitch(HV2, ports("b", n));
+             WireManager m = WireManager.start(t, new LocalJournalStore(stateDir), wired, Duration.ofHours(1))) {
+            wired.connected(hv2);
             Await.until("hv2 reconciled", Duration.ofSeconds(120), () -> m.isReconciled(HV2));
             long before = m.flowModsSent();
             System.gc();

@@ -56,6 +56,9 @@ public final class SwitchSession {
     private volatile Map<Long, long[]> counters = Map.of();   // replaced whole: readers on any thread
     private boolean closed;
     private boolean keptSomething;   // a diff left a rule alone because Desired.keep said so
+    private Runnable beforeFirstDiff;                 // see connected(): runs once, on the engine
+    private List<CompletableFuture<Void>> sentBeforeFirstDiff;   // non-null while it runs: what it sent here
+    private long flowModsSentHere;
 
     /** @param fabricFlowMods counts every flow-mod any session sends (the fabric's total, without a scan) */
     public SwitchSession(OpenFlowSwitch sw, String name, Desired desired, Executor engine, LongAdder fabricFlowMods) {
@@ -89,7 +92,32 @@ public final class SwitchSession {
     /** The connection went away or was replaced: nothing more is sent through this session. */
     public void close() {
         closed = true;
+        runBeforeFirstDiff();
         firstSync.complete(null);
+    }
+
+    /**
+     * The first reconcile of a switch that just connected: its table is read first, and {@code beforeDiff} (what
+     * its connect changes: compiling the wires of the NICs it described) runs on the engine once the read is
+     * back, before the table is diffed. What it sends to this switch is then diffed against the table just read,
+     * part by part as it compiles, so the switch applies the first rules while the rest compiles, and the final
+     * diff finds only what nothing touched. It runs exactly once: also if the read fails or the session closes.
+     */
+    public CompletableFuture<Integer> connected(Runnable beforeDiff) {
+        beforeFirstDiff = beforeDiff;
+        if (closed || reading != null) runBeforeFirstDiff();   // no read of ours to wait for
+        return reconcile(Reason.CONNECTED);
+    }
+
+    private void runBeforeFirstDiff() {
+        Runnable r = beforeFirstDiff;
+        beforeFirstDiff = null;
+        if (r == null) return;
+        try {
+            r.run();
+        } catch (RuntimeException e) {   // the diff below must still run
+            log.error("switch {} ({}): what its connect changed failed to compile", sw.dpid(), name, e);
+        }
     }
 
     /**
@@ -124,6 +152,7 @@ public final class SwitchSession {
         CompletableFuture<Void> confirmed = CompletableFuture.completedFuture(null);
         if (e != null) {
             if (!closed) log.warn("switch {} ({}): table read ({}) failed: {}", sw.dpid(), name, why, e.getMessage());
+            runBeforeFirstDiff();
         } else if (!closed) {
             Map<FlowRule.Key, FlowRule> read = new HashMap<>();
             Map<Long, long[]> sums = new HashMap<>();
@@ -140,8 +169,13 @@ public final class SwitchSession {
             for (FlowMod m : meanwhile) apply(read, m);
             installed = read;
             counters = Map.copyOf(sums);
+            long before = flowModsSentHere;
+            List<CompletableFuture<Void>> earlier = new ArrayList<>();
+            sentBeforeFirstDiff = earlier;
+            runBeforeFirstDiff();
+            sentBeforeFirstDiff = null;
             List<FlowMod> mods = fullDiff();
-            sent = mods.size();
+            sent = (int) (flowModsSentHere - before) + mods.size();
             reconciles.ran(why, sent);
             switch (why) {
                 case CONNECTED -> log.info("switch {} ({}) reconciled: {} rules of ours found, {} flow-mods sent",
@@ -153,7 +187,10 @@ public final class SwitchSession {
                 case REPAIR -> log.info("switch {} ({}) re-read after a failed batch: {} flow-mods sent to repair it",
                         sw.dpid(), name, sent);
             }
-            confirmed = send(mods);
+            earlier.add(send(mods));
+            confirmed = CompletableFuture.allOf(earlier.toArray(CompletableFuture[]::new));
+        } else {
+            runBeforeFirstDiff();
         }
         // Changes that waited for the first read are in these flow-mods: they count as done once the switch
         // confirmed them, not when they were sent (a migration's bicast after a controller restart, say).
@@ -227,13 +264,16 @@ public final class SwitchSession {
     private CompletableFuture<Void> send(List<FlowMod> mods) {
         if (mods.isEmpty() || closed) return CompletableFuture.completedFuture(null);
         record(mods);
-        return confirmed(sw.apply(mods), mods.size());
+        CompletableFuture<Void> f = confirmed(sw.apply(mods), mods.size());
+        if (sentBeforeFirstDiff != null) sentBeforeFirstDiff.add(f);
+        return f;
     }
 
     /** The switch processes one connection's messages in order: later diffs build on these at once. */
     private void record(List<FlowMod> mods) {
         for (FlowMod m : mods) apply(installed, m);
         if (sentDuringRead != null) sentDuringRead.addAll(mods);
+        flowModsSentHere += mods.size();
         fabricFlowMods.add(mods.size());
     }
 

@@ -59,6 +59,9 @@ final class FabricEngine implements SwitchListener {
     IncrementalCompiler compiler;
     long revision;
     private boolean keepWindowOpen = true;
+    private int describing;   // connected switches whose described NICs are not placed yet: the keep window waits for them
+    /** NICs of a connecting switch placed per part: each part is sent while the next compiles. */
+    static final int PLACED_PER_PART = 1000;
     private final Duration auditInterval;
 
     // Published for readers on other threads.
@@ -136,15 +139,22 @@ final class FabricEngine implements SwitchListener {
         SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor, flowModsSent,
                 reconcileCounters.computeIfAbsent(sw.dpid(), d -> new ReconcileCounters()));
         sessions.put(sw.dpid(), session);
-        Reported r = portsDescribed(sw.dpid(), ports);
-        r.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
-        push(r.delta());
-        session.reconcile(SwitchSession.Reason.CONNECTED).thenRunAsync(() -> {
+        // Where its ports are counts at once (later events build on it); its table read goes out next, and the
+        // wires of the NICs it described are compiled when the read is back, part by part, each part sent as
+        // soon as it is compiled (to this switch diffed against the table just read): the switches apply the
+        // first parts while the rest compiles.
+        Described described = switchDescribed(sw.dpid(), ports);
+        describing++;
+        session.connected(() -> {
+            describing--;
+            placeDescribed(sw.dpid(), described, PLACED_PER_PART, this::push);
+            described.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
+            if (keepWindowOpen && describing == 0 && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
+        }).thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
             orchestrator.replanPrepared();
         }, executor);
         scheduleAudit(session);
-        if (keepWindowOpen && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
     }
 
     private void onPortChanged(OpenFlowSwitch sw, PortChange change) {
@@ -178,7 +188,18 @@ final class FabricEngine implements SwitchListener {
 
     /** A switch (re)described all its ports: where NICs and its tunnel port are now. Pure model work, no I/O. */
     Reported portsDescribed(DatapathId dpid, Collection<SwitchPort> ports) {
-        if (!ownSwitch(dpid)) return new Reported(new FabricDelta(), List.of());
+        Described described = switchDescribed(dpid, ports);
+        FabricDelta d = new FabricDelta();
+        placeDescribed(dpid, described, Integer.MAX_VALUE, d::merge);
+        return new Reported(d, described.migrations());
+    }
+
+    /** What a switch described, before its NICs are placed: the port names to place, the migrations it moved on. */
+    record Described(Collection<String> ports, List<Migration> migrations) {}
+
+    /** The first half of {@link #portsDescribed}: the locator and the migrations learn the ports. */
+    private Described switchDescribed(DatapathId dpid, Collection<SwitchPort> ports) {
+        if (!ownSwitch(dpid)) return new Described(List.of(), List.of());
         Set<String> moved = locator.switchPorts(dpid, ports);
         List<Migration> changed = List.of();
         if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
@@ -191,16 +212,36 @@ final class FabricEngine implements SwitchListener {
             }
             changed = coordinator.reconcilePorts(nodes, seen, locator.reported());
         }
-        // The tunnel port first, then the NICs, then the wires the tunnel port touches that no NIC did: a
-        // switch that connects with many NICs gets each wire compiled once, not twice.
+        return new Described(moved, changed);
+    }
+
+    /**
+     * The second half: the described NICs placed where the locator sees them now, and their wires compiled,
+     * handed to {@code sink} every {@code perPart} NICs. The tunnel port first, then the NICs, then the wires the
+     * tunnel port touches that no NIC did: a switch that connects with many NICs gets each wire compiled once.
+     */
+    private void placeDescribed(DatapathId dpid, Described described, int perPart, java.util.function.Consumer<FabricDelta> sink) {
         Integer tunnel = locator.tunnelPortOf(dpid);
         Integer before = compiler.setTunnelPort(dpid, tunnel);
-        FabricDelta d = relocate(moved);
-        if (!java.util.Objects.equals(before, tunnel)) {
-            compiler.setTunnelPort(dpid, before);
-            d.merge(compiler.tunnelPortChanged(dpid, tunnel, d.wires()));
+        Set<String> recompiled = new java.util.HashSet<>();
+        FabricDelta part = new FabricDelta();
+        int placed = 0;
+        for (String name : described.ports()) {
+            NicRef nic = nodes.nicByPortName(name).orElse(null);
+            if (nic == null) continue;
+            place(nic, part);
+            if (++placed % perPart == 0) {
+                recompiled.addAll(part.wires());
+                sink.accept(part);
+                part = new FabricDelta();
+            }
         }
-        return new Reported(d, changed);
+        if (!java.util.Objects.equals(before, tunnel)) {
+            recompiled.addAll(part.wires());
+            compiler.setTunnelPort(dpid, before);
+            part.merge(compiler.tunnelPortChanged(dpid, tunnel, recompiled));
+        }
+        sink.accept(part);
     }
 
     /** One port added, removed or modified on a switch. Pure model work, no I/O. */
@@ -268,7 +309,7 @@ final class FabricEngine implements SwitchListener {
             d.merge(compiler.recompileAll("reload changed clouds, hypervisors or VMs"));
         }
         published = null;
-        if (keepWindowOpen && locator.allReported(nodes)) closeKeepWindow("every hypervisor of the reloaded topology has reported its ports");
+        if (keepWindowOpen && describing == 0 && locator.allReported(nodes)) closeKeepWindow("every hypervisor of the reloaded topology has reported its ports");
         return d;
     }
 
@@ -298,11 +339,11 @@ final class FabricEngine implements SwitchListener {
 
     // ---- the core step: what moved -> deltas -> sessions
 
-    /** Re-places the NICs behind these port names (and the tunnel port) from where they are seen now. */
+    /** Re-places the NICs behind these port names from where they are seen now. */
     FabricDelta relocate(Collection<String> portNames) {
         FabricDelta d = new FabricDelta();
         for (String name : portNames) {
-            nodes.nicByPortName(name).ifPresent(nic -> d.merge(place(nic)));
+            nodes.nicByPortName(name).ifPresent(nic -> place(nic, d));
         }
         return d;
     }
@@ -310,7 +351,7 @@ final class FabricEngine implements SwitchListener {
     /** Re-places every NIC of the VM (its migration moved on). */
     FabricDelta relocateVm(String vm) {
         FabricDelta d = new FabricDelta();
-        nodes.vm(vm).ifPresent(v -> v.nics().forEach(n -> d.merge(place(new NicRef(vm, n.name())))));
+        nodes.vm(vm).ifPresent(v -> v.nics().forEach(n -> place(new NicRef(vm, n.name()), d)));
         return d;
     }
 
@@ -319,11 +360,11 @@ final class FabricEngine implements SwitchListener {
         return port == null ? null : Placements.of(nodes, locator.locationsOf(port), m);
     }
 
-    private FabricDelta place(NicRef nic) {
+    private void place(NicRef nic, FabricDelta into) {
         NicPlacement p = placementFor(nic, coordinator.latest(nic.vm()));
         if (p == null) placements.remove(nic);
         else placements.put(nic, p);
-        return compiler.placementChanged(nic, p);
+        compiler.placementChanged(nic, p, into);
     }
 
     /**
@@ -352,7 +393,7 @@ final class FabricEngine implements SwitchListener {
             else statuses.put(w, s);
             WireSpec spec = table.wire(w).orElse(null);
             if (spec == null) specs.remove(w);
-            else specs.put(w, spec);
+            else if (specs.get(w) != spec) specs.put(w, spec);   // a recompile seldom changes the wire itself
         }
         if (!d.wires().isEmpty()) published = null;
     }

@@ -71,10 +71,15 @@ public final class IncrementalCompiler {
     /** The NIC is wired somewhere else now ({@code null}: nowhere). */
     public FabricDelta placementChanged(NicRef nic, NicPlacement placement) {
         FabricDelta d = new FabricDelta();
-        NicPlacement before = placement == null ? placements.remove(nic) : placements.put(nic, placement);
-        if (java.util.Objects.equals(before, placement)) return d;
-        table.wireOf(nic).ifPresent(w -> recompile(w.name(), d));
+        placementChanged(nic, placement, d);
         return d;
+    }
+
+    /** As {@link #placementChanged(NicRef, NicPlacement)}, recording into {@code d}: many NICs, one delta. */
+    public void placementChanged(NicRef nic, NicPlacement placement, FabricDelta d) {
+        NicPlacement before = placement == null ? placements.remove(nic) : placements.put(nic, placement);
+        if (java.util.Objects.equals(before, placement)) return;
+        table.wireOf(nic).ifPresent(w -> recompile(w.name(), d));
     }
 
     /** The switch's tunnel port is now {@code port} ({@code null}: it has none). */
@@ -142,22 +147,24 @@ public final class IncrementalCompiler {
 
     /** Where the wire's ends are present: a tunnel port change there may change the wire. */
     private void reindex(String name, WireSpec w) {
-        Set<DatapathId> before = presentAt.remove(name);
+        Set<DatapathId> now = new HashSet<>(4);
+        if (w != null) {
+            for (NicRef end : List.of(w.a(), w.b())) {
+                NicPlacement p = placements.get(end);
+                if (p != null) p.present().forEach(l -> now.add(l.dpid()));
+            }
+        }
+        Set<DatapathId> before = now.isEmpty() ? presentAt.remove(name) : presentAt.put(name, now);
         if (before != null) {
             for (DatapathId dpid : before) {
+                if (now.contains(dpid)) continue;
                 Set<String> s = wiresBySwitch.get(dpid);
                 if (s != null && s.remove(name) && s.isEmpty()) wiresBySwitch.remove(dpid);
             }
         }
-        if (w == null) return;
-        Set<DatapathId> now = new HashSet<>(2);
-        for (NicRef end : List.of(w.a(), w.b())) {
-            NicPlacement p = placements.get(end);
-            if (p != null) p.present().forEach(l -> now.add(l.dpid()));
+        for (DatapathId dpid : now) {
+            if (before == null || !before.contains(dpid)) wiresBySwitch.computeIfAbsent(dpid, x -> new HashSet<>()).add(name);
         }
-        if (now.isEmpty()) return;
-        presentAt.put(name, now);
-        for (DatapathId dpid : now) wiresBySwitch.computeIfAbsent(dpid, x -> new HashSet<>()).add(name);
     }
 
     // ---- reads
