@@ -229,7 +229,7 @@ final class FabricEngine implements SwitchListener {
         for (String name : described.ports()) {
             NicRef nic = nodes.nicByPortName(name).orElse(null);
             if (nic == null) continue;
-            place(nic, part);
+            place(nic, name, part);
             if (++placed % perPart == 0) {
                 recompiled.addAll(part.wires());
                 sink.accept(part);
@@ -343,7 +343,7 @@ final class FabricEngine implements SwitchListener {
     FabricDelta relocate(Collection<String> portNames) {
         FabricDelta d = new FabricDelta();
         for (String name : portNames) {
-            nodes.nicByPortName(name).ifPresent(nic -> place(nic, d));
+            nodes.nicByPortName(name).ifPresent(nic -> place(nic, name, d));
         }
         return d;
     }
@@ -361,7 +361,12 @@ final class FabricEngine implements SwitchListener {
     }
 
     private void place(NicRef nic, FabricDelta into) {
-        NicPlacement p = placementFor(nic, coordinator.latest(nic.vm()));
+        place(nic, nodes.nic(nic).map(n -> n.portName()).orElse(null), into);
+    }
+
+    /** @param port the NIC's port name (known to callers that found the NIC by it) */
+    private void place(NicRef nic, String port, FabricDelta into) {
+        NicPlacement p = port == null ? null : Placements.of(nodes, locator.locationsOf(port), coordinator.latest(nic.vm()));
         if (p == null) placements.remove(nic);
         else placements.put(nic, p);
         compiler.placementChanged(nic, p, into);

@@ -147,13 +147,7 @@ public final class IncrementalCompiler {
 
     /** Where the wire's ends are present: a tunnel port change there may change the wire. */
     private void reindex(String name, WireSpec w) {
-        Set<DatapathId> now = new HashSet<>(4);
-        if (w != null) {
-            for (NicRef end : List.of(w.a(), w.b())) {
-                NicPlacement p = placements.get(end);
-                if (p != null) p.present().forEach(l -> now.add(l.dpid()));
-            }
-        }
+        Set<DatapathId> now = w == null ? Set.of() : presentAt(placements.get(w.a()), placements.get(w.b()));
         Set<DatapathId> before = now.isEmpty() ? presentAt.remove(name) : presentAt.put(name, now);
         if (before != null) {
             for (DatapathId dpid : before) {
@@ -165,6 +159,22 @@ public final class IncrementalCompiler {
         for (DatapathId dpid : now) {
             if (before == null || !before.contains(dpid)) wiresBySwitch.computeIfAbsent(dpid, x -> new HashSet<>()).add(name);
         }
+    }
+
+    /** The switches where either end is present, as one small immutable set (kept per wire, built per compile). */
+    private static Set<DatapathId> presentAt(NicPlacement a, NicPlacement b) {
+        DatapathId[] at = new DatapathId[(a == null ? 0 : a.present().size()) + (b == null ? 0 : b.present().size())];
+        int n = 0;
+        for (NicPlacement p : new NicPlacement[] {a, b}) {
+            if (p == null) continue;
+            for (int i = 0; i < p.present().size(); i++) {
+                DatapathId d = p.present().get(i).dpid();
+                boolean seen = false;
+                for (int j = 0; j < n && !seen; j++) seen = at[j].equals(d);
+                if (!seen) at[n++] = d;
+            }
+        }
+        return n == at.length ? Set.of(at) : Set.of(java.util.Arrays.copyOf(at, n));
     }
 
     // ---- reads

@@ -30,6 +30,7 @@ import org.projectfloodlight.openflow.types.U64;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import virtualwire.openflow.flow.FlowMod;
+import virtualwire.openflow.flow.FlowModWriter;
 import virtualwire.openflow.flow.FlowRuleCodec;
 import virtualwire.openflow.flow.FlowStats;
 import virtualwire.openflow.switches.EncodedBatch;
@@ -103,7 +104,7 @@ final class SwitchConnection implements OpenFlowSwitch {
         int[] offsets = new int[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             offsets[i] = buf.writerIndex();
-            codec.toFlowMod(batch.get(i), 0).writeTo(buf);
+            FlowModWriter.write(batch.get(i), 0, buf);
         }
         byte[] bytes = new byte[buf.readableBytes()];
         buf.readBytes(bytes);
@@ -339,7 +340,7 @@ final class SwitchConnection implements OpenFlowSwitch {
         public Object next(ByteBufAllocator alloc) {
             int end = Math.min(mods.size(), next + FLOW_MODS_PER_WRITE);
             ByteBuf buf = alloc.buffer((end - next) * 96 + 16);
-            for (; next < end; next++) codec.toFlowMod(mods.get(next), firstXid + next).writeTo(buf);
+            for (; next < end; next++) FlowModWriter.write(mods.get(next), firstXid + next, buf);
             if (next == mods.size()) {
                 factory.buildBarrierRequest().setXid(firstXid + mods.size()).build().writeTo(buf);
                 barrierSent = true;

@@ -2,8 +2,6 @@ package virtualwire.topology.compile;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -83,10 +81,10 @@ public final class WireCompiler {
         NicPlacement a = in.placement(w.a());
         NicPlacement b = in.placement(w.b());
         long cookie = WireCookies.of(key);
-        Map<DatapathId, Map<FlowRule.Key, FlowRule>> rules = new HashMap<>();
+        Map<DatapathId, List<FlowRule>> rules = new HashMap<>(4);
         for (NicPlacement[] end : new NicPlacement[][] {{a, b}, {b, a}}) {
             for (NicLocation from : end[0].present()) {
-                Map<FlowRule.Key, FlowRule> here = rules.computeIfAbsent(from.dpid(), d -> new LinkedHashMap<>());
+                List<FlowRule> here = rules.computeIfAbsent(from.dpid(), d -> new ArrayList<>(4));
                 put(here, rule(cookie, FlowMatch.inPort(from.port()), deliver(from, end[1].deliverTo(), key, in)));
                 for (NicLocation peer : end[1].present()) {
                     if (peer.dpid().equals(from.dpid())) continue;
@@ -97,9 +95,7 @@ public final class WireCompiler {
                 }
             }
         }
-        Map<DatapathId, List<FlowRule>> out = new HashMap<>();
-        rules.forEach((d, r) -> out.put(d, new ArrayList<>(r.values())));
-        return new CompiledWire(WireStatus.active(w.name(), key, out.keySet()), out);
+        return new CompiledWire(WireStatus.active(w.name(), key, Set.of(rules.keySet().toArray(DatapathId[]::new))), rules);
     }
 
     /**
@@ -107,15 +103,16 @@ public final class WireCompiler {
      * on the same two switches (both migrating between them): the tunnel key cannot tell the two directions
      * apart, so the entry delivers to both local copies (found by the property test of the incremental engine).
      */
-    private static void put(Map<FlowRule.Key, FlowRule> here, FlowRule r) {
-        FlowRule before = here.get(r.key());
-        if (before == null) {
-            here.put(r.key(), r);
+    private static void put(List<FlowRule> here, FlowRule r) {   // a wire has a few rules per switch: a scan is enough
+        for (int i = 0; i < here.size(); i++) {
+            FlowRule before = here.get(i);
+            if (!before.key().equals(r.key())) continue;
+            List<FlowAction> actions = new ArrayList<>(before.actions());
+            for (FlowAction a : r.actions()) if (!actions.contains(a)) actions.add(a);
+            here.set(i, new FlowRule(r.tableId(), r.priority(), r.cookie(), r.match(), actions));
             return;
         }
-        List<FlowAction> actions = new ArrayList<>(before.actions());
-        for (FlowAction a : r.actions()) if (!actions.contains(a)) actions.add(a);
-        here.put(r.key(), new FlowRule(r.tableId(), r.priority(), r.cookie(), r.match(), actions));
+        here.add(r);
     }
 
     /**
@@ -123,7 +120,7 @@ public final class WireCompiler {
      * else the wire's tunnel key, the target hypervisor's tunnel IP and the tunnel port, once per target.
      */
     private static List<FlowAction> deliver(NicLocation from, List<NicLocation> targets, long key, Inputs in) {
-        List<FlowAction> actions = new ArrayList<>();
+        List<FlowAction> actions = new ArrayList<>(3 * targets.size());
         for (NicLocation t : targets) {
             if (t.dpid().equals(from.dpid())) actions.add(FlowAction.output(t.port()));
         }
@@ -140,11 +137,15 @@ public final class WireCompiler {
 
     /** A wire whose ends sit on different switches needs a tunnel port on each switch it is present on. */
     private static String missingTunnelPort(WireSpec w, Inputs in) {
-        Set<DatapathId> dpids = new LinkedHashSet<>();
-        in.placement(w.a()).present().forEach(l -> dpids.add(l.dpid()));
-        in.placement(w.b()).present().forEach(l -> dpids.add(l.dpid()));
-        if (dpids.size() < 2) return null;
-        for (DatapathId d : dpids) {
+        List<NicLocation> a = in.placement(w.a()).present(), b = in.placement(w.b()).present();
+        DatapathId first = a.get(0).dpid();
+        boolean twoSwitches = false;
+        for (int i = 0; i < a.size() + b.size() && !twoSwitches; i++) {
+            twoSwitches = !(i < a.size() ? a.get(i) : b.get(i - a.size())).dpid().equals(first);
+        }
+        if (!twoSwitches) return null;
+        for (int i = 0; i < a.size() + b.size(); i++) {   // a's switches, then b's, as they are listed
+            DatapathId d = (i < a.size() ? a.get(i) : b.get(i - a.size())).dpid();
             if (in.tunnelPort(d) == null) return noTunnelPort(in.hypervisor(d));
         }
         return null;
