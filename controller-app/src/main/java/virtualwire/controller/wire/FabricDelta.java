@@ -14,10 +14,21 @@ import virtualwire.openflow.flow.FlowRule;
  */
 public final class FabricDelta {
     private final Map<DatapathId, Set<FlowRule.Key>> touched = new HashMap<>();
-    private final Set<String> wires = new HashSet<>();
+    private final Set<String> wires;
+    private final int expectedKeys;
+
+    public FabricDelta() {
+        this(0);
+    }
+
+    /** @param expectedWires how many wires it will likely hold (a switch's NICs placed in parts): sized once */
+    FabricDelta(int expectedWires) {
+        wires = new HashSet<>(Math.max(16, expectedWires * 4 / 3));
+        expectedKeys = Math.max(16, expectedWires * 8 / 3);   // two rules per wire and switch, at a 0.75 load factor
+    }
 
     void touch(DatapathId dpid, FlowRule.Key key) {
-        touched.computeIfAbsent(dpid, d -> new HashSet<>()).add(key);
+        touched.computeIfAbsent(dpid, d -> new HashSet<>(expectedKeys)).add(key);
     }
 
     void wire(String name) {

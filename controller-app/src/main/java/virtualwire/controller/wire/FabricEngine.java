@@ -224,7 +224,7 @@ final class FabricEngine implements SwitchListener {
         Integer tunnel = locator.tunnelPortOf(dpid);
         Integer before = compiler.setTunnelPort(dpid, tunnel);
         Set<String> recompiled = new java.util.HashSet<>();
-        FabricDelta part = new FabricDelta();
+        FabricDelta part = new FabricDelta(Math.min(perPart, described.ports().size()));
         int placed = 0;
         for (String name : described.ports()) {
             NicRef nic = nodes.nicByPortName(name).orElse(null);
@@ -233,7 +233,7 @@ final class FabricEngine implements SwitchListener {
             if (++placed % perPart == 0) {
                 recompiled.addAll(part.wires());
                 sink.accept(part);
-                part = new FabricDelta();
+                part = new FabricDelta(perPart);
             }
         }
         if (!java.util.Objects.equals(before, tunnel)) {
