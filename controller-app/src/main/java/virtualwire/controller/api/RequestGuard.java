@@ -80,7 +80,9 @@ public final class RequestGuard {
             for (Map.Entry<String, List<String>> p : query.parameters().entrySet()) {
                 if (!p.getKey().equals("token")) p.getValue().forEach(v -> rest.addParam(p.getKey(), v));
             }
-            return new SetCookie(COOKIE + "=" + token.value() + "; HttpOnly; SameSite=Strict; Path=/", rest.toString());
+            // Secure over HTTPS: the browser then never sends the token over plain HTTP.
+            return new SetCookie(COOKIE + "=" + token.value() + "; HttpOnly; SameSite=Strict; Path=/"
+                    + (scheme.equals("https") ? "; Secure" : ""), rest.toString());
         }
         if (!authenticated(headers)) {
             return refuse(401, headers.contains(HttpHeaderNames.AUTHORIZATION) || headers.contains(HttpHeaderNames.COOKIE)

@@ -50,6 +50,13 @@ public class RequestGuardTest {
     }
 
     @Test
+    public void overHttpsTheCookieIsSecure() {
+        RequestGuard https = new RequestGuard(ApiToken.of(TOKEN), Set.of("127.0.0.1:8080"), true, 1000);
+        RequestGuard.SetCookie c = (RequestGuard.SetCookie) https.check("GET", "/ui/?token=" + TOKEN, headers());
+        assertEquals("vw_token=" + TOKEN + "; HttpOnly; SameSite=Strict; Path=/; Secure", c.cookie());
+    }
+
+    @Test
     public void onlyTheControllersOwnHostAndOriginPass() {
         String auth = "Bearer " + TOKEN;
         assertEquals(403, status("GET", "/api/v1/wires", headers("Authorization", auth, "Host", "evil.example:8080")));
