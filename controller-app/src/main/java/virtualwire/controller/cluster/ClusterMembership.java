@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -62,7 +63,9 @@ public final class ClusterMembership implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private LeaderLatch latch;
+    private volatile LeaderLatch latch;
+    private Listener listener;
+    private volatile boolean closed;
     private CuratorCache terms;
     // /members and /leader in memory: what the API's forwarding reads per request
     private CuratorCache membersSeen;
@@ -150,13 +153,20 @@ public final class ClusterMembership implements AutoCloseable {
         }, events);
         membersSeen = CuratorCache.build(zk, "/members");
         electionSeen = CuratorCache.build(zk, "/leader");
-        latch = new LeaderLatch(zk, "/leader", nodeId, LeaderLatch.CloseMode.NOTIFY_LEADER);
-        latch.addListener(new LeaderLatchListener() {
+        this.listener = listener;
+        enterElection();
+        membersSeen.start();
+        electionSeen.start();
+    }
+
+    private void enterElection() throws Exception {
+        LeaderLatch l = new LeaderLatch(zk, "/leader", nodeId, LeaderLatch.CloseMode.NOTIFY_LEADER);
+        l.addListener(new LeaderLatchListener() {
             @Override
             public void isLeader() {
                 try {
                     long term = openTerm();
-                    if (!latch.hasLeadership()) return;   // lost again while the term was written
+                    if (!l.hasLeadership()) return;   // lost again while the term was written
                     listener.elected(term);
                 } catch (Exception e) {
                     log.warn("elected, but the new term could not be written: {}", e.toString());
@@ -169,9 +179,30 @@ public final class ClusterMembership implements AutoCloseable {
                 listener.deposed("leadership lost");
             }
         }, events);
-        latch.start();
-        membersSeen.start();
-        electionSeen.start();
+        latch = l;
+        l.start();
+    }
+
+    /**
+     * Gives the leadership up (this node could not start its engine): leaves the election at once, so the next
+     * node leads, and joins it again at its end after {@code pause}, so that a fault every node shares does not
+     * pass the leadership around faster than that.
+     */
+    public void relinquish(java.time.Duration pause) {
+        LeaderLatch old = latch;
+        try {
+            if (old != null) old.close(LeaderLatch.CloseMode.SILENT);
+        } catch (Exception e) {
+            log.warn("cannot leave the election: {}", e.toString());
+        }
+        log.warn("left the election; joining it again in {} ms", pause.toMillis());
+        CompletableFuture.runAsync(() -> {
+            try {
+                if (latch == old && !closed) enterElection();
+            } catch (Exception e) {
+                log.warn("cannot join the election again: {}", e.toString());
+            }
+        }, CompletableFuture.delayedExecutor(pause.toMillis(), TimeUnit.MILLISECONDS, events));
     }
 
     /** A write that only ZooKeeper's order can give a number to: its zxid is the new term. */
@@ -285,6 +316,7 @@ public final class ClusterMembership implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (terms != null) terms.close();
         if (membersSeen != null) membersSeen.close();
         if (electionSeen != null) electionSeen.close();

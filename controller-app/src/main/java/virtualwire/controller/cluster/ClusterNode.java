@@ -31,6 +31,7 @@ import virtualwire.topology.model.Topology;
 public final class ClusterNode implements ClusterMembership.Listener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
     private static final long ROLE_WAIT_MS = 5000;
+    private static final Duration RELINQUISH_PAUSE = Duration.ofSeconds(1);
 
     private final ClusterMembership membership;
     private final ZooKeeperStore store;
@@ -117,8 +118,9 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             log.info("cluster node {} leads (term {}): MASTER of {} switches, engine started in {} ms", membership.nodeId(),
                     Long.toUnsignedString(term), registry.all().size(), (System.nanoTime() - t0) / 1_000_000);
         } catch (Exception e) {
-            log.error("term {}: cannot start the engine: {}", Long.toUnsignedString(term), e.toString());
+            log.error("term {}: cannot start the engine: {}; giving the leadership up", Long.toUnsignedString(term), e.toString());
             roles.claim(SwitchRole.Kind.SLAVE, term);
+            membership.relinquish(RELINQUISH_PAUSE);   // another node may be able to; holding on would only answer 503
         }
     }
 

@@ -95,4 +95,26 @@ public class ClusterMembershipTest {
         await("the restarted a leads", () -> after.events.stream().anyMatch(e -> e.startsWith("elected")));
         assertTrue(restarted.isLeader());
     }
+
+    /** A leader that cannot start its engine gives the leadership up: the next node leads, and it joins again. */
+    @Test
+    public void aRelinquishedLeadershipPassesToTheNextNodeAndTheNodeRejoins() throws Exception {
+        Heard heardA = new Heard();
+        ClusterMembership a = join("a", heardA);
+        await("a leads", () -> heardA.events.stream().anyMatch(e -> e.startsWith("elected")));
+        Heard heardB = new Heard();
+        ClusterMembership b = join("b", heardB);
+        a.relinquish(java.time.Duration.ofMillis(200));
+        await("b leads", () -> heardB.events.stream().anyMatch(e -> e.startsWith("elected")));
+        assertFalse(a.isLeader());
+        await("a back in the election, behind b", () -> {
+            try {
+                return a.zookeeper().getChildren().forPath("/leader").size() == 2;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        b.close();
+        await("a leads again once b is gone", () -> heardA.events.stream().filter(e -> e.startsWith("elected")).count() == 2);
+    }
 }
