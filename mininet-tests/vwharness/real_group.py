@@ -16,30 +16,19 @@ from .controller import Controller, free_port
 from .fabric import Fabric
 from .libvirt_hosts import LibvirtHosts, domain_xml, guest_image
 from .migration import warm_underlay
-from .real_migration import AFTER_S, TraceProbe, _timeline_instants, downtime_ms, figures
+from .real_migration import AFTER_S, BuiltRig, TraceProbe, _timeline_instants, downtime_ms, figures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPOLOGY = os.path.join(HERE, "..", "topologies", "libvirt-group.yaml")
 
 
-class RealGroupRig:
+class RealGroupRig(BuiltRig):
     """Builds everything on __enter__ (guests booted, wires active, underlay warm); close() removes it all."""
 
     def __init__(self, guests=("v1", "v2"), peers=("p1", "p2"), group="pair", echo_port=7001, topology=TOPOLOGY):
         self.guest_names, self.peer_names, self.group, self.echo_port = list(guests), list(peers), group, echo_port
         self.topology = topology
         self.fabric = self.hosts = self.ctl = None
-
-    def __enter__(self):
-        try:
-            self._build()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _build(self):
         kernel, initrd = guest_image()
@@ -116,14 +105,3 @@ class RealGroupRig:
         for name, h in (self.hosts.hosts.items() if self.hosts else []):
             out.append(f"--- libvirtd {name} ---\n{h.log_tail()}")
         return "\n".join(out)
-
-    def close(self):
-        errors = []
-        for what in (self.hosts, self.fabric, self.ctl):   # guests and libvirtds first, the controller last
-            if what is not None:
-                try:
-                    what.close()
-                except Exception as e:
-                    errors.append(str(e))
-        if errors:
-            raise RuntimeError("real group rig teardown incomplete: " + "; ".join(errors))

@@ -625,14 +625,9 @@ def downtime_ms(host, domain):
     return int(m.group(1)) if m else None
 
 
-class RealMigrationRig:
-    """Builds everything on __enter__ (guest booted, wire active, underlay warm); close() removes it all."""
-
-    def __init__(self, guest="v1", peer="p1", echo_port=7001, topology=TOPOLOGY, migration_network=True):
-        """migration_network=False: QEMU's stream crosses the emulated underlay's Open vSwitch (libvirt_hosts)."""
-        self.guest_name, self.peer_name, self.echo_port, self.topology = guest, peer, echo_port, topology
-        self.migration_network = migration_network
-        self.fabric = self.hosts = self.ctl = None
+class BuiltRig:
+    """A rig built on __enter__ (its _build: self.hosts, self.fabric, self.ctl) and removed by close(), also when
+    the build fails half-way."""
 
     def __enter__(self):
         try:
@@ -644,6 +639,31 @@ class RealMigrationRig:
 
     def __exit__(self, *exc):
         self.close()
+
+    def _build(self):
+        raise NotImplementedError
+
+    def close(self):
+        """Removes the guests and libvirtds first, the controller last; says what could not be removed."""
+        errors = []
+        for what in (self.hosts, self.fabric, self.ctl):
+            if what is not None:
+                try:
+                    what.close()
+                except Exception as e:
+                    errors.append(str(e))
+        if errors:
+            raise RuntimeError(f"{type(self).__name__} teardown incomplete: " + "; ".join(errors))
+
+
+class RealMigrationRig(BuiltRig):
+    """Builds everything on __enter__ (guest booted, wire active, underlay warm); close() removes it all."""
+
+    def __init__(self, guest="v1", peer="p1", echo_port=7001, topology=TOPOLOGY, migration_network=True):
+        """migration_network=False: QEMU's stream crosses the emulated underlay's Open vSwitch (libvirt_hosts)."""
+        self.guest_name, self.peer_name, self.echo_port, self.topology = guest, peer, echo_port, topology
+        self.migration_network = migration_network
+        self.fabric = self.hosts = self.ctl = None
 
     def _build(self):
         kernel, initrd = guest_image()
@@ -783,16 +803,6 @@ class RealMigrationRig:
         out.append(f"--- controller log ---\n{self.ctl.log()[-6000:]}")
         return "\n".join(out)
 
-    def close(self):
-        errors = []
-        for what in (self.hosts, self.fabric, self.ctl):   # guests and libvirtds first, the controller last
-            if what is not None:
-                try:
-                    what.close()
-                except Exception as e:
-                    errors.append(str(e))
-        if errors:
-            raise RuntimeError("real-migration teardown incomplete: " + "; ".join(errors))
 
 
 def measure_real(runs=3, baseline=None, probe_seconds=None, log=print, traces=None, migration_network=True):
