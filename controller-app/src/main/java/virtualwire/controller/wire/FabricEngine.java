@@ -60,6 +60,8 @@ final class FabricEngine implements SwitchListener {
     long revision;
     private boolean keepWindowOpen = true;
     private int describing;   // connected switches whose described NICs are not placed yet: the keep window waits for them
+    private boolean keepWindowEnded;   // its time is up; it closes once no switch is describing
+    private static final String KEEP_WINDOW_ENDED = "the keep window of " + KEEP_WINDOW.toSeconds() + " s ended";
     /** NICs of a connecting switch placed per part: each part is sent while the next compiles. */
     static final int PLACED_PER_PART = 1000;
     private final Duration auditInterval;
@@ -100,7 +102,12 @@ final class FabricEngine implements SwitchListener {
         });
         registry.addListener(this);
         registry.all().forEach(this::switchConnected);   // switches that connected before the engine started
-        executor.after(KEEP_WINDOW.toMillis(), () -> closeKeepWindow("the keep window of " + KEEP_WINDOW.toSeconds() + " s ended"));
+        executor.after(KEEP_WINDOW.toMillis(), () -> {
+            // A switch whose table read is still out has not placed its NICs: closing now would delete its peers'
+            // kept rules for wires still pending on it. The window then closes when the last such read is back.
+            keepWindowEnded = true;
+            if (describing == 0) closeKeepWindow(KEEP_WINDOW_ENDED);
+        });
     }
 
     // ---- switch events (network threads) -> engine
@@ -148,8 +155,14 @@ final class FabricEngine implements SwitchListener {
         session.connected(() -> {
             describing--;
             placeDescribed(sw.dpid(), described, PLACED_PER_PART, this::push);
+            // Known (README): two switches' reads can come back in either order, so after a restart in the middle
+            // of a migration an older step may be handed (and journaled) after a newer one; the next confirmation
+            // journals the latest again.
             described.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
-            if (keepWindowOpen && describing == 0 && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
+            if (keepWindowOpen && describing == 0) {
+                if (keepWindowEnded) closeKeepWindow(KEEP_WINDOW_ENDED);
+                else if (locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
+            }
         }).thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
             orchestrator.replanPrepared();
