@@ -63,6 +63,16 @@ class _GroupCase(ControllerFabricTestCase):
                 self.assertLessEqual(ms, bound, f"{name}: an outage of {ms} ms")
             self.assertIn(len(raw["sent"]) - 1, got, f"{name}: the last request was not answered")
 
+    def assert_all_on_hv3(self):
+        """Every VM of the group on hv3, and its wires active there and gone from hv2."""
+        at = self.where()
+        self.assertEqual(("hv3", "hv3", "hv3"), (at["r1"], at["a1"], at["v1"]))
+        for wire in ("p1-r1", "r1-a1", "p2-v1"):
+            w = self.ctl.api("GET", f"wires/{wire}")
+            self.assertEqual("active", w["state"])
+            self.assertIn("hv3", w["switches"])
+            self.assertNotIn("hv2", w["switches"])
+
     def report_vms(self, run, mover):
         for v in run["vms"]:
             m = mover.migrations.get(v["vm"])
@@ -91,13 +101,7 @@ class _GroupCase(ControllerFabricTestCase):
         self.report_vms(run, mover)
         self.assertEqual("COMPLETED", run["state"], run)
         self.assertEqual(3, run["totals"]["moved"])
-        at = self.where()
-        self.assertEqual(("hv3", "hv3", "hv3"), (at["r1"], at["a1"], at["v1"]))
-        for wire in ("p1-r1", "r1-a1", "p2-v1"):
-            w = self.ctl.api("GET", f"wires/{wire}")
-            self.assertEqual("active", w["state"])
-            self.assertIn("hv3", w["switches"])
-            self.assertNotIn("hv2", w["switches"])
+        self.assert_all_on_hv3()
         self.assert_bicast_within_every_pause(run, mover)
         self.assert_outages_within_a_migration(mover, raws)
         for src, ip in PROBES.values():
@@ -176,13 +180,7 @@ class GroupRestartTest(_GroupCase):
         self.report_vms(final, mover)
         self.assertEqual("COMPLETED", final["state"], final)
         self.assertEqual(3, final["totals"]["moved"])
-        at = self.where()
-        self.assertEqual(("hv3", "hv3", "hv3"), (at["r1"], at["a1"], at["v1"]))
-        for wire in ("p1-r1", "r1-a1", "p2-v1"):
-            w = self.ctl.api("GET", f"wires/{wire}")
-            self.assertEqual("active", w["state"])
-            self.assertIn("hv3", w["switches"])
-            self.assertNotIn("hv2", w["switches"])
+        self.assert_all_on_hv3()
         # No wire lost anything while the controller was down and came back: the switches kept their rules. (Up to
         # IN_TRANSIT_MS before the next pause a request may still be on its way to the VM that pauses: it lands in
         # the paused source's queue, the usual loss of a migration, counted in the migration's figures.)

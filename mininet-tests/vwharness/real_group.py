@@ -9,10 +9,8 @@ libvirt_hosts.py): the guest image, the domain XML, the per-hypervisor libvirtd,
 import os
 import time
 
-import yaml
-
 from . import topology as topo_mod
-from .controller import Controller, free_port
+from .controller import free_port
 from .fabric import Fabric
 from .libvirt_hosts import LibvirtHosts, domain_xml, guest_image
 from .migration import warm_underlay
@@ -44,14 +42,7 @@ class RealGroupRig(BuiltRig):
                 f.write(domain_xml(name, g.nics, kernel, initrd, echo_port=self.echo_port, gateway=g.gateway))
             self.hosts[g.hypervisor].virsh("define", xml)
             self.hosts[g.hypervisor].virsh("start", name)
-        with open(self.topology) as f:
-            doc = yaml.safe_load(f)
-        for h in doc["hypervisors"]:
-            h["libvirt-uri"] = self.hosts[h["name"]].uri
-        topo_file = os.path.join(self.fabric.workdir, "topology.yaml")
-        with open(topo_file, "w") as f:
-            yaml.safe_dump(doc, f)
-        self.ctl = Controller(topo_file, openflow_port=port, audit_interval=60).start()
+        self.ctl = self._start_controller(port)
         for name, g in self.guests.items():
             self.fabric.wait_until(lambda: "vw-guest: up" in self.hosts[g.hypervisor].console_log(name), 90, f"{name} to boot")
         self.ctl.wait_fabric_ready()

@@ -643,6 +643,17 @@ class BuiltRig:
     def _build(self):
         raise NotImplementedError
 
+    def _start_controller(self, openflow_port):
+        """The controller on the rig's topology, each hypervisor given its libvirtd's URI."""
+        with open(self.topology) as f:
+            doc = yaml.safe_load(f)
+        for h in doc["hypervisors"]:
+            h["libvirt-uri"] = self.hosts[h["name"]].uri
+        topo_file = os.path.join(self.fabric.workdir, "topology.yaml")
+        with open(topo_file, "w") as f:
+            yaml.safe_dump(doc, f)
+        return Controller(topo_file, openflow_port=openflow_port, audit_interval=60).start()
+
     def close(self):
         """Removes the guests and libvirtds first, the controller last; says what could not be removed."""
         errors = []
@@ -680,14 +691,7 @@ class RealMigrationRig(BuiltRig):
         start = self.hosts[self.guest.hypervisor]
         start.virsh("define", xml)
         start.virsh("start", self.guest_name)   # boots (~2.5 s under TCG) while the controller starts
-        with open(self.topology) as f:
-            doc = yaml.safe_load(f)
-        for h in doc["hypervisors"]:
-            h["libvirt-uri"] = self.hosts[h["name"]].uri
-        topo_file = os.path.join(self.fabric.workdir, "topology.yaml")
-        with open(topo_file, "w") as f:
-            yaml.safe_dump(doc, f)
-        self.ctl = Controller(topo_file, openflow_port=port, audit_interval=60).start()
+        self.ctl = self._start_controller(port)
         self.fabric.wait_until(lambda: "vw-guest: up" in start.console_log(self.guest_name), 60, "the guest to boot")
         self.ctl.wait_fabric_ready()
         warm_underlay(self.fabric)
