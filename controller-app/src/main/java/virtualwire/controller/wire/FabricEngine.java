@@ -65,6 +65,15 @@ final class FabricEngine implements SwitchListener {
     /** NICs of a connecting switch placed per part: each part is sent while the next compiles. */
     static final int PLACED_PER_PART = 1000;
     private final Duration auditInterval;
+    /** Which switches this engine sends to (all but a cluster node's); the others' confirmations come from their masters. */
+    final SwitchProgramming programming;
+    /**
+     * A cluster node that does not lead: it applies what the leader committed ({@link #applyCommitted}) and never
+     * decides a migration's step itself (port events only move NICs; the steps come from the log).
+     */
+    final boolean follower;
+    /** Everything sent so far is confirmed: the chain behind {@link SwitchProgramming#confirmedUpTo}. */
+    private CompletableFuture<Void> confirmedChain = CompletableFuture.completedFuture(null);
 
     // Published for readers on other threads.
     volatile Topology nodes;
@@ -84,6 +93,13 @@ final class FabricEngine implements SwitchListener {
 
     FabricEngine(WireTable table, long revision, Collection<Migration> recovered, DesiredStateStore store,
                  SwitchRegistry registry, Duration auditInterval) {
+        this(table, revision, recovered, store, registry, auditInterval, SwitchProgramming.EVERY_SWITCH, false);
+    }
+
+    FabricEngine(WireTable table, long revision, Collection<Migration> recovered, DesiredStateStore store,
+                 SwitchRegistry registry, Duration auditInterval, SwitchProgramming programming, boolean follower) {
+        this.programming = programming;
+        this.follower = follower;
         this.table = table;
         this.revision = revision;
         this.store = store;
@@ -127,8 +143,51 @@ final class FabricEngine implements SwitchListener {
                 s.close();
                 reconciled.remove(sw.dpid());
                 push(portsGone(sw.dpid()));
+            } else if (s == null && registry.get(sw.dpid()).isEmpty()) {
+                push(portsGone(sw.dpid()));   // a switch another node programs: its ports stop counting all the same
             }
         });
+    }
+
+    /**
+     * This node became master of the switch, or stopped being it: a session is opened (its table read and
+     * reconciled, as at a connect: nothing is sent for an unchanged fabric) or closed (nothing more is sent; its
+     * ports still count). On the engine thread; completes once a new session's first reconcile is done.
+     */
+    CompletableFuture<Void> programmingChanged(DatapathId dpid) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        executor.execute(() -> {
+            SwitchSession s = sessions.get(dpid);
+            boolean mine = programming.programs(dpid);
+            OpenFlowSwitch sw = registry.get(dpid).filter(OpenFlowSwitch::isConnected).orElse(null);
+            if (!mine && s != null) {
+                sessions.remove(dpid);
+                s.close();
+                reconciled.remove(dpid);
+                log.info("switch {} ({}): no longer programmed by this node", dpid, hypervisorName(dpid));
+                done.complete(null);
+            } else if (mine && s == null && sw != null) {
+                SwitchSession session = openSession(sw);
+                session.connected(() -> {}).thenRunAsync(() -> {
+                    if (sessions.get(dpid) == session) reconciled.add(dpid);
+                    if (!follower) orchestrator.replanPrepared();
+                    sendConfirmation(CompletableFuture.completedFuture(null));
+                    done.complete(null);
+                }, executor);
+                log.info("switch {} ({}): programmed by this node from now on; reading its table", dpid, hypervisorName(dpid));
+            } else {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+
+    private SwitchSession openSession(OpenFlowSwitch sw) {
+        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor, flowModsSent,
+                reconcileCounters.computeIfAbsent(sw.dpid(), d -> new ReconcileCounters()));
+        sessions.put(sw.dpid(), session);
+        scheduleAudit(session);
+        return session;
     }
 
     @Override
@@ -141,11 +200,17 @@ final class FabricEngine implements SwitchListener {
         if (existing != null && existing.connection() == sw) return;   // heard twice (listener added while it connected)
         if (existing != null) {
             existing.close();
+            sessions.remove(sw.dpid());
         }
         reconciled.remove(sw.dpid());
-        SwitchSession session = new SwitchSession(sw, hypervisorName(sw.dpid()), desired, executor, flowModsSent,
-                reconcileCounters.computeIfAbsent(sw.dpid(), d -> new ReconcileCounters()));
-        sessions.put(sw.dpid(), session);
+        if (!programming.programs(sw.dpid())) {
+            // Another node programs it: only where its ports are counts here (the same compile as everywhere).
+            Described described = switchDescribed(sw.dpid(), ports);
+            placeDescribed(sw.dpid(), described, Integer.MAX_VALUE, this::push);
+            if (keepWindowOpen && describing == 0 && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
+            return;
+        }
+        SwitchSession session = openSession(sw);
         // Where its ports are counts at once (later events build on it); its table read goes out next, and the
         // wires of the NICs it described are compiled when the read is back, part by part, each part sent as
         // soon as it is compiled (to this switch diffed against the table just read): the switches apply the
@@ -165,9 +230,9 @@ final class FabricEngine implements SwitchListener {
             }
         }).thenRunAsync(() -> {
             if (sessions.get(sw.dpid()) == session) reconciled.add(sw.dpid());
-            orchestrator.replanPrepared();
+            if (!follower) orchestrator.replanPrepared();
+            sendConfirmation(CompletableFuture.completedFuture(null));
         }, executor);
-        scheduleAudit(session);
     }
 
     private void onPortChanged(OpenFlowSwitch sw, PortChange change) {
@@ -215,7 +280,7 @@ final class FabricEngine implements SwitchListener {
         if (!ownSwitch(dpid)) return new Described(List.of(), List.of());
         Set<String> moved = locator.switchPorts(dpid, ports);
         List<Migration> changed = List.of();
-        if (!coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
+        if (!follower && !coordinator.active().isEmpty()) {   // what changed while the controller could not see this switch
             Map<NicRef, List<virtualwire.topology.compile.NicLocation>> seen = new HashMap<>();   // the migrating VMs' NICs only
             for (Migration m : coordinator.active()) {
                 nodes.vm(m.vm()).ifPresent(v -> v.nics().forEach(n -> {
@@ -274,6 +339,7 @@ final class FabricEngine implements SwitchListener {
         // A port that only changed state (a real QEMU's tap going link-down at the source as it exits after
         // the switchover) is no VM arriving: it may feed a migration under way, never start one.
         var migration = nodes.nicByPortName(change.port().name())
+                .filter(nic -> !follower)   // a follower's migrations move on only as the leader committed them
                 .filter(nic -> change.kind() != PortChange.Kind.MODIFIED || migrating(nic.vm()))
                 .flatMap(nic -> coordinator.portChanged(nodes, nic, dpid, added, locator.locationsOf(change.port().name())));
         d.merge(relocate(moved));
@@ -345,6 +411,37 @@ final class FabricEngine implements SwitchListener {
 
     MigrationOrchestrator orchestrator;   // set once by WireManager
 
+    /**
+     * A follower applies one commit of the leader's, in revision order: wires join or leave the table, migrations
+     * take the step the leader recorded; only what it touches is recompiled and sent (to the switches this node
+     * programs). @return false if the commit cannot be applied change by change (a reload): the caller starts over
+     * from the whole state
+     */
+    boolean applyCommitted(DesiredStateStore.Committed c) {
+        if (!follower) throw new IllegalStateException("only a follower applies another node's commits");
+        if (c.revision() <= revision) return true;   // already in the state it started from
+        FabricDelta d = new FabricDelta();
+        for (StateChange change : c.changes()) {
+            if (change instanceof StateChange.WireConnected w) {
+                if (table.wire(w.name()).isPresent()) d.merge(removeWire(w.name()));
+                d.merge(addWire(new WireSpec(w.name(), NicRef.parse(w.a()), NicRef.parse(w.b()), java.util.OptionalInt.empty()), w.key()));
+            } else if (change instanceof StateChange.WireDisconnected w) {
+                if (table.wire(w.name()).isPresent()) d.merge(removeWire(w.name()));
+            } else if (change instanceof StateChange.MigrationSaved m) {
+                coordinator.restore(m.migration().vm(), m.migration());
+                d.merge(relocateVm(m.migration().vm()));
+                publishMigrations();
+            } else if (change instanceof StateChange.MigrationEnded) {
+                publishMigrations();   // its last step came just before it, in the same commit
+            } else if (change instanceof StateChange.Replaced || change instanceof StateChange.Reloaded) {
+                return false;
+            }   // GroupRunSaved: the leader's orchestration, not the fabric
+        }
+        revision = c.revision();
+        push(d);
+        return true;
+    }
+
     private boolean migrating(String vm) {
         Migration m = coordinator.latest(vm);
         return m != null && !m.phase().isTerminal();
@@ -379,7 +476,14 @@ final class FabricEngine implements SwitchListener {
 
     /** @param port the NIC's port name (known to callers that found the NIC by it) */
     private void place(NicRef nic, String port, FabricDelta into) {
-        NicPlacement p = port == null ? null : Placements.of(nodes, locator.locationsOf(port), coordinator.latest(nic.vm()));
+        var locations = port == null ? List.<virtualwire.topology.compile.NicLocation>of() : locator.locationsOf(port);
+        NicPlacement p = port == null ? null : Placements.of(nodes, locations, coordinator.latest(nic.vm()));
+        if (follower && locations.size() > 1 && !migrating(nic.vm())) {
+            // A port seen at a second place before the leader's migration for it reached this node: where the NIC
+            // is wired stays as it was until the log says how the migration stands (the leader decides).
+            NicPlacement before = placements.get(nic);
+            if (before != null && locations.contains(before.current())) p = before;
+        }
         if (p == null) placements.remove(nic);
         else placements.put(nic, p);
         compiler.placementChanged(nic, p, into);
@@ -397,11 +501,35 @@ final class FabricEngine implements SwitchListener {
     /** Sends the delta's touched entries to their switches; completes (with the instant) once all confirmed. */
     CompletableFuture<Long> send(FabricDelta d) {
         List<CompletableFuture<Void>> all = new ArrayList<>();
+        List<DatapathId> elsewhere = new ArrayList<>();
         d.touched().forEach((dpid, keys) -> {
             SwitchSession s = sessions.get(dpid);
             if (s != null) all.add(s.apply(keys));
+            else if (!follower && !programming.programs(dpid) && registry.get(dpid).isPresent()) elsewhere.add(dpid);
         });
-        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((v, e) -> System.nanoTime());
+        if (!elsewhere.isEmpty()) {
+            // Programmed by their masters once the change is committed: the revision is known once this task
+            // (which commits it, before or after sending) is over.
+            CompletableFuture<Long> committed = CompletableFuture.supplyAsync(() -> revision, executor.urgent());
+            for (DatapathId dpid : elsewhere) all.add(committed.thenCompose(r -> programming.confirmedElsewhere(dpid, r)));
+        }
+        CompletableFuture<Void> confirmed = CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+        sendConfirmation(confirmed);
+        return confirmed.handle((v, e) -> System.nanoTime());
+    }
+
+    /**
+     * Chains {@code confirmed} behind what was sent before and tells {@link SwitchProgramming#confirmedUpTo} the
+     * revision this node then has (in a cluster, what the writer's answers wait for). Single controller: nothing.
+     */
+    private void sendConfirmation(CompletableFuture<Void> confirmed) {
+        if (programming == SwitchProgramming.EVERY_SWITCH) return;
+        CompletableFuture<Long> at = CompletableFuture.supplyAsync(() -> revision, executor.urgent());
+        confirmedChain = confirmedChain.thenCombine(confirmed.handle((v, e) -> null), (a, b) -> (Void) null)
+                .thenCombine(at, (x, r) -> {
+                    programming.confirmedUpTo(r);
+                    return null;
+                });
     }
 
     void publishStatuses(FabricDelta d) {

@@ -177,7 +177,9 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
     /** Records the migration's step; the future completes once it is durable (fails, and is logged, if not). */
     private CompletableFuture<Void> persist(Migration m) {
         try {
-            return e.commit(List.of(m.phase().isTerminal() ? new StateChange.MigrationEnded(m.vm()) : new StateChange.MigrationSaved(m)))
+            // A migration that ended is recorded with its last step first: a follower learns how it ended from it.
+            return e.commit(m.phase().isTerminal() ? List.of(new StateChange.MigrationSaved(m), new StateChange.MigrationEnded(m.vm()))
+                            : List.of(new StateChange.MigrationSaved(m)))
                     .whenComplete((v, ex) -> {
                         if (ex != null) log.error("migration {}: cannot record its state: {}", m.id(), ex.getMessage());
                     });

@@ -61,6 +61,12 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
      */
     public static WireManager start(Topology file, DesiredStateStore store, SwitchRegistry registry, Duration auditInterval)
             throws IOException {
+        return start(file, store, registry, auditInterval, SwitchProgramming.EVERY_SWITCH);
+    }
+
+    /** As {@link #start}, sending only to the switches {@code programming} says this node programs (a cluster's leader). */
+    public static WireManager start(Topology file, DesiredStateStore store, SwitchRegistry registry, Duration auditInterval,
+                                    SwitchProgramming programming) throws IOException {
         DesiredStateStore.Snapshot saved = store.load();
         RuntimeState.Combined combined = saved.state().applyTo(file);
         combined.warnings().forEach(w -> log.warn("{}", w));
@@ -68,7 +74,8 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         long revision = saved.revision();
         if (!state.equals(saved.state())) revision = store.commit(revision, List.of(new StateChange.Replaced(state)));
         WireTable table = new WireTable(combined.topology(), state.tunnelKeys());
-        WireManager m = new WireManager(new FabricEngine(table, revision, state.migrations(), store, registry, auditInterval));
+        WireManager m = new WireManager(new FabricEngine(table, revision, state.migrations(), store, registry, auditInterval,
+                programming, false));
         m.file = file;
         m.recoveredGroupRuns = state.groupRuns();
         m.engine.start();
@@ -76,6 +83,45 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
                 table.size(), file.hypervisors().size(), store.location(), revision, auditInterval.toMillis() / 1000.0);
         return m;
     }
+
+    /**
+     * A cluster node that does not lead: the same engine on the state {@code saved} (as the leader committed it),
+     * which applies the leader's later commits ({@link #applyCommitted}) and sends only to the switches it
+     * programs. It never writes to the store.
+     */
+    public static WireManager follow(Topology file, DesiredStateStore.Snapshot saved, SwitchRegistry registry,
+                                     Duration auditInterval, SwitchProgramming programming) {
+        RuntimeState.Combined combined = saved.state().applyTo(file);
+        WireTable table = new WireTable(combined.topology(),
+                TunnelKeys.assign(combined.topology().wires(), saved.state().tunnelKeys()));
+        WireManager m = new WireManager(new FabricEngine(table, saved.revision(), saved.state().migrations(), null, registry,
+                auditInterval, programming, true));
+        m.file = file;
+        m.engine.start();
+        log.info("following the leader: {} wires at revision {}", table.size(), saved.revision());
+        return m;
+    }
+
+    /**
+     * A follower applies a commit of the leader's (in revision order; on the engine). Completes with false if it
+     * cannot be applied change by change (a reload): the follower must then start over from the whole state.
+     */
+    public CompletableFuture<Boolean> applyCommitted(DesiredStateStore.Committed c) {
+        return CompletableFuture.supplyAsync(() -> engine.applyCommitted(c), engine.executor);
+    }
+
+    /** This node's mastership of the switch changed: a session opens (table read, reconciled) or closes. */
+    public CompletableFuture<Void> programmingChanged(DatapathId dpid) {
+        return engine.programmingChanged(dpid);
+    }
+
+    /** The revision of the state this engine runs (a follower: the last commit it applied). */
+    public long revision() {
+        return CompletableFuture.supplyAsync(() -> engine.revision, engine.executor).join();
+    }
+
+    /** The switches this engine has a reconciled session on (a cluster node: those it masters). */
+    public Set<DatapathId> reconciledSwitches() { return Set.copyOf(engine.reconciled); }
 
     /**
      * Loads the state and compiles every wire as {@link #start} would, touching no switch and keeping nothing: a
