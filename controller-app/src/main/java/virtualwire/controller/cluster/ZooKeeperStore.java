@@ -81,11 +81,34 @@ public final class ZooKeeperStore implements DesiredStateStore {
     public synchronized Snapshot load() throws IOException {
         try {
             ensureHead();
+        } catch (Exception e) {
+            throw new IOException("cannot read the desired state in " + location + ": " + e.getMessage(), e);
+        }
+        Read read = read();
+        state.reset(read.snapshot().state());
+        revision = read.snapshot().revision();
+        sinceSnapshot = revision - read.snapshotRevision();
+        failed = null;
+        JSON.writeValueAsBytes(new Entry(0, List.of(new StateChange.WireDisconnected("warm-up"))));   // Jackson's first use
+        return read.snapshot();
+    }
+
+    /** The state as stored now (snapshot and later log up to the head); touches nothing of the writer's. */
+    Snapshot readState() throws IOException {
+        return read().snapshot();
+    }
+
+    /** A state read, and the revision of the snapshot it started from (the writer counts commits since). */
+    private record Read(Snapshot snapshot, long snapshotRevision) {}
+
+    private Read read() throws IOException {
+        try {
             for (int attempt = 0; ; attempt++) {
                 Stat head = zk.checkExists().forPath(HEAD);
-                long at = head.getVersion();
+                long at = head == null ? 0 : head.getVersion();
                 StoredSnapshot snap = readSnapshot();
-                state.reset(snap.state());
+                AppliedState applied = new AppliedState();
+                applied.reset(snap.state());
                 long r = snap.revision();
                 List<String> names = new ArrayList<>(zk.getChildren().forPath(LOG));
                 names.sort(null);
@@ -93,30 +116,30 @@ public final class ZooKeeperStore implements DesiredStateStore {
                 for (String name : names) {
                     long rev = Long.parseLong(name.substring(2));
                     if (rev <= r || rev > at) continue;
-                    if (rev != r + 1) { gap = true; break; }
-                    Entry e;
-                    try {
-                        e = JSON.readValue(zk.getData().forPath(LOG + "/" + name), Entry.class);
-                    } catch (KeeperException.NoNodeException gone) {   // compacted meanwhile
+                    Entry e = rev == r + 1 ? readEntry(rev) : null;
+                    if (e == null) {   // missing, or compacted meanwhile: a newer snapshot covers it
                         gap = true;
                         break;
                     }
-                    e.changes().forEach(state::apply);
+                    e.changes().forEach(applied::apply);
                     r = rev;
                 }
-                if (!gap && r == at) {
-                    revision = at;
-                    sinceSnapshot = at - snap.revision();
-                    failed = null;
-                    JSON.writeValueAsBytes(new Entry(0, List.of(new StateChange.WireDisconnected("warm-up"))));   // Jackson's first use
-                    return new Snapshot(at, state.toRuntimeState());
-                }
+                if (!gap && r == at) return new Read(new Snapshot(at, applied.toRuntimeState()), snap.revision());
                 if (attempt == 5) throw new IOException("the log in " + location + " has no entry after revision " + r + " (head " + at + ")");
             }
         } catch (IOException e) {
             throw e;
         } catch (Exception e) {
             throw new IOException("cannot read the desired state in " + location + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The log entry at {@code rev}, or null if there is none (compacted into a snapshot). */
+    Entry readEntry(long rev) throws Exception {
+        try {
+            return JSON.readValue(zk.getData().forPath(logPath(rev)), Entry.class);
+        } catch (KeeperException.NoNodeException gone) {
+            return null;
         }
     }
 
@@ -263,6 +286,18 @@ public final class ZooKeeperStore implements DesiredStateStore {
     public long headRevision() throws Exception {
         Stat s = zk.checkExists().forPath(HEAD);
         return s == null ? 0 : s.getVersion();
+    }
+
+    /**
+     * Follows commits by any writer: calls onCommit with each commit after afterRevision, in revision order, on one
+     * thread of its own ("zk-follow"); if entries it needs were compacted away, calls onReset with the whole state
+     * as read now (snapshot + later log) and goes on from its revision. Stops when the returned handle is closed.
+     * Exceptions from the callbacks are logged and delivery goes on.
+     */
+    public AutoCloseable follow(long afterRevision, Consumer<Committed> onCommit, Consumer<Snapshot> onReset) {
+        LogFollower f = new LogFollower(zk, this, afterRevision, onCommit, onReset);
+        f.start();
+        return f;
     }
 
     @Override

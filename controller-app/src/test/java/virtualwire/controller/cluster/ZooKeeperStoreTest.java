@@ -1,16 +1,24 @@
 package virtualwire.controller.cluster;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.RetryNTimes;
+import org.apache.curator.test.KillSession;
 import org.apache.curator.test.TestingServer;
 import org.junit.After;
 import org.junit.Before;
@@ -127,5 +135,168 @@ public class ZooKeeperStoreTest {
         b.writeSnapshot(new ZooKeeperStore.StoredSnapshot(rb, seen.state()));   // a newer one does replace it
         assertEquals(List.of(), c.getChildren().forPath(ZooKeeperStore.LOG));
         assertEquals(seen, store().load());
+    }
+
+    /** What a follower delivered, in order: a Committed or a Snapshot (a reset), each with its thread and time. */
+    private record Delivered(Object what, String thread, long nanos) {}
+
+    private static final class Followed {
+        final BlockingQueue<Delivered> queue = new LinkedBlockingQueue<>();
+
+        void commit(DesiredStateStore.Committed c) { queue.add(new Delivered(c, Thread.currentThread().getName(), System.nanoTime())); }
+
+        void reset(DesiredStateStore.Snapshot s) { queue.add(new Delivered(s, Thread.currentThread().getName(), System.nanoTime())); }
+
+        Delivered next() throws InterruptedException {
+            Delivered d = queue.poll(10, TimeUnit.SECONDS);
+            if (d == null) throw new AssertionError("nothing delivered in 10 s");
+            return d;
+        }
+
+        DesiredStateStore.Committed nextCommit() throws InterruptedException {
+            Delivered d = next();
+            assertEquals("zk-follow", d.thread());
+            if (d.what() instanceof DesiredStateStore.Committed c) return c;
+            throw new AssertionError("a commit expected, not " + d.what());
+        }
+    }
+
+    private static AutoCloseable follow(ZooKeeperStore store, long after, Followed f) {
+        return store.follow(after, f::commit, f::reset);
+    }
+
+    /** Commits connect(revision) at each of the next n revisions, pipelined in bursts of 10 as the engine does. */
+    private static long commitEach(ZooKeeperStore a, long r, int n) throws Exception {
+        List<DesiredStateStore.Pending> pending = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            DesiredStateStore.Pending p = a.append(r, List.of(connect((int) r + 1)));
+            pending.add(p);
+            r = p.revision();
+            if (pending.size() == 10) {
+                pending.forEach(q -> q.durable().join());
+                pending.clear();
+            }
+        }
+        pending.forEach(q -> q.durable().join());
+        return r;
+    }
+
+    private static void assertNextCommits(Followed f, long from, long to) throws InterruptedException {
+        for (long rev = from; rev <= to; rev++) {
+            DesiredStateStore.Committed c = f.nextCommit();
+            assertEquals(rev, c.revision());
+            assertEquals(List.of(connect((int) rev)), c.changes());
+        }
+    }
+
+    @Test
+    public void aFollowerOnAnotherClientGetsEveryCommitOfAnotherWriterInOrderOnce() throws Exception {
+        ZooKeeperStore a = store();
+        long r = commitEach(a, a.load().revision(), 60);
+        Followed f = new Followed();
+        try (AutoCloseable following = follow(store(), 10, f)) {
+            r = commitEach(a, r, 150);
+            assertEquals(210, r);
+            assertNextCommits(f, 11, 210);
+            r = a.commit(r, List.of(connect(211)));   // a duplicate or a stray entry would come before it
+            assertNextCommits(f, 211, 211);
+        }
+    }
+
+    @Test
+    public void aCommitIsDeliveredWithinMilliseconds() throws Exception {
+        ZooKeeperStore a = store();
+        long r = a.load().revision();
+        Followed f = new Followed();
+        List<Long> micros = new ArrayList<>();
+        try (AutoCloseable following = follow(store(), r, f)) {
+            for (int i = 0; i < 50; i++) {
+                long start = System.nanoTime();
+                r = a.commit(r, List.of(connect((int) r + 1)));
+                Delivered d = f.next();
+                assertEquals(r, ((DesiredStateStore.Committed) d.what()).revision());
+                micros.add((d.nanos() - start) / 1000);
+            }
+        }
+        micros.sort(null);
+        long median = micros.get(micros.size() / 2);
+        System.out.println("commit to delivery on another client: median " + median + " us, max " + micros.get(micros.size() - 1) + " us");
+        assertTrue("median " + median + " us", median < 20_000);
+    }
+
+    @Test
+    public void aFollowerBehindACompactionIsResetToTheStateAndGoesOn() throws Exception {
+        ZooKeeperStore a = store();
+        long r = commitEach(a, a.load().revision(), 30);
+        a.writeSnapshot(new ZooKeeperStore.StoredSnapshot(r, a.readState().state()));   // compacts revisions 1..30
+        assertEquals(List.of(), clients.get(0).getChildren().forPath(ZooKeeperStore.LOG));
+        r = commitEach(a, r, 5);
+        Followed f = new Followed();
+        try (AutoCloseable following = follow(store(), 0, f)) {
+            Delivered d = f.next();
+            assertEquals("zk-follow", d.thread());
+            DesiredStateStore.Snapshot reset = (DesiredStateStore.Snapshot) d.what();
+            assertEquals(new DesiredStateStore.Snapshot(35, a.readState().state()), reset);
+            assertEquals(35, reset.state().connected().size());
+            r = commitEach(a, r, 5);
+            assertNextCommits(f, 36, 40);
+        }
+    }
+
+    @Test
+    public void aClosedFollowerDeliversNothingMore() throws Exception {
+        ZooKeeperStore a = store();
+        long r = a.commit(a.load().revision(), List.of(connect(1)));
+        Followed f = new Followed();
+        Thread[] thread = new Thread[1];
+        AutoCloseable following = a.follow(0, c -> {
+            thread[0] = Thread.currentThread();
+            f.commit(c);
+        }, f::reset);
+        assertNextCommits(f, 1, 1);
+        following.close();
+        thread[0].join(10_000);
+        assertFalse("the follow thread ended", thread[0].isAlive());
+        r = commitEach(a, r, 3);
+        Followed other = new Followed();   // an open follower sees them: had the closed one not stopped, it would have too
+        try (AutoCloseable open = follow(store(), 1, other)) {
+            assertNextCommits(other, 2, 4);
+        }
+        assertNull(f.queue.poll());
+    }
+
+    @Test
+    public void aFollowerGoesOnAfterACallbackThrows() throws Exception {
+        ZooKeeperStore a = store();
+        commitEach(a, a.load().revision(), 3);   // before it follows: one catch-up reads all three
+        Followed f = new Followed();
+        try (AutoCloseable following = store().follow(0, c -> {
+            if (c.revision() == 2) throw new IllegalStateException("a failing consumer (expected in this test)");
+            f.commit(c);
+        }, f::reset)) {
+            assertEquals(1, f.nextCommit().revision());
+            assertEquals(3, f.nextCommit().revision());
+        }
+    }
+
+    /** A new session has none of the old one's watches: the follower re-reads and re-arms once reconnected. */
+    @Test
+    public void aFollowerGoesOnAfterItsSessionExpires() throws Exception {
+        ZooKeeperStore a = store();
+        long r = a.commit(a.load().revision(), List.of(connect(1)));
+        ZooKeeperStore b = store();
+        CuratorFramework bClient = clients.get(1);
+        Followed f = new Followed();
+        try (AutoCloseable following = follow(b, 0, f)) {
+            assertNextCommits(f, 1, 1);
+            CompletableFuture<Void> reconnected = new CompletableFuture<>();
+            bClient.getConnectionStateListenable().addListener((client, state) -> {
+                if (state == ConnectionState.RECONNECTED) reconnected.complete(null);
+            });
+            KillSession.kill(bClient.getZookeeperClient().getZooKeeper());
+            reconnected.get(30, TimeUnit.SECONDS);
+            r = commitEach(a, r, 3);
+            assertNextCommits(f, 2, 4);
+        }
     }
 }
