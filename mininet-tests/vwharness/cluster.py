@@ -271,8 +271,9 @@ class ControllerCluster:
     same topology file (each node its own copy, state directory, API and OpenFlow port)."""
 
     def __init__(self, topology_file, size=3, ensemble_size=3, session_timeout_ms=SESSION_TIMEOUT_MS,
-                 audit_interval=60):
+                 audit_interval=60, masters=None):
         self.topology_file = topology_file
+        self.masters = masters
         self.size, self.ensemble_size = size, ensemble_size
         self.session_timeout_ms = session_timeout_ms
         self.audit_interval = audit_interval
@@ -300,7 +301,7 @@ class ControllerCluster:
                 self.nodes[name] = Controller(self.topology_file, audit_interval=self.audit_interval,
                                               cluster=relay.connect_string(), node_id=name,
                                               zk_session_timeout_ms=self.session_timeout_ms,
-                                              token_file=self.token_file)
+                                              token_file=self.token_file, masters=self.masters)
             for node in self.nodes.values():   # the JVMs start together, then each is waited for
                 node.start(wait=False)
             for node in self.nodes.values():
@@ -365,6 +366,18 @@ class ControllerCluster:
         """True when node `name` is confirmed MASTER of every switch in dpids."""
         roles = self.masters(name)
         return all(roles.get(d, (None,))[0] == "MASTER" for d in dpids)
+
+    def confirmed_masters(self, dpids, among=None):
+        """Masters spread: {dpid: node} once every switch in dpids has a node among `among` (default: connected
+        nodes) that its own GET /cluster shows assigned as the switch's master and confirmed MASTER by it; else None."""
+        views = {n: self.view(n, timeout=1) for n in (among if among is not None else self.connected())}
+        out = {}
+        for d in dpids:
+            for n, v in views.items():
+                sw = next((s for s in (v or {}).get("switches", []) if s["dpid"] == d), None)
+                if sw and sw.get("role") == "MASTER" and sw.get("master") == n:
+                    out[d] = n
+        return out if len(out) == len(dpids) else None
 
     def any_node(self, exclude=()):
         """A live, connected node other than `exclude` (e.g. to reach the API past a killed leader)."""
@@ -436,6 +449,15 @@ def failover(cluster, dead, dpids, timeout):
         return None
     name = wait_until(new_master, timeout, f"a new leader confirmed MASTER of {dpids}", interval=0.01)
     return name, time.monotonic() - start
+
+
+def failover_masters(cluster, dead, dpids, timeout):
+    """Masters spread: polls the surviving nodes' GET /cluster until every switch in dpids has a confirmed master
+    among them; returns ({dpid: node}, seconds from the call). Call it right after killing or cutting `dead`."""
+    start = time.monotonic()
+    masters = wait_until(lambda: cluster.confirmed_masters(dpids, [n for n in cluster.connected() if n != dead]),
+                         timeout, f"a confirmed master of every switch of {dpids} other than {dead}", interval=0.01)
+    return masters, time.monotonic() - start
 
 
 def retry_unavailable(call, timeout=15, done=None):

@@ -58,7 +58,7 @@ class Controller:
     """Start with a topology file; `restart()` keeps the ports and the state directory, as an operator would."""
 
     def __init__(self, topology_file, openflow_port=None, audit_interval=10, state_dir=None, cluster=None,
-                 node_id=None, zk_session_timeout_ms=None, pki=None, plaintext=False,
+                 node_id=None, zk_session_timeout_ms=None, pki=None, plaintext=False, masters=None,
                  extra_args=(), log_dir=None, token_file=None):
         """cluster: a ZooKeeper connect string (HOST:PORT,...): a node of a controller cluster named node_id (the
         nodes of a cluster share one PKI, as they must share one --tls-dir).
@@ -84,6 +84,7 @@ class Controller:
         self.log_path = os.path.join(log_dir or self.state_dir, "controller.log")
         self.proc = None
         self.cluster, self.node_id, self.zk_session_timeout_ms = cluster, node_id, zk_session_timeout_ms
+        self.masters = masters   # a cluster's --masters (leader | spread); None: the controller's default
         self.token = None   # the API's token, read from STATE_DIR/api-token once the controller made it
         self._token_file = token_file
 
@@ -97,6 +98,8 @@ class Controller:
             argv += ["--cluster", self.cluster, "--node-id", self.node_id]
             if self.zk_session_timeout_ms:
                 argv += ["--zk-session-timeout-ms", str(self.zk_session_timeout_ms)]
+            if self.masters:
+                argv += ["--masters", self.masters]
         if self._token_file:
             argv += ["--api-token-file", self._token_file]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

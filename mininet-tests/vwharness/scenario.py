@@ -93,10 +93,11 @@ class ClusterFabricTestCase(ControllerFabricTestCase):
     (its API forwards to the leader). Every hypervisor's OpenFlow messages are logged by its Open vSwitch
     (vconn at debug level), so a test can count the flow-mods each controller sent as the switch received them."""
     cluster_size = 3
+    masters = None   # the cluster's --masters (leader | spread); None: the controller's default
 
     def setUp(self):
         self._diagnostics = None
-        self.cluster = ControllerCluster(self.topology, size=self.cluster_size)
+        self.cluster = ControllerCluster(self.topology, size=self.cluster_size, masters=self.masters)
         self.addCleanup(self.cluster.close)   # also when start() fails half-way (close() is idempotent enough)
         self.cluster.start()
         self.fabric = Fabric.from_file(self.topology, controller_port=self.cluster.openflow_ports)
@@ -121,8 +122,12 @@ class ClusterFabricTestCase(ControllerFabricTestCase):
         self.fabric.wait_until(lambda: all(h["connected"] for h in self.ctl.api("GET", "hypervisors")), timeout,
                                "all hypervisors connected to the leader")
         dpids = list(self.dpids().values())
-        self.fabric.wait_until(lambda: self.cluster.masters_all(leader, dpids), timeout,
-                               f"the leader {leader} confirmed MASTER of every switch")
+        if self.masters == "spread":
+            self.fabric.wait_until(lambda: self.cluster.confirmed_masters(dpids), timeout,
+                                   "every switch's assigned master confirmed MASTER")
+        else:
+            self.fabric.wait_until(lambda: self.cluster.masters_all(leader, dpids), timeout,
+                                   f"the leader {leader} confirmed MASTER of every switch")
         nodes = set(self.cluster.live())
         for hv in self.fabric.hypervisors:
             self.fabric.wait_until(lambda h=hv: {n for n, (_, up) in self.switch_roles(h).items() if up} >= nodes,

@@ -105,6 +105,12 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--node-id", paramLabel = "NAME", description = "This node's name in the cluster (required with --cluster).")
     String nodeId;
 
+    @Option(names = "--masters", paramLabel = "leader|spread",
+            description = "Who masters the switches in a cluster: 'spread', one master per switch spread over the live "
+                    + "nodes, each node running an engine that follows the leader's commits; 'leader' (default), the elected leader "
+                    + "masters every switch.")
+    String masters = "leader";
+
     @Option(names = "--zk-session-timeout-ms", paramLabel = "MS",
             description = "ZooKeeper session timeout: how long a dead leader keeps its switches before another node "
                     + "takes them over, and how long a node may stall before it is deposed (default: ${DEFAULT-VALUE}).")
@@ -153,8 +159,11 @@ public final class ControllerCommand implements Callable<Integer> {
             if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("--cluster needs --node-id NAME");
             if (sessionTimeoutMs < 200) throw new IllegalArgumentException("--zk-session-timeout-ms: at least 200");
             ClusterMembership membership = ClusterMembership.connect(cluster, nodeId, api, sessionTimeoutMs, 15_000);
+            if (!masters.equals("spread") && !masters.equals("leader")) {
+                throw new IllegalArgumentException("--masters: 'leader' or 'spread', not '" + masters + "'");
+            }
             node = new ClusterNode(membership, registry, topology, topologyFile, Duration.ofSeconds(auditSeconds),
-                    w -> startLibvirt(topology, w));
+                    w -> startLibvirt(topology, w), masters.equals("spread"));
             handler = node.api(token);
             ClusterNode n = node;
             metrics = new FabricMetrics(registry, topology, n::wires, n::switchRole);

@@ -3,6 +3,7 @@ package virtualwire.controller.cluster;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -74,6 +75,8 @@ public final class ClusterMembership implements AutoCloseable {
     private volatile ConnectionState connection = ConnectionState.CONNECTED;
     private volatile long lastTerm;
     private volatile long ownTerm;   // the last term this node opened
+    private volatile int ownTermVersion = -1;   // /term's version as this node wrote it: its writes as leader are conditional on it
+    private final List<Runnable> membersListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ClusterMembership(CuratorFramework zk, String nodeId, String api) {
         this.zk = zk;
@@ -152,6 +155,8 @@ public final class ClusterMembership implements AutoCloseable {
             }
         }, events);
         membersSeen = CuratorCache.build(zk, "/members");
+        membersSeen.listenable().addListener(CuratorCacheListener.builder().forAll((type, before, now) ->
+                membersListeners.forEach(Runnable::run)).build(), events);
         electionSeen = CuratorCache.build(zk, "/leader");
         this.listener = listener;
         enterElection();
@@ -210,14 +215,18 @@ public final class ClusterMembership implements AutoCloseable {
         byte[] who = nodeId.getBytes(StandardCharsets.UTF_8);
         long term;
         try {
-            term = zk.setData().forPath("/term", who).getMzxid();
+            var stat = zk.setData().forPath("/term", who);
+            term = stat.getMzxid();
+            ownTermVersion = stat.getVersion();
         } catch (KeeperException.NoNodeException e) {
             try {
                 zk.create().forPath("/term", who);
             } catch (KeeperException.NodeExistsException raced) {
                 // made by another node meanwhile
             }
-            term = zk.setData().forPath("/term", who).getMzxid();
+            var stat = zk.setData().forPath("/term", who);
+            term = stat.getMzxid();
+            ownTermVersion = stat.getVersion();
         }
         ownTerm = term;
         lastTerm = Math.max(lastTerm, term);
@@ -225,6 +234,31 @@ public final class ClusterMembership implements AutoCloseable {
     }
 
     public boolean isLeader() { return latch != null && latch.hasLeadership(); }
+
+    /** /term's version as this node last opened it (-1 before): a leader's writes check it, so a deposed one's fail. */
+    int ownTermVersion() { return ownTermVersion; }
+
+    /** The live members' names as this node's cache last saw them (no ZooKeeper round trip). */
+    public List<String> memberNamesAsSeen() {
+        if (membersSeen == null) return List.of();
+        return membersSeen.stream().map(d -> d.getPath()).filter(p -> p.startsWith("/members/"))
+                .map(p -> p.substring("/members/".length())).sorted().toList();
+    }
+
+    /**
+     * The live members as this node's cache last saw them, each with the zxid that created its membership node: a
+     * restarted process has a new one, so a verdict about the old process does not stick to the new.
+     */
+    Map<String, Long> memberIncarnationsAsSeen() {
+        if (membersSeen == null) return Map.of();
+        Map<String, Long> out = new java.util.HashMap<>();
+        membersSeen.stream().filter(d -> d.getPath().startsWith("/members/") && d.getStat() != null)
+                .forEach(d -> out.put(d.getPath().substring("/members/".length()), d.getStat().getCzxid()));
+        return out;
+    }
+
+    /** Calls {@code r} (on the events thread) whenever a member joins or leaves; register before {@link #join}. */
+    void onMembersChanged(Runnable r) { membersListeners.add(r); }
 
     /** The last term this node opened or saw (0 when none). */
     public long lastTerm() {

@@ -4,9 +4,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,12 +54,25 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     private record Leading(long term, WireManager wires, ApiRoutes routes, AutoCloseable libvirt) {}
 
     private final CrashDetector crashes;
+    /** Masters spread per switch (null: phase 1, the leader masters every switch). */
+    private final SpreadMastership spread;
+    /** With masters spread, a node that does not lead runs an engine that follows the leader's commits. */
+    private volatile WireManager following;
+    private AutoCloseable followingLog;
+    private final Set<String> watchedMembers = ConcurrentHashMap.newKeySet();
+    private volatile boolean closing;
     private volatile Leading leading;
     private volatile long electedAtNanos;
     private volatile String lastChange = "started";
 
     public ClusterNode(ClusterMembership membership, SwitchRegistry registry, Topology topology, java.nio.file.Path topologyFile,
                        Duration auditInterval, Function<WireManager, AutoCloseable> attachLibvirt) {
+        this(membership, registry, topology, topologyFile, auditInterval, attachLibvirt, false);
+    }
+
+    /** @param spreadMasters masters spread over the live nodes, one per switch, every node running an engine */
+    public ClusterNode(ClusterMembership membership, SwitchRegistry registry, Topology topology, java.nio.file.Path topologyFile,
+                       Duration auditInterval, Function<WireManager, AutoCloseable> attachLibvirt, boolean spreadMasters) {
         this.membership = membership;
         this.store = new ZooKeeperStore(membership.zookeeper(), "ZooKeeper (" + membership.zookeeper().getZookeeperClient().getCurrentConnectionString() + ")");
         this.registry = registry;
@@ -70,14 +86,22 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot open the crash detector's port: " + e.getMessage(), e);
         }
+        this.spread = spreadMasters ? new SpreadMastership(membership, roles, registry, topology, lifecycle) : null;
     }
 
     /** Joins the election; until elected, this node's switch connections are SLAVE under the current term. */
     public void start() throws Exception {
-        membership.currentTerm().ifPresent(t -> roles.claim(SwitchRole.Kind.SLAVE, t));
+        if (spread == null) membership.currentTerm().ifPresent(t -> roles.claim(SwitchRole.Kind.SLAVE, t));
         membership.followTerms(t -> lifecycle.execute(() -> termOpened(t)));
+        if (spread != null) {
+            spread.start();
+            membership.zookeeper().getConnectionStateListenable().addListener((client, state) -> {
+                if (state == org.apache.curator.framework.state.ConnectionState.RECONNECTED) lifecycle.execute(spread::resume);
+            });
+            membership.onMembersChanged(() -> lifecycle.execute(this::watchMembers));
+        }
         membership.join(this, crashes.address());
-        lifecycle.execute(this::warmUp);
+        lifecycle.execute(spread == null ? this::warmUp : this::follow);
         crashes.follow(() -> membership.leader().filter(l -> !l.equals(membership.nodeId())).flatMap(membership::member), node -> {
             log.warn("leader {}'s process is gone (its crash detector connection closed): removing its election node "
                     + "instead of waiting for its ZooKeeper session to expire", node);
@@ -99,6 +123,10 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     private void lead(long term) {
         if (leading != null && leading.term() == term) return;
         if (leading != null) stand("a new term");
+        if (spread != null) {
+            leadSpread(term);
+            return;
+        }
         long t0 = System.nanoTime();
         try {
             roles.claim(SwitchRole.Kind.MASTER, term).get(ROLE_WAIT_MS, TimeUnit.MILLISECONDS);
@@ -124,6 +152,77 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         }
     }
 
+    /**
+     * Masters spread: the elected node swaps its follower engine for the writer's (same switches, reconciled from
+     * their tables: nothing sent for an unchanged fabric) and assigns the switches' masters among the live nodes.
+     */
+    private void leadSpread(long term) {
+        long t0 = System.nanoTime();
+        stopFollowing();
+        if (!membership.isLeader()) {
+            log.info("term {}: leadership lost before the engine started", Long.toUnsignedString(term));
+            follow();
+            return;
+        }
+        try {
+            WireManager wires = WireManager.start(topology, store, registry, auditInterval, spread);
+            spread.useEngine(wires);
+            AutoCloseable libvirt = attachLibvirt.apply(wires);
+            leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), libvirt);
+            electedAtNanos = System.nanoTime();
+            lastChange = "elected (term " + Long.toUnsignedString(term) + ")";
+            spread.assign();
+            log.info("cluster node {} leads (term {}): masters spread over the live nodes, engine started in {} ms",
+                    membership.nodeId(), Long.toUnsignedString(term), (System.nanoTime() - t0) / 1_000_000);
+        } catch (Exception e) {
+            log.error("term {}: cannot start the engine: {}; giving the leadership up", Long.toUnsignedString(term), e.toString());
+            membership.relinquish(RELINQUISH_PAUSE);
+            follow();
+        }
+    }
+
+    /** Masters spread, not leading: an engine on the committed state that applies every later commit, in order. */
+    private void follow() {
+        if (spread == null || leading != null || closing) return;
+        stopFollowing();
+        try {
+            var saved = store.readState();
+            WireManager w = WireManager.follow(topology, saved, registry, auditInterval, spread);
+            following = w;
+            spread.useEngine(w);
+            followingLog = store.follow(saved.revision(),
+                    c -> w.applyCommitted(c).thenAccept(ok -> { if (!ok) lifecycle.execute(this::follow); }),
+                    reset -> lifecycle.execute(this::follow));
+        } catch (Exception e) {
+            log.warn("cannot follow the desired state ({}); trying again in 1 s", e.toString());
+            java.util.concurrent.CompletableFuture.runAsync(() -> lifecycle.execute(this::follow),
+                    java.util.concurrent.CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
+        }
+    }
+
+    private void stopFollowing() {
+        try {
+            if (followingLog != null) followingLog.close();
+        } catch (Exception e) {
+            log.debug("closing the log follower: {}", e.toString());
+        }
+        followingLog = null;
+        WireManager w = following;
+        following = null;
+        if (w != null) w.close();
+    }
+
+    /** The leader watches every member's process (crash detector): a dead master's switches move at once. */
+    private void watchMembers() {
+        for (String node : membership.memberNamesAsSeen()) {
+            if (node.equals(membership.nodeId()) || !watchedMembers.add(node)) continue;
+            crashes.follow(() -> membership.isLeader() ? membership.member(node) : java.util.Optional.empty(), gone -> {
+                log.warn("node {}'s process is gone (its crash detector connection closed): its switches go to the others", gone);
+                spread.crashed(gone);
+            });
+        }
+    }
+
     /** A term was opened (by any node): unless it is this node's own, its switch connections are SLAVE under it. */
     private void termOpened(long term) {
         Leading l = leading;
@@ -132,11 +231,11 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             stand("another node opened a newer term");   // claims SLAVE under the newest term it has seen
             return;
         }
-        if (l == null) roles.claim(SwitchRole.Kind.SLAVE, term);
+        if (l == null && spread == null) roles.claim(SwitchRole.Kind.SLAVE, term);
     }
 
     private void warmUp() {
-        if (leading != null) return;
+        if (leading != null || spread != null) return;
         long t0 = System.nanoTime();
         try {
             int wires = WireManager.warmUp(topology, store);
@@ -160,6 +259,12 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             lastChange = "deposed: " + why;
             log.warn("cluster node {} no longer leads ({}): engine stopped, switches asked for SLAVE", membership.nodeId(), why);
         }
+        if (spread != null) {
+            // Leadership and mastership are apart: only a connection in doubt stops this node programming its switches.
+            if (why.startsWith("ZooKeeper connection")) spread.suspend(why);
+            if (l != null || following == null) follow();
+            return;
+        }
         long term = Math.max(membership.lastTerm(), l == null ? 0 : l.term());
         if (term != 0) roles.claim(SwitchRole.Kind.SLAVE, term);
     }
@@ -177,7 +282,12 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     public record MemberView(String node, String api, String liveness, boolean leader) {}
 
     /** @param reconciled this node's engine has read and reconciled the switch's table since it was elected */
-    public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused, boolean reconciled) {}
+    /**
+     * @param master the node assigned to master it (masters spread; null otherwise)
+     * @param confirmedRevision the last revision its master confirmed on it (masters spread; null otherwise)
+     */
+    public record SwitchView(String dpid, String hypervisor, String role, String generation, String refused, boolean reconciled,
+                             String master, Long confirmedRevision) {}
 
     /** @param flowModsSent flow-mods this node's engine sent since it was elected (null on a standby) */
     public record Status(String node, String leader, String role, String zookeeper, String term, long revision,
@@ -193,11 +303,15 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         }
         List<SwitchView> switches = new ArrayList<>();
         Leading lead = leading;
+        WireManager engine = lead != null ? lead.wires() : following;
+        Map<String, Long> confirmed = spread == null ? Map.of() : spread.confirmedRevisions();
         roles.held().forEach((dpid, h) -> switches.add(new SwitchView(dpid.toString(),
                 topology.hypervisorByDpid(dpid).map(Hypervisor::name).orElse("not in the topology"),
                 h.role() == null ? null : h.role().kind().name(),
                 h.role() == null ? null : Long.toUnsignedString(h.role().generationId()), h.refusal(),
-                lead != null && lead.wires().isReconciled(dpid))));
+                engine != null && engine.isReconciled(dpid),
+                spread == null ? null : spread.assigned(dpid).map(SpreadMastership.Assigned::node).orElse(null),
+                confirmed.get(dpid.toString()))));
         switches.sort(Comparator.comparing(SwitchView::dpid));
         long revision = -1;
         try {
@@ -237,7 +351,12 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
 
     @Override
     public void close() {
-        lifecycle.execute(() -> stand("shutting down"));
+        closing = true;
+        lifecycle.execute(() -> {
+            stand("shutting down");
+            stopFollowing();
+            if (spread != null) spread.close();
+        });
         lifecycle.shutdown();
         try {
             lifecycle.awaitTermination(5, TimeUnit.SECONDS);

@@ -28,6 +28,10 @@ final class SwitchRoles implements SwitchListener {
     private final SwitchRegistry registry;
     private final Map<DatapathId, Held> held = new ConcurrentHashMap<>();
     private volatile SwitchRole wanted;   // null: never claimed (the connection stays EQUAL)
+    /** Masters spread per switch: the role this node wants on each (null: none yet), instead of {@link #wanted}. */
+    private volatile java.util.function.Function<DatapathId, SwitchRole> perSwitch;
+    /** Told each role a switch confirmed, and null when its connection went. */
+    private volatile java.util.function.BiConsumer<DatapathId, SwitchRole> confirmed = (d, r) -> {};
 
     SwitchRoles(SwitchRegistry registry) {
         this.registry = registry;
@@ -44,9 +48,23 @@ final class SwitchRoles implements SwitchListener {
 
     Map<DatapathId, Held> held() { return Map.copyOf(held); }
 
+    /** Roles decided per switch from now on (masters spread over the nodes); {@code confirmed} hears each answer. */
+    void perSwitch(java.util.function.Function<DatapathId, SwitchRole> wantedOf,
+                   java.util.function.BiConsumer<DatapathId, SwitchRole> confirmed) {
+        this.confirmed = confirmed;
+        this.perSwitch = wantedOf;
+    }
+
+    /** Claims {@code role} on one switch, if connected; completes with what it confirmed (null if refused or absent). */
+    CompletableFuture<SwitchRole> claim(DatapathId dpid, SwitchRole role) {
+        return registry.get(dpid).map(sw -> ask(sw, role).thenApply(x -> held.getOrDefault(dpid, new Held(null, null)).role()))
+                .orElse(CompletableFuture.completedFuture(null));
+    }
+
     @Override
     public void switchConnected(OpenFlowSwitch sw) {
-        SwitchRole w = wanted;
+        var per = perSwitch;
+        SwitchRole w = per != null ? per.apply(sw.dpid()) : wanted;
         held.remove(sw.dpid());
         if (w != null) ask(sw, w);
     }
@@ -54,12 +72,14 @@ final class SwitchRoles implements SwitchListener {
     @Override
     public void switchDisconnected(OpenFlowSwitch sw) {
         held.remove(sw.dpid());
+        confirmed.accept(sw.dpid(), null);
     }
 
     private CompletableFuture<?> ask(OpenFlowSwitch sw, SwitchRole role) {
         return sw.requestRole(role.kind(), role.generationId()).handle((got, e) -> {
             if (e == null) {
                 held.put(sw.dpid(), new Held(got, null));
+                confirmed.accept(sw.dpid(), got);
                 log.info("switch {}: role {} (generation {})", sw.dpid(), got.kind(), Long.toUnsignedString(got.generationId()));
             } else {
                 Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
