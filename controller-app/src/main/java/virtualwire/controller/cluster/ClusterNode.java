@@ -209,7 +209,10 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         followingLog = null;
         WireManager w = following;
         following = null;
-        if (w != null) w.close();
+        if (w != null) {
+            spread.useEngine(null);
+            w.close();
+        }
     }
 
     /** The leader watches every member's process (crash detector): a dead master's switches move at once. */
@@ -249,6 +252,10 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     private void stand(String why) {
         Leading l = leading;
         leading = null;
+        // Leadership and mastership are apart (masters spread): only a connection in doubt stops this node
+        // programming its switches, and that comes first.
+        if (spread != null && why.startsWith("ZooKeeper connection")) spread.suspend(why);
+        if (spread != null && l != null) spread.useEngine(null);
         if (l != null) {
             l.wires().close();   // first: nothing more is sent to any switch
             try {
@@ -260,8 +267,6 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             log.warn("cluster node {} no longer leads ({}): engine stopped, switches asked for SLAVE", membership.nodeId(), why);
         }
         if (spread != null) {
-            // Leadership and mastership are apart: only a connection in doubt stops this node programming its switches.
-            if (why.startsWith("ZooKeeper connection")) spread.suspend(why);
             if (l != null || following == null) follow();
             return;
         }

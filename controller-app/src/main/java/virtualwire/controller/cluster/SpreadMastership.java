@@ -140,7 +140,12 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
 
     private void programmingChanged(DatapathId dpid) {
         WireManager e = engine;
-        if (e != null) e.programmingChanged(dpid);
+        if (e == null) return;
+        try {
+            e.programmingChanged(dpid);
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // that engine was stopped meanwhile: the next one asks programs() when it starts
+        }
     }
 
     /** The ZooKeeper connection is suspended or lost: nothing is programmed until it is back (then re-claimed). */
