@@ -207,6 +207,9 @@ final class FabricEngine implements SwitchListener {
             // Another node programs it: only where its ports are counts here (the same compile as everywhere).
             Described described = switchDescribed(sw.dpid(), ports);
             placeDescribed(sw.dpid(), described, Integer.MAX_VALUE, this::push);
+            // The migrations its ports moved on (a leader's; a follower's move only by commits) are recorded and
+            // re-placed as on a switch this node programs: else the step is the leader's alone, never committed.
+            described.migrations().forEach(m -> orchestrator.migrationChanged(m, new FabricDelta()));
             if (keepWindowOpen && describing == 0 && locator.allReported(nodes)) closeKeepWindow("every hypervisor has reported its ports");
             return;
         }
