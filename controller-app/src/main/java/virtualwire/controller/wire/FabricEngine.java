@@ -345,7 +345,15 @@ final class FabricEngine implements SwitchListener {
                 .filter(nic -> !follower)   // a follower's migrations move on only as the leader committed them
                 .filter(nic -> change.kind() != PortChange.Kind.MODIFIED || migrating(nic.vm()))
                 .flatMap(nic -> coordinator.portChanged(nodes, nic, dpid, added, locator.locationsOf(change.port().name())));
-        d.merge(relocate(moved));
+        // A follower keeps the NIC's placement only where the leader starts a migration (a port of a VM not
+        // migrating appearing while it is seen elsewhere): that migration's commit re-places it. Anywhere else
+        // (a switch describing its ports, a port going, a step of the leader's) nothing would re-place it; nor
+        // if the commits already came (the VM's last migration ended with this port seen here, at its destination).
+        String leaderMigrates = follower && change.kind() == PortChange.Kind.ADDED
+                && nodes.nicByPortName(change.port().name()).filter(nic -> !migrating(nic.vm()) && !arrivedBy(nic, dpid)).isPresent()
+                && locator.locationsOf(change.port().name()).stream().anyMatch(l -> !l.dpid().equals(dpid))
+                ? change.port().name() : null;
+        for (String name : moved) nodes.nicByPortName(name).ifPresent(nic -> place(nic, name, d, name.equals(leaderMigrates)));
         return new Reported(d, migration.map(List::of).orElse(List.of()));
     }
 
@@ -445,6 +453,13 @@ final class FabricEngine implements SwitchListener {
         return true;
     }
 
+    /** The VM's latest migration has the NIC's port seen at its destination, on this switch. */
+    private boolean arrivedBy(NicRef nic, DatapathId dpid) {
+        Migration m = coordinator.latest(nic.vm());
+        return m != null && m.atDestination().contains(nic.nic())
+                && nodes.hypervisor(m.to()).map(h -> h.datapathId().equals(dpid)).orElse(false);
+    }
+
     private boolean migrating(String vm) {
         Migration m = coordinator.latest(vm);
         return m != null && !m.phase().isTerminal();
@@ -479,9 +494,14 @@ final class FabricEngine implements SwitchListener {
 
     /** @param port the NIC's port name (known to callers that found the NIC by it) */
     private void place(NicRef nic, String port, FabricDelta into) {
+        place(nic, port, into, false);
+    }
+
+    /** @param keep a follower keeps the earlier placement (a port event the leader turns into a migration) */
+    private void place(NicRef nic, String port, FabricDelta into, boolean keep) {
         var locations = port == null ? List.<virtualwire.topology.compile.NicLocation>of() : locator.locationsOf(port);
         NicPlacement p = port == null ? null : Placements.of(nodes, locations, coordinator.latest(nic.vm()));
-        if (follower && locations.size() > 1 && !migrating(nic.vm())) {
+        if (keep && locations.size() > 1) {
             // A port seen at a second place before the leader's migration for it reached this node: where the NIC
             // is wired stays as it was until the log says how the migration stands (the leader decides).
             NicPlacement before = placements.get(nic);
