@@ -379,7 +379,15 @@ public class FollowerEqualsLeaderTest {
         String switchDown() {
             DatapathId d = pick(dpids);
             if (!up.remove(d)) return "switch hv" + d.getLong() + " is down already";
-            seen(n -> n.disconnect(d), "disconnect " + d.getLong());
+            // Known divergence (README, "How the cluster works"): a switch that goes while the follower's view of a
+            // migration lags or leads the leader's makes their locators forget different ports (portsGone keeps a
+            // migrating VM's). Here both hear it in the same migration state: the follower caught up first.
+            while (deliverOne()) follower.quiesce();
+            follower.quiesce();
+            leader.quiesce();
+            leader.disconnect(d);
+            follower.disconnect(d);
+            steps.add("  follower hears disconnect " + d.getLong() + " with the leader (caught up)");
             return "switch hv" + d.getLong() + " disconnects";
         }
 
