@@ -32,6 +32,7 @@ import virtualwire.controller.state.StateChange;
  * revision), and the commit's changes created as {@code /state/log/r-REVISION}; so two writers cannot both commit
  * at one revision, and a commit is durable once a quorum has it. Every {@value #SNAPSHOT_EVERY} commits the state
  * is written gzipped to {@code /state/snapshot} off the writer's thread and the log entries it covers are deleted.
+ * {@link #subscribe} hears this process's own commits; {@link #follow} reads every writer's from the log.
  * <p>
  * Limits: one znode holds at most ZooKeeper's {@code jute.maxbuffer} (1 MiB by default), which bounds one commit
  * and the gzipped snapshot (a fabric of ~100,000 runtime wires fits; beyond that raise jute.maxbuffer on the
