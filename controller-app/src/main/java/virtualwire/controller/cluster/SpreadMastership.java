@@ -245,6 +245,10 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     @Override
     public void close() {
         masters.close();
-        confirmations.close();
+        try {
+            confirmations.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
