@@ -1,5 +1,6 @@
 """A controller cluster on a real ZooKeeper ensemble (3 server processes) with 3 controllers and every emulated
-hypervisor's Open vSwitch connected to all three (issue #13, part 5). Run (as root, jar built):
+hypervisor's Open vSwitch connected to all three (issue #13, part 5), with `--masters leader`: the elected leader
+masters every switch (the default, masters spread per switch, is tested in test_cluster_spread). Run (as root, jar built):
 /usr/bin/python3 -m unittest test_cluster -v
 
 What is counted where:
@@ -39,6 +40,7 @@ TAKEOVER_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 2.0
 
 class ClusterFailoverTest(ClusterFabricTestCase):
     topology = TWO_HV
+    masters = "leader"   # one leader masters every switch (test_cluster_spread: masters spread over the nodes)
 
     def probe_a(self):
         self.wait_ping("a1", "10.0.0.2")
@@ -182,6 +184,7 @@ class ClusterFailoverTest(ClusterFabricTestCase):
 
 class ClusterMigrationTest(ClusterFabricTestCase):
     topology = MIGRATION
+    masters = "leader"
 
     def setUp(self):
         super().setUp()

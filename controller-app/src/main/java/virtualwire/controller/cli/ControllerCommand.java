@@ -105,11 +105,11 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--node-id", paramLabel = "NAME", description = "This node's name in the cluster (required with --cluster).")
     String nodeId;
 
-    @Option(names = "--masters", paramLabel = "leader|spread",
-            description = "Who masters the switches in a cluster: 'spread', one master per switch spread over the live "
-                    + "nodes, each node running an engine that follows the leader's commits; 'leader' (default), the elected leader "
-                    + "masters every switch.")
-    String masters = "leader";
+    @Option(names = "--masters", paramLabel = "spread|leader",
+            description = "Who masters the switches in a cluster: 'spread' (default), one master per switch among the "
+                    + "live nodes, every node running an engine that follows the leader's commits and programming only the "
+                    + "switches it masters; 'leader', the elected leader masters every switch and the others stand by.")
+    String masters = "spread";
 
     @Option(names = "--zk-session-timeout-ms", paramLabel = "MS",
             description = "ZooKeeper session timeout: how long a dead leader keeps its switches before another node "
