@@ -102,11 +102,15 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         }
         membership.join(this, crashes.address());
         lifecycle.execute(spread == null ? this::warmUp : this::follow);
+        if (spread != null) {
+            crashes.onReport(spread::reported);
+            spread.reportTo(crashes::report);
+        }
         crashes.follow(() -> membership.leader().filter(l -> !l.equals(membership.nodeId())).flatMap(membership::member), node -> {
             log.warn("leader {}'s process is gone (its crash detector connection closed): removing its election node "
                     + "instead of waiting for its ZooKeeper session to expire", node);
             membership.evict(node);
-        });
+        }, spread == null ? null : membership.nodeId(), spread == null ? null : this::commitAhead);
         log.info("cluster node {} joined; leader now: {}", membership.nodeId(), membership.leader().orElse("none yet"));
     }
 
@@ -167,6 +171,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         try {
             WireManager wires = WireManager.start(topology, store, registry, auditInterval, spread);
             spread.useEngine(wires);
+            store.onAppended(crashes::broadcast);   // each commit to the followers as it is appended
             AutoCloseable libvirt = attachLibvirt.apply(wires);
             leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), libvirt);
             electedAtNanos = System.nanoTime();
@@ -197,6 +202,17 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             log.warn("cannot follow the desired state ({}); trying again in 1 s", e.toString());
             java.util.concurrent.CompletableFuture.runAsync(() -> lifecycle.execute(this::follow),
                     java.util.concurrent.CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
+        }
+    }
+
+    /** A commit the leader sent as it appended it: applied now if it is the follower's next (checked by the log). */
+    private void commitAhead(byte[] entry) {
+        WireManager w = following;
+        if (w == null) return;
+        try {
+            w.applyAhead(ZooKeeperStore.parseEntry(entry));
+        } catch (java.io.IOException | java.util.concurrent.RejectedExecutionException e) {
+            log.debug("a commit from the leader's fast path was not applied: {}", e.toString());
         }
     }
 
@@ -235,6 +251,12 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             return;
         }
         if (l == null && spread == null) roles.claim(SwitchRole.Kind.SLAVE, term);
+        // A new leader: commits its predecessor sent ahead that the log has not confirmed may never be committed.
+        WireManager w = following;
+        if (l == null && w != null && w.hasUnconfirmedAhead()) {
+            log.info("a new term while commits applied ahead of the log are unconfirmed: following again from the log");
+            follow();
+        }
     }
 
     private void warmUp() {
@@ -255,7 +277,10 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         // Leadership and mastership are apart (masters spread): only a connection in doubt stops this node
         // programming its switches, and that comes first.
         if (spread != null && why.startsWith("ZooKeeper connection")) spread.suspend(why);
-        if (spread != null && l != null) spread.useEngine(null);
+        if (spread != null && l != null) {
+            store.onAppended(null);
+            spread.useEngine(null);
+        }
         if (l != null) {
             l.wires().close();   // first: nothing more is sent to any switch
             try {

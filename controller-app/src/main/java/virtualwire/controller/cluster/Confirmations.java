@@ -58,6 +58,8 @@ final class Confirmations implements AutoCloseable {
     private final String path;
     private final CuratorCache cache;
     private final Map<String, Confirmed> byNode = new ConcurrentHashMap<>();   // as the cache last reported
+    /** As the nodes reported it straight to this one (the leader), ahead of their ZooKeeper writes. */
+    private final Map<String, Confirmed> reportedByNode = new ConcurrentHashMap<>();
     private volatile Map<String, Long> bySwitch = Map.of();
     private final Set<Waiter> waiters = ConcurrentHashMap.newKeySet();
     private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "confirm-timeout"));
@@ -129,6 +131,27 @@ final class Confirmations implements AutoCloseable {
         return w.done();
     }
 
+    /** What {@link #reported} takes: this node's confirmation as sent to the leader over the crash detector's link. */
+    static byte[] payload(long revision, Set<String> switches) {
+        try {
+            return JSON.writeValueAsBytes(new Confirmed(revision, List.copyOf(switches)));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A node's confirmation reported straight to this node (the fast path; its ZooKeeper entry follows). */
+    void reported(String node, byte[] payload) {
+        try {
+            Confirmed c = JSON.readValue(payload, Confirmed.class);
+            reportedByNode.merge(node, c, (was, now) -> now.revision() < was.revision() ? was : now);
+        } catch (Exception e) {
+            log.warn("a confirmation reported by node {} is unreadable: {}", node, e.toString());
+            return;
+        }
+        changed();
+    }
+
     /** The confirmed revision of each switch as last seen (for `show cluster`). */
     Map<String, Long> bySwitch() {
         return bySwitch;
@@ -152,6 +175,7 @@ final class Confirmations implements AutoCloseable {
         String node = nodeOf(d);
         if (node == null) return;
         byNode.remove(node);
+        reportedByNode.remove(node);   // its session ended: what it reported goes too
         changed();
     }
 
@@ -162,7 +186,9 @@ final class Confirmations implements AutoCloseable {
 
     /** Recomputes what each switch confirmed (the highest revision any node confirmed it at); wakes the waiters. */
     private synchronized void changed() {
-        Map<String, Long> now = bySwitch(byNode.values());
+        List<Confirmed> all = new java.util.ArrayList<>(byNode.values());
+        all.addAll(reportedByNode.values());
+        Map<String, Long> now = bySwitch(all);
         bySwitch = now;
         for (Waiter w : waiters) {
             if (confirmed(w, now)) w.done().complete(null);

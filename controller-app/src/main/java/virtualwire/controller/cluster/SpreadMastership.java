@@ -61,6 +61,8 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     private final Map<String, Long> crashed = new ConcurrentHashMap<>();
     private volatile WireManager engine;
     private volatile boolean suspended;
+    /** Sends this node's confirmation straight to the leader (the crash detector's link), ahead of ZooKeeper. */
+    private volatile java.util.function.Consumer<byte[]> toLeader = p -> {};
 
     SpreadMastership(ClusterMembership membership, SwitchRoles roles, SwitchRegistry registry, Topology topology, Executor lifecycle) {
         this.membership = membership;
@@ -102,8 +104,14 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
         if (e == null) return;
         Set<String> on = new HashSet<>();
         for (DatapathId d : e.reconciledSwitches()) if (mastered.contains(d)) on.add(d.toString());
+        toLeader.accept(Confirmations.payload(revision, on));
         confirmations.publish(revision, on);
     }
+
+    void reportTo(java.util.function.Consumer<byte[]> leader) { this.toLeader = leader; }
+
+    /** A follower's confirmation, reported straight to this node (the leader). */
+    void reported(String node, byte[] payload) { confirmations.reported(node, payload); }
 
     // ---- what this node claims on each switch
 

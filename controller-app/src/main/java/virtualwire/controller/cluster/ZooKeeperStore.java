@@ -61,6 +61,8 @@ public final class ZooKeeperStore implements DesiredStateStore {
     private long revision = -1;
     private long sinceSnapshot;
     private volatile Throwable failed;
+    /** Told of each commit as it is appended, before the quorum has it (the leader's fast path to the others). */
+    private volatile Consumer<byte[]> appended;
 
     record Entry(long revision, List<StateChange> changes) {}
 
@@ -207,6 +209,8 @@ public final class ZooKeeperStore implements DesiredStateStore {
         } catch (Exception e) {
             throw new IOException("cannot send the change to " + location + ": " + e.getMessage(), e);
         }
+        Consumer<byte[]> fast = appended;
+        if (fast != null) fast.accept(entry);
         changes.forEach(state::apply);
         revision = next;
         if (++sinceSnapshot >= SNAPSHOT_EVERY) {
@@ -299,6 +303,15 @@ public final class ZooKeeperStore implements DesiredStateStore {
         LogFollower f = new LogFollower(zk, this, afterRevision, onCommit, onReset);
         f.start();
         return f;
+    }
+
+    /** Each commit's entry (JSON, as in the log), as it is appended, to {@code listener}; null: none. */
+    void onAppended(Consumer<byte[]> listener) { this.appended = listener; }
+
+    /** A commit as {@link #onAppended} gave it. */
+    static Committed parseEntry(byte[] entry) throws IOException {
+        Entry e = JSON.readValue(entry, Entry.class);
+        return new Committed(e.revision(), e.changes());
     }
 
     @Override

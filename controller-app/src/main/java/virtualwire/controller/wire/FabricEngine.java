@@ -430,8 +430,28 @@ final class FabricEngine implements SwitchListener {
      */
     boolean applyCommitted(DesiredStateStore.Committed c) {
         if (!follower) throw new IllegalStateException("only a follower applies another node's commits");
-        if (c.revision() <= revision) return true;   // already in the state it started from
-        FabricDelta d = new FabricDelta();
+        if (c.revision() <= revision) {
+            // Applied ahead (the leader's fast path) or in the state it started from: what the log holds must be
+            // what was applied, else that change was never committed (its leader died first): start over.
+            List<StateChange> ahead = appliedAhead.remove(c.revision());
+            return ahead == null || ahead.equals(c.changes());
+        }
+        return apply(c);
+    }
+
+    /**
+     * A commit the leader sent as it appended it, before the quorum has it: applied if it is the next one (else the
+     * log brings it), and checked against the log when that delivers it.
+     */
+    void applyAhead(DesiredStateStore.Committed c) {
+        if (!follower || c.revision() != revision + 1) return;
+        if (apply(c)) appliedAhead.put(c.revision(), c.changes());
+    }
+
+    /** Commits applied ahead of the log, not yet checked against it. */
+    final Map<Long, List<StateChange>> appliedAhead = new HashMap<>();
+
+    private boolean apply(DesiredStateStore.Committed c) {        FabricDelta d = new FabricDelta();
         for (StateChange change : c.changes()) {
             if (change instanceof StateChange.WireConnected w) {
                 if (table.wire(w.name()).isPresent()) d.merge(removeWire(w.name()));

@@ -107,7 +107,18 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
      * cannot be applied change by change (a reload): the follower must then start over from the whole state.
      */
     public CompletableFuture<Boolean> applyCommitted(DesiredStateStore.Committed c) {
-        return CompletableFuture.supplyAsync(() -> engine.applyCommitted(c), engine.executor);
+        // Urgent, as the fast path's: a migration's step goes ahead of queued audits; both in order among themselves.
+        return CompletableFuture.supplyAsync(() -> engine.applyCommitted(c), engine.executor.urgent());
+    }
+
+    /** A follower applies a commit the leader sent as it appended it (the fast path), if it is the next one. */
+    public void applyAhead(DesiredStateStore.Committed c) {
+        engine.executor.executeUrgent(() -> engine.applyAhead(c));
+    }
+
+    /** A follower has applied commits ahead of the log that the log has not confirmed yet. */
+    public boolean hasUnconfirmedAhead() {
+        return CompletableFuture.supplyAsync(() -> !engine.appliedAhead.isEmpty(), engine.executor).join();
     }
 
     /** This node's mastership of the switch changed: a session opens (table read, reconciled) or closes. */
