@@ -273,7 +273,7 @@ class ControllerCluster:
     def __init__(self, topology_file, size=3, ensemble_size=3, session_timeout_ms=SESSION_TIMEOUT_MS,
                  audit_interval=60, masters=None):
         self.topology_file = topology_file
-        self.masters = masters
+        self.masters_mode = masters
         self.size, self.ensemble_size = size, ensemble_size
         self.session_timeout_ms = session_timeout_ms
         self.audit_interval = audit_interval
@@ -301,7 +301,7 @@ class ControllerCluster:
                 self.nodes[name] = Controller(self.topology_file, audit_interval=self.audit_interval,
                                               cluster=relay.connect_string(), node_id=name,
                                               zk_session_timeout_ms=self.session_timeout_ms,
-                                              token_file=self.token_file, masters=self.masters)
+                                              token_file=self.token_file, masters=self.masters_mode)
             for node in self.nodes.values():   # the JVMs start together, then each is waited for
                 node.start(wait=False)
             for node in self.nodes.values():

@@ -47,8 +47,9 @@ public final class CommandCatalog {
                     "show migration a1"),
             new Syntax(List.of("show", "cluster"), List.of(), "the controllers of a cluster and who masters which switch",
                     "In a cluster (vw controller --cluster): this node, the leader, ZooKeeper's connection state, the\n"
-                            + "current term (the OpenFlow generation id), the members and their API addresses, and the role\n"
-                            + "each switch confirmed to this node (MASTER on the leader, SLAVE elsewhere).",
+                            + "current term, the members and their API addresses, and per switch: the node assigned to master\n"
+                            + "it (masters spread; empty with --masters leader), the role it confirmed to this node, its\n"
+                            + "generation id, and the last revision its master confirmed on it.",
                     "show cluster"),
             new Syntax(List.of("watch", "migration"), List.of(required("vm|id", Kind.MIGRATION)), "follow a migration as it happens",
                     "Prints a migration's timeline as it grows, each event once as the controller records it (ms after\n"

@@ -40,9 +40,10 @@ public final class Views {
         Table m = new Table("member", "api", "leader");
         for (JsonNode n : c.path("members")) m.row(text(n, "node"), text(n, "api"), yesNo(n, "leader"));
         out.append(m.render()).append("\n");
-        Table t = new Table("dpid", "hypervisor", "role here", "generation", "refused");
+        Table t = new Table("dpid", "hypervisor", "master", "role here", "generation", "confirmed rev", "refused");
         for (JsonNode s : c.path("switches")) {
-            t.row(text(s, "dpid"), text(s, "hypervisor"), text(s, "role"), text(s, "generation"), text(s, "refused"));
+            t.row(text(s, "dpid"), text(s, "hypervisor"), text(s, "master"), text(s, "role"), text(s, "generation"),
+                    text(s, "confirmedRevision"), text(s, "refused"));
         }
         return out.append(t.render()).toString();
     }
