@@ -8,7 +8,10 @@ What is counted where: as in test_cluster (failover from the kill -9, on the har
 first poll in which every orphaned switch has a surviving master that it confirmed MASTER; flow-mods as each
 hypervisor's Open vSwitch logged them, per controller connection; roles as each Open vSwitch holds them).
 """
+import os
 import re
+import signal
+import threading
 import time
 
 from vwharness.cluster import SESSION_TIMEOUT_MS, ClusterMigration, failover_masters, retry_unavailable
@@ -61,11 +64,32 @@ class SpreadMastershipTest(SpreadCase):
         # A node that masters neither end's switch (hv1, hv2) answers the request: it forwards it to the leader.
         via = next((n for n in self.cluster.nodes if n not in (masters["hv1"], masters["hv2"])), leader)
         node = self.cluster.nodes[via]
+        # The end whose switch another node than the leader masters: that switch is stalled while the wire is
+        # connected (its ovs-vswitchd stopped), so its master cannot confirm; the answer must wait for it.
+        stalled = next(hv for hv in ("hv1", "hv2") if masters[hv] != leader)
+        pid = self.fabric.hypervisor(stalled).vswitchd_pid()
         mark = self.openflow_log_mark()
         node.api("DELETE", "wires/w1")
-        w = node.api("POST", "wires", {"a": "p1:eth0", "b": "v1:eth0", "name": "w1"})
+        answer = {}
+
+        def connect():
+            answer["w"] = node.api("POST", "wires", {"a": "p1:eth0", "b": "v1:eth0", "name": "w1"}, timeout=30)
+            answer["at"] = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            t = threading.Thread(target=connect)
+            t.start()
+            time.sleep(0.5)   # the stall's length (fault injection), not a wait for a condition
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        resumed = time.monotonic()
+        t.join(30)
+        w = answer["w"]
         self.assertEqual("active", w["state"])
-        key = w["tunnelKey"] if "tunnelKey" in w else w.get("key")
+        self.report(f"leader {leader}, masters {masters}, request via {via}; {stalled}'s Open vSwitch stopped for "
+                    f"0.5 s: answered {(answer['at'] - resumed) * 1000:.0f} ms after it resumed")
+        self.assertGreater(answer["at"], resumed, f"the connect was answered while {stalled}'s master could not confirm it")
+        key = w["tunnelKey"]
         # Answered: both switches have the wire's rules already (their masters confirmed before the answer).
         for hv in ("hv1", "hv2"):
             flows = self.fabric.hypervisor(hv).dump_flows()
@@ -73,7 +97,7 @@ class SpreadMastershipTest(SpreadCase):
                              f"{hv} (master {masters[hv]}) lacks w1's rules when the connect was answered:\n{flows}")
         self.wait_ping("p1", "10.1.0.2")
         sent = self.flow_mods_since(mark)
-        self.report(f"leader {leader}, masters {masters}, request via {via}; flow-mods by node: {sent}")
+        self.report(f"flow-mods by node: {sent}")
         for hv, counts in sent.items():
             self.assertEqual(set(counts) - {masters[hv]}, set(), f"{hv}: flow-mods from a node not its master: {sent}")
         self.assertGreater(sent["hv1"].get(masters["hv1"], 0), 0)

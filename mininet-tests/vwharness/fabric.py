@@ -159,6 +159,11 @@ class Hypervisor(_NsNode):
         self._daemon(["ovs-vswitchd", f"unix:{run}/db.sock", f"--pidfile={run}/ovs-vswitchd.pid",
                       f"--log-file={log}/ovs-vswitchd.log", "-vconsole:off"])
 
+    def vswitchd_pid(self):
+        """The pid of this hypervisor's ovs-vswitchd (its own pidfile)."""
+        with open(f"{self.workdir}/run/ovs-vswitchd.pid") as f:
+            return int(f.read().strip())
+
     def restart_vswitchd(self):
         """Stops ovs-vswitchd (by its pid) and starts it again on the same database: bridges and ports come
         back from ovsdb, flows do not (they live in vswitchd's memory). br-phy's internal port is a tap that
