@@ -204,13 +204,13 @@ class SpreadMigrationTest(SpreadCase):
         super().setUp()
         warm_underlay(self.fabric)
 
-    def migrate_across_a_master_kill(self, kill_after):
-        """v1 hv2 -> hv1 under the 1 kHz probe from p1 (hv1), hv1's master killed after `kill_after`: the peer's
-        switch, whose bicast carries the pause."""
+    def migrate_across_a_master_kill(self, kill_after, leader=False):
+        """v1 hv2 -> hv1 under the 1 kHz probe from p1 (hv1), killed after `kill_after`: hv1's master (the peer's
+        switch, whose bicast carries the pause), or with leader=True the leader (whose orchestrator drives it)."""
         self.wait_ping("p1", "10.1.0.2")
         dpids = self.hv_dpids()
         masters = {hv: self.master_of(hv) for hv in dpids}
-        victim = masters["hv1"]
+        victim = self.cluster.wait_leader() if leader else masters["hv1"]
         survivor = self.cluster.any_node(exclude=(victim,))
         m = ClusterMigration(self.fabric, "v1", "hv1", pause_ms=150, controller=survivor)
         took = {}
@@ -233,7 +233,7 @@ class SpreadMigrationTest(SpreadCase):
             m.cleanup()
         f = measure_migration(self.fabric, m, "p1", "10.1.0.2", ECHO_PORT, controller=survivor, steps=steps)
         now, seconds = took["failover"]
-        self.report(f"{victim} (master of hv1) killed after {kill_after}: masters {now} after {seconds * 1000:.0f} ms; {describe(f)}")
+        self.report(f"{victim} ({'leader' if leader else 'master of hv1'}; masters {masters}) killed after {kill_after}: masters {now} after {seconds * 1000:.0f} ms; {describe(f)}")
         self.assertEqual("COMPLETED", f["phase"])
         self.assertEqual("hv1", {v["name"]: v for v in survivor.api("GET", "vms")}["v1"]["hypervisor"])
         self.assertEqual(0, f["duplicates"], "duplicated echoes")
@@ -261,6 +261,11 @@ class SpreadMigrationTest(SpreadCase):
 
     def test_master_of_the_peers_switch_killed_after_the_pause_the_migration_completes(self):
         self.migrate_across_a_master_kill("pause")
+
+    def test_leader_killed_after_the_pause_the_migration_completes(self):
+        # The orchestrator's node dies: the next leader's engine (a follower until then) finishes the migration.
+        f = self.migrate_across_a_master_kill("pause", leader=True)
+        self.assertEqual(0, f["lost_before_vm_after_effect"], "requests sent after the bicast took effect were lost")
 
 
 class SpreadZooKeeperTest(SpreadCase):
