@@ -21,13 +21,15 @@ import org.slf4j.LoggerFactory;
  * that calls back into libvirt from it would deadlock). Live migrations run peer to peer: the source's libvirtd
  * talks to the destination's itself, as `virsh migrate --live --p2p --persistent --undefinesource` does.
  */
-public final class LibvirtDriver implements AutoCloseable {
+public final class LibvirtDriver implements MigrationJobs, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LibvirtDriver.class);
     public static final long MIGRATE_FLAGS = Domain.MigrateFlags.LIVE | Domain.MigrateFlags.PEER2PEER
             | Domain.MigrateFlags.PERSIST_DEST | Domain.MigrateFlags.UNDEFINE_SOURCE;
     private static boolean eventLoopStarted;
 
     private final Map<String, String> uris;
+    /** The hypervisors whose libvirt this driver connects to (all of {@link #uris}, or a cluster node's share). */
+    private final java.util.Set<String> held = new java.util.LinkedHashSet<>();   // guarded by this
     private final Map<String, Connect> connections = new LinkedHashMap<>();
     private final ExecutorService events = Executors.newSingleThreadExecutor(daemon("libvirt-events"));
     private final ExecutorService jobs = Executors.newCachedThreadPool(daemon("libvirt-migration"));
@@ -51,10 +53,23 @@ public final class LibvirtDriver implements AutoCloseable {
      * @param uris libvirt URI by hypervisor name
      */
     public static LibvirtDriver start(Map<String, String> uris, DomainLifecycleListener listener) throws LibvirtException {
+        return start(uris, uris.keySet(), listener);
+    }
+
+    /**
+     * Knows every hypervisor's URI (a peer-to-peer migration names its destination's) but connects only to
+     * {@code held}'s; {@link #hold} and {@link #release} change that share (a cluster node's masters).
+     */
+    public static LibvirtDriver start(Map<String, String> uris, java.util.Collection<String> held, DomainLifecycleListener listener)
+            throws LibvirtException {
         startEventLoop();
         LibvirtDriver d = new LibvirtDriver(uris, listener);
         try {
-            for (String hypervisor : uris.keySet()) d.connections.put(hypervisor, d.open(hypervisor));
+            for (String hypervisor : held) {
+                if (!uris.containsKey(hypervisor)) continue;
+                d.held.add(hypervisor);
+                d.connections.put(hypervisor, d.open(hypervisor));
+            }
         } catch (LibvirtException e) {
             d.close();
             throw e;
@@ -84,7 +99,7 @@ public final class LibvirtDriver implements AutoCloseable {
 
     /** Reopens every connection that is no longer alive; one that cannot be reopened is tried again later. */
     private synchronized void reconnectDead() {
-        for (String hypervisor : uris.keySet()) {
+        for (String hypervisor : held) {
             Connect c = connections.get(hypervisor);
             try {
                 if (c != null && c.isAlive()) continue;
@@ -126,8 +141,37 @@ public final class LibvirtDriver implements AutoCloseable {
         eventLoopStarted = true;
     }
 
+    @Override
     public boolean manages(String hypervisor) {
         return uris.containsKey(hypervisor);
+    }
+
+    /** True if this driver holds the hypervisor's connection (its events come here, its migrations start here). */
+    public synchronized boolean holds(String hypervisor) {
+        return held.contains(hypervisor);
+    }
+
+    /** Connects to the hypervisor's libvirt from now on (if it has a URI); a failed connect is retried by the watchdog. */
+    public synchronized void hold(String hypervisor) {
+        if (!uris.containsKey(hypervisor) || !held.add(hypervisor)) return;
+        try {
+            connections.put(hypervisor, open(hypervisor));
+        } catch (LibvirtException e) {
+            log.warn("libvirt: {} unreachable, retrying in {} s: {}", hypervisor, RECONNECT_CHECK_SECONDS, e.getMessage());
+        }
+    }
+
+    /** Closes the hypervisor's connection: its events no longer come here. */
+    public synchronized void release(String hypervisor) {
+        if (!held.remove(hypervisor)) return;
+        Connect c = connections.remove(hypervisor);
+        if (c == null) return;
+        try {
+            c.close();
+            log.info("libvirt: disconnected from {}", hypervisor);
+        } catch (LibvirtException e) {
+            log.warn("libvirt: closing the connection to {}: {}", hypervisor, e.getMessage());
+        }
     }
 
     /** The domain's interfaces as its hypervisor's libvirt describes them now. */
@@ -140,6 +184,7 @@ public final class LibvirtDriver implements AutoCloseable {
      * has finished (the domain runs at the destination), fails with libvirt's error otherwise.
      * @param destinationBridge the destination's bridge when it is not the source's
      */
+    @Override
     public CompletableFuture<MigrationResult> migrate(String domain, String from, String to, Optional<String> destinationBridge) {
         Connect src = connection(from);
         String dest = Optional.ofNullable(uris.get(to)).orElseThrow(() ->

@@ -38,6 +38,11 @@ final class ClusterApi implements ApiHandler {
             if (!method.equals("GET")) return CompletableFuture.failedFuture(new ApiException(405, method + " " + path + ": only GET"));
             return CompletableFuture.completedFuture(ApiResponse.ok(node.status()));
         }
+        if (path.equals(ApiRoutes.PREFIX + LibvirtShare.JOBS_PATH)) {
+            // Run here, never forwarded: the leader asks the node that holds the source hypervisor's connection.
+            if (!method.equals("POST")) return CompletableFuture.failedFuture(new ApiException(405, method + " " + path + ": only POST"));
+            return node.libvirtJob(body).thenApply(ApiResponse::ok);
+        }
         if (path.startsWith(ApiRoutes.PREFIX + "topology") && !method.equals("GET")) {
             return CompletableFuture.failedFuture(new ApiException(409, "a topology reload is not supported in a cluster yet: "
                     + "change every node's topology file and restart the nodes one after the other"));

@@ -61,6 +61,8 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
     private AutoCloseable followingLog;
     private final Set<String> watchedMembers = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
+    /** Masters spread: the libvirt connections of the hypervisors whose switch this node masters (null: none has a URI). */
+    private final LibvirtShare libvirtShare;
     private volatile Leading leading;
     private volatile long electedAtNanos;
     private volatile String lastChange = "started";
@@ -87,6 +89,9 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             throw new IllegalStateException("cannot open the crash detector's port: " + e.getMessage(), e);
         }
         this.spread = spreadMasters ? new SpreadMastership(membership, roles, registry, topology, lifecycle) : null;
+        LibvirtShare share = spreadMasters ? new LibvirtShare(topology, membership.nodeId(), this::wires, crashes::event,
+                this::holderApi) : null;
+        this.libvirtShare = share != null && share.any() ? share : null;
     }
 
     /** Joins the election; until elected, this node's switch connections are SLAVE under the current term. */
@@ -105,6 +110,11 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         if (spread != null) {
             crashes.onReport(spread::reported);
             spread.reportTo(crashes::report);
+            if (libvirtShare != null) {
+                crashes.onEvent(libvirtShare::fromHolder);
+                spread.onProgramming((dpid, mine) -> topology.hypervisorByDpid(dpid)
+                        .ifPresent(h -> libvirtShare.mastered(h.name(), mine)));
+            }
         }
         crashes.follow(() -> membership.leader().filter(l -> !l.equals(membership.nodeId())).flatMap(membership::member), node -> {
             log.warn("leader {}'s process is gone (its crash detector connection closed): removing its election node "
@@ -172,8 +182,8 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             WireManager wires = WireManager.start(topology, store, registry, auditInterval, spread);
             spread.useEngine(wires);
             store.onAppended(crashes::broadcast);   // each commit to the followers as it is appended
-            AutoCloseable libvirt = attachLibvirt.apply(wires);
-            leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), libvirt);
+            if (libvirtShare != null) wires.useLibvirt(libvirtShare);   // jobs run where the source's connection is
+            leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), null);
             electedAtNanos = System.nanoTime();
             lastChange = "elected (term " + Long.toUnsignedString(term) + ")";
             spread.assign();
@@ -203,6 +213,21 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             java.util.concurrent.CompletableFuture.runAsync(() -> lifecycle.execute(this::follow),
                     java.util.concurrent.CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
         }
+    }
+
+    /** The API of the node that masters the hypervisor's switch (which holds its libvirt connection), if live. */
+    private java.util.Optional<String> holderApi(String hypervisor) {
+        return topology.hypervisor(hypervisor).flatMap(h -> spread.assigned(h.datapathId()))
+                .flatMap(a -> membership.member(a.node())).map(ClusterMembership.Member::api);
+    }
+
+    /** A libvirt migration job the leader asked this node to run (it holds the source's connection). */
+    java.util.concurrent.CompletableFuture<Map<String, Object>> libvirtJob(String body) {
+        if (libvirtShare == null) {
+            return java.util.concurrent.CompletableFuture.failedFuture(new virtualwire.controller.api.ApiException(409,
+                    "no hypervisor of this cluster has a libvirt URI"));
+        }
+        return libvirtShare.runJob(body);
     }
 
     /** A commit the leader sent as it appended it: applied now if it is the follower's next (checked by the log). */
@@ -376,6 +401,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
 
     /** The API of this node: its own status, the engine's routes while leading, else forwarded to the leader. */
     public ApiHandler api(ApiToken token) {
+        if (libvirtShare != null) libvirtShare.useToken(token);
         return new ClusterApi(this, token);
     }
 
@@ -386,6 +412,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             stand("shutting down");
             stopFollowing();
             if (spread != null) spread.close();
+            if (libvirtShare != null) libvirtShare.close();
         });
         lifecycle.shutdown();
         try {

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 final class CrashDetector implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CrashDetector.class);
     private static final int RECHECK_MS = 300;
-    static final byte HELLO = 'H', COMMIT = 'C', REPORT = 'R';
+    static final byte HELLO = 'H', COMMIT = 'C', REPORT = 'R', EVENT = 'E';
     private static final int MAX_FRAME = 2_000_000;
     private static final int QUEUED_PER_PEER = 10_000;
 
@@ -48,6 +48,8 @@ final class CrashDetector implements AutoCloseable {
     private final Set<Peer> peers = ConcurrentHashMap.newKeySet();
     /** Told of each REPORT a follower sent: (its node id, the payload). */
     private volatile BiConsumer<String, byte[]> reports = (n, p) -> {};
+    /** Told of each EVENT (a libvirt lifecycle event) a follower passed on: (its node id, the payload). */
+    private volatile BiConsumer<String, byte[]> events = (n, p) -> {};
     /** The connection this node holds to the leader, while it holds one. */
     private volatile Socket toLeader;
 
@@ -68,6 +70,9 @@ final class CrashDetector implements AutoCloseable {
     /** The followers' REPORT frames go to {@code listener} (node id, payload). */
     void onReport(BiConsumer<String, byte[]> listener) { this.reports = listener; }
 
+    /** The followers' EVENT frames go to {@code listener} (node id, payload). */
+    void onEvent(BiConsumer<String, byte[]> listener) { this.events = listener; }
+
     /** Sends a COMMIT frame to every connected follower; never blocks (a follower that lags too far is dropped). */
     void broadcast(byte[] commit) {
         byte[] frame = frame(COMMIT, commit);
@@ -76,11 +81,20 @@ final class CrashDetector implements AutoCloseable {
 
     /** Sends a REPORT frame to the leader this node follows, if connected; never blocks for long. */
     void report(byte[] payload) {
+        send(REPORT, payload);
+    }
+
+    /** Sends an EVENT frame to the leader this node follows, if connected. */
+    void event(byte[] payload) {
+        send(EVENT, payload);
+    }
+
+    private void send(byte type, byte[] payload) {
         Socket s = toLeader;
         if (s == null) return;
         try {
             synchronized (s) {
-                s.getOutputStream().write(frame(REPORT, payload));
+                s.getOutputStream().write(frame(type, payload));
             }
         } catch (IOException e) {
             log.debug("report to the leader: {}", e.toString());
@@ -143,6 +157,7 @@ final class CrashDetector implements AutoCloseable {
                     frames.add(buf, n, (type, payload) -> {
                         if (type == HELLO) node = new String(payload, StandardCharsets.UTF_8);
                         else if (type == REPORT) reports.accept(node, payload);
+                        else if (type == EVENT) events.accept(node, payload);
                     });
                 }
             } catch (IOException e) {

@@ -63,6 +63,8 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     private volatile boolean suspended;
     /** Sends this node's confirmation straight to the leader (the crash detector's link), ahead of ZooKeeper. */
     private volatile java.util.function.Consumer<byte[]> toLeader = p -> {};
+    /** Told when this node starts or stops programming a switch (its hypervisor's libvirt connection follows). */
+    private volatile java.util.function.BiConsumer<DatapathId, Boolean> onProgramming = (d, b) -> {};
 
     SpreadMastership(ClusterMembership membership, SwitchRoles roles, SwitchRegistry registry, Topology topology, Executor lifecycle) {
         this.membership = membership;
@@ -110,6 +112,8 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
 
     void reportTo(java.util.function.Consumer<byte[]> leader) { this.toLeader = leader; }
 
+    void onProgramming(java.util.function.BiConsumer<DatapathId, Boolean> listener) { this.onProgramming = listener; }
+
     /** A follower's confirmation, reported straight to this node (the leader). */
     void reported(String node, byte[] payload) { confirmations.reported(node, payload); }
 
@@ -147,6 +151,7 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     }
 
     private void programmingChanged(DatapathId dpid) {
+        onProgramming.accept(dpid, programs(dpid));
         WireManager e = engine;
         if (e == null) return;
         try {

@@ -42,7 +42,7 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
     private static final Logger log = LoggerFactory.getLogger(MigrationOrchestrator.class);
 
     private final FabricEngine e;
-    private volatile LibvirtDriver libvirt;
+    private volatile virtualwire.libvirt.MigrationJobs libvirt;
     private final Map<String, Switchover> plans = new HashMap<>();   // by migration id, engine only
     private final Map<String, CompletableFuture<Long>> outstanding = new HashMap<>();   // by migration id, engine only
     private long plannedSteps;
@@ -61,7 +61,7 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
         this.e = engine;
     }
 
-    void useLibvirt(LibvirtDriver driver) { this.libvirt = driver; }
+    void useLibvirt(virtualwire.libvirt.MigrationJobs driver) { this.libvirt = driver; }
 
     /** Steps sent from a plan computed ahead of time (for tests and benchmarks). */
     long plannedSteps() { return plannedSteps; }
@@ -85,7 +85,7 @@ final class MigrationOrchestrator implements DomainLifecycleListener {
                 e.coordinator.restore(vm, previous);
                 throw ex;
             }
-            LibvirtDriver lv = libvirt;
+            virtualwire.libvirt.MigrationJobs lv = libvirt;
             // Acknowledged once recorded durably and programmed.
             CompletableFuture<Migration> programmed = recorded.thenCombine(migrationChanged(m, new FabricDelta(), false), (v, p) -> p);
             if (lv == null || !lv.manages(from) || !lv.manages(toHypervisor)) return programmed;

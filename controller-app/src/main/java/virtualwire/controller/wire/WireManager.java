@@ -162,7 +162,7 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
     public java.util.Collection<WireSpec> wires() { return engine.specs.values(); }
 
     /** Migrations between hypervisors the driver manages start libvirt's live migration too. */
-    public void useLibvirt(LibvirtDriver driver) { migrations.useLibvirt(driver); }
+    public void useLibvirt(virtualwire.libvirt.MigrationJobs driver) { migrations.useLibvirt(driver); }
 
     /** Where each located NIC is wired now (two locations while its VM migrates). */
     public Map<NicRef, NicPlacement> placements() { return engine.placements; }
