@@ -436,7 +436,13 @@ final class FabricEngine implements SwitchListener {
             List<StateChange> ahead = appliedAhead.remove(c.revision());
             return ahead == null || ahead.equals(c.changes());
         }
-        return apply(c);
+        if (c.revision() != revision + 1) return false;   // a gap: never apply past a missing commit
+        try {
+            return apply(c);
+        } catch (RuntimeException e) {   // this node's state does not take the leader's change: start over from the log
+            log.error("commit {} of the leader's cannot be applied here: {}", c.revision(), e.toString());
+            return false;
+        }
     }
 
     /**
@@ -445,7 +451,11 @@ final class FabricEngine implements SwitchListener {
      */
     void applyAhead(DesiredStateStore.Committed c) {
         if (!follower || c.revision() != revision + 1) return;
-        if (apply(c)) appliedAhead.put(c.revision(), c.changes());
+        try {
+            if (apply(c)) appliedAhead.put(c.revision(), c.changes());
+        } catch (RuntimeException e) {   // the log brings it again, and fails it there (a reset) if it still cannot
+            log.warn("commit {} sent ahead cannot be applied here: {}", c.revision(), e.toString());
+        }
     }
 
     /** Commits applied ahead of the log, not yet checked against it. */
