@@ -14,9 +14,13 @@
 #   ./vw bench flows [--wires N]             wire programming rate vs raw OpenFlow and ovs-ofctl (real OVS bridge)
 #   ./vw bench connect [--runs N]            connect/disconnect latency, API call to barrier replies (real OVS)
 #   ./vw bench connect --cluster [--connects N]  the same through a 3-node controller cluster (and single-node)
-#   ./vw bench failover [--runs N] [--json]  kill -9 of a cluster's leader: time to the new MASTER, probes lost
+#   ./vw bench failover [--runs N] [--masters spread|leader] [--json]
+#                                            kill -9 of a switch's master in a 3-node cluster (spread: the leader
+#                                            and not, alternately): time to a confirmed master of every orphaned
+#                                            switch, probes lost, flow-mods after
 #   ./vw zookeeper --id N --servers ...      one ZooKeeper server of the ensemble a cluster uses
-#   ./vw demo --cluster                      the demo with 3 controllers and ZooKeeper; the leader is killed
+#   ./vw demo --cluster [--masters leader]   the demo with 3 controllers and ZooKeeper; the master of the
+#                                            migration's destination switch is killed mid-migration (leader: the leader)
 #   ./vw bench scale [--switches S --wires W] emulated switches, one controller (-Xmx1g): times, heap, CPU
 #   ./vw test                                install what the tests need, then run every test
 set -euo pipefail
