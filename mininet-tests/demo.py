@@ -7,8 +7,10 @@ Run with ./vw demo (it installs and builds what is missing first). Cleans up aft
 ./vw demo --group: the whole three-tier application (web VMs, switch and router appliances, app, db) moved from
 onprem to aws as one group migration (the console's `migrate --group`), across 1:1 NAT and a 40 ms WAN, while a
 client in onprem probes each tier at 1 kHz; per-VM and total figures.
-./vw demo --cluster: the same fabric run by a cluster of three controllers on a ZooKeeper ensemble of three
-servers; the leader (MASTER of every switch) is killed with SIGKILL in the middle of the cross-cloud migration.
+./vw demo --cluster [--masters spread|leader]: the same fabric run by a cluster of three controllers on a ZooKeeper
+ensemble of three servers. spread (the default): each switch has one master among the nodes; the master of hv2's
+switch (app1's destination, where its peer r1 runs) is killed with SIGKILL right after the pause of the cross-cloud
+migration, and its switches go to the other nodes. leader: the leader masters every switch and is the one killed.
 """
 import datetime
 import os
@@ -111,74 +113,121 @@ def main():
     print(f"    demo finished in {time.monotonic() - t0:.1f} s; everything it built has been removed")
 
 
-def main_cluster():
-    """Three controllers and three ZooKeeper servers; the leader is killed after the migration's pause."""
-    from vwharness.cluster import (ClusterMigration, ControllerCluster, cluster_table, failover, flow_mods_since,
-                                   log_openflow, openflow_log_mark)
+# The switch whose master the cluster demo kills: hv2 carries app1's peer r1 (wire router-app) and is its
+# migration's destination, so the kill takes the bicast's and the switched rules' master away mid-migration.
+CLUSTER_VICTIM_HV = "hv2"
+
+
+def main_cluster(masters="spread"):
+    """Three controllers and three ZooKeeper servers; a master (spread) or the leader (leader) is killed after the
+    migration's pause."""
+    from vwharness.cluster import (ClusterMigration, ControllerCluster, cluster_table, failover, failover_masters,
+                                   flow_mods_since, log_openflow, openflow_log_mark)
+    spread = masters == "spread"
     report = []
     t0 = time.monotonic()
-    step("starting a ZooKeeper ensemble of 3 servers (./vw zookeeper) and 3 controllers (./vw controller --cluster)")
-    with ControllerCluster(TOPOLOGY) as cluster:
-        report.append(f"ensemble and 3 controllers up in {time.monotonic() - t0:.1f} s; leader {cluster.wait_leader()}")
+    step(f"starting a ZooKeeper ensemble of 3 servers (./vw zookeeper) and 3 controllers "
+         f"(./vw controller --cluster --masters {masters})")
+    with ControllerCluster(TOPOLOGY, masters=masters) as cluster:
+        report.append(f"ensemble and 3 controllers (--masters {masters}) up in {time.monotonic() - t0:.1f} s; "
+                      f"leader {cluster.wait_leader()}")
         step("emulating two clouds (onprem: hv1, hv2; aws: hv3); every Open vSwitch connects to all 3 controllers")
         with Fabric.from_file(TOPOLOGY, controller_port=cluster.openflow_ports) as fabric:
             log_openflow(fabric)
             leader = cluster.wait_leader()
-            dpids = [h["dpid"] for h in cluster.any_node().api("GET", "hypervisors")]
-            fabric.wait_until(lambda: cluster.masters_all(leader, dpids), 60, "the leader MASTER of every switch")
+            hvs = {h["dpid"]: h["name"] for h in cluster.any_node().api("GET", "hypervisors")}
+            dpids = list(hvs)
+
+            def masters_by_hv(among=None):
+                """{hypervisor: node} once every switch has a confirmed master (None before)."""
+                c = cluster.confirmed_masters(dpids, among)
+                return c and {hvs[d]: n for d, n in sorted(c.items(), key=lambda i: hvs[i[0]])}
+
+            def every_node_connected():
+                return all(set(cluster.masters(n)) >= set(dpids) for n in cluster.live())
+            if spread:
+                before = fabric.wait_until(masters_by_hv, 60, "a confirmed master of every switch")
+            else:
+                fabric.wait_until(lambda: cluster.masters_all(leader, dpids), 60, "the leader MASTER of every switch")
+                before = {hv: leader for hv in hvs.values()}
+            fabric.wait_until(every_node_connected, 60, "every node connected to every switch")
             cluster.any_node().wait_fabric_ready(timeout=60)
             step("the cluster, as each node answers GET /api/v1/cluster")
             print(cluster_table(cluster))
-            standby = cluster.any_node(exclude=(leader,))
-            step(f"show wires   (console on standby {standby.node_id}: it forwards to the leader {leader})")
-            print(console(standby, "show wires"))
+            victim = before[CLUSTER_VICTIM_HV] if spread else leader
+            orphaned = [hv for hv, n in before.items() if n == victim]
+            print(f"    masters: {', '.join(f'{hv} {n}' for hv, n in before.items())}; leader {leader}")
+            report.append(f"masters before: {', '.join(f'{hv} {n}' for hv, n in before.items())} (leader {leader})")
+            survivor = cluster.any_node(exclude=(victim,) + (() if victim == leader else (leader,)))
+            step(f"show wires   (console on {survivor.node_id}, which does not lead: it forwards to the leader {leader})")
+            print(console(survivor, "show wires"))
             step("proving connectivity across clouds")
             for src, dst, ip, path in CHECKS:
                 fabric.wait_until(lambda: fabric.vm(src).ping(ip), 15, f"{src} -> {dst}")
                 print(f"    {path}: reachable")
             report.append(f"{len(CHECKS)} cross-cloud paths reachable")
-            step(f"live migration app1 aws/hv3 -> onprem/hv2 under a 1 kHz probe from web1; the leader {leader} "
-                 f"is killed (SIGKILL) right after the VM's pause; notifications go to {standby.node_id}")
-            m = ClusterMigration(fabric, "app1", "hv2", pause_ms=150, controller=standby)
+            who = (f"{victim} (master of {', '.join(orphaned)}{', the leader' if victim == leader else ''})"
+                   if spread else f"the leader {victim}")
+            step(f"live migration app1 aws/hv3 -> onprem/hv2 under a 1 kHz probe from web1; {who} is killed (SIGKILL) "
+                 f"right after the VM's pause; notifications go to {survivor.node_id}")
+            m = ClusterMigration(fabric, "app1", "hv2", pause_ms=150, controller=survivor)
             took = {}
 
             def steps(m):
                 m.prepare()
                 m.pause()
-                m._switchover.join(30)   # the old leader confirmed the bicast
-                cluster.kill9(leader)
+                m._switchover.join(30)   # the bicast confirmed by the switches' masters
+                cluster.kill9(victim)
                 took["mark"] = openflow_log_mark(fabric)
-                took["failover"] = failover(cluster, leader, dpids, 30)
+                if spread:
+                    took["failover"] = failover_masters(cluster, victim, dpids, 30)
+                else:
+                    took["failover"] = failover(cluster, victim, dpids, 30)
                 m.resume()
                 m.cleanup()
-            f = measure_migration(fabric, m, "web1", "10.0.2.1", ECHO_PORT, controller=standby, steps=steps)
+            f = measure_migration(fabric, m, "web1", "10.0.2.1", ECHO_PORT, controller=survivor, steps=steps)
             new, seconds = took["failover"]
-            print(f"    {leader} killed; {new} confirmed MASTER of every switch {seconds * 1000:.0f} ms later")
+            after = {hvs[d]: n for d, n in sorted(new.items(), key=lambda i: hvs[i[0]])} if spread else \
+                {hv: new for hv in hvs.values()}
+            new_leader = cluster.wait_leader()
+            if spread:
+                print(f"    {victim} killed; every switch had a confirmed master {seconds * 1000:.0f} ms later: "
+                      f"{', '.join(f'{hv} {before[hv]} -> {n}' for hv, n in after.items())}; leader {new_leader}")
+            else:
+                print(f"    {victim} killed; {new} confirmed MASTER of every switch {seconds * 1000:.0f} ms later")
             print(f"    probe: {describe(f)}")
             print(cluster_table(cluster))
             fabric.wait_until(lambda: fabric.vm("web1").ping("10.0.2.1"), 10, "web1 -> app1 after the migration")
             sent = flow_mods_since(fabric, cluster, took["mark"])
-            by_node = {}
-            for counts in sent.values():
-                for node, n in counts.items():
-                    by_node[node] = by_node.get(node, 0) + n
-            report.append(f"leader {leader} killed after the pause of app1's migration: {new} MASTER of every switch "
-                          f"after {seconds * 1000:.0f} ms; migration {f['phase']}")
+            if spread:
+                report.append(f"{victim} ({'leader, ' if victim == leader else ''}master of {', '.join(orphaned)}) "
+                              f"killed after the pause of app1's migration: every switch had a confirmed master "
+                              f"after {seconds * 1000:.0f} ms; migration {f['phase']}")
+                report.append(f"masters after: {', '.join(f'{hv} {n}' for hv, n in after.items())} "
+                              f"(leader {new_leader})")
+            else:
+                report.append(f"leader {victim} killed after the pause of app1's migration: {new} MASTER of every "
+                              f"switch after {seconds * 1000:.0f} ms; migration {f['phase']}")
             report.append(f"probe web1 -> app1 across the migration and the failover: lost {f['lost']} of {f['sent']}, "
                           f"blackout {f['blackout_ms']:.1f} ms (VM pause {f['pause_ms']:.1f} ms), "
                           f"duplicates {f['duplicates']}")
-            report.append("flow-mods the switches received from the kill on, by controller: "
-                          + (", ".join(f"{n}: {c}" for n, c in sorted(by_node.items())) or "none")
-                          + " (the switched rules of the migration, from the new leader)")
+            report.append("flow-mods the switches received from the kill on, by switch and controller: "
+                          + (", ".join(f"{hv} {n}: {c}" for hv, counts in sorted(sent.items())
+                                       for n, c in sorted(counts.items())) or "none")
+                          + " (the migration's switched rules, from each switch's master after the kill)")
             report.append("web1 -> app1 after the migration: ok")
-            step(f"the killed node {leader} restarts and rejoins as a standby")
-            cluster.restart(leader)
-            fabric.wait_until(lambda: cluster.agreed_leader() == new, 30, f"{leader} to rejoin")
-            try:
-                fabric.wait_until(lambda: set(cluster.masters(leader)) >= set(dpids), 20,
-                                  f"{leader} to list its switch connections")
-            except TimeoutError as e:
-                print(f"    {e}")
+            if spread:
+                step(f"the killed node {victim} restarts and takes its share ({', '.join(orphaned)}) back")
+                cluster.restart(victim)
+                fabric.wait_until(lambda: masters_by_hv() == before, 30, f"{victim} to master {orphaned} again")
+                fabric.wait_until(every_node_connected, 30, f"{victim} to connect to every switch")
+                print(f"    masters: {', '.join(f'{hv} {n}' for hv, n in masters_by_hv().items())}; "
+                      f"leader {cluster.wait_leader()}")
+            else:
+                step(f"the killed node {victim} restarts and rejoins as a standby")
+                cluster.restart(victim)
+                fabric.wait_until(lambda: cluster.agreed_leader() == new, 30, f"{victim} to rejoin")
+                fabric.wait_until(every_node_connected, 20, f"{victim} to list its switch connections")
             print(cluster_table(cluster))
     step("report")
     for line in report:
@@ -289,7 +338,11 @@ if __name__ == "__main__":
         elif "--group" in sys.argv[1:]:
             main_group()
         elif "--cluster" in sys.argv[1:]:
-            main_cluster()
+            argv = sys.argv[1:]
+            mode = argv[argv.index("--masters") + 1] if "--masters" in argv[:-1] else "spread"
+            if mode not in ("spread", "leader"):
+                sys.exit(f"demo --cluster: --masters is spread or leader, not {mode}")
+            main_cluster(mode)
         else:
             main()
     except KeyboardInterrupt:
