@@ -172,12 +172,14 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
      */
     private void leadSpread(long term) {
         long t0 = System.nanoTime();
-        stopFollowing();
         if (!membership.isLeader()) {
             log.info("term {}: leadership lost before the engine started", Long.toUnsignedString(term));
-            follow();
             return;
         }
+        // Masters first: a dead leader's switches go to live nodes (whose engines are warm) without waiting for
+        // this node's engine to start.
+        spread.assign();
+        stopFollowing();
         try {
             WireManager wires = WireManager.start(topology, store, registry, auditInterval, spread);
             spread.useEngine(wires);
@@ -375,7 +377,8 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             revision = -1;
         }
         Leading l = leading;
-        return new Status(membership.nodeId(), leader, l != null ? "leader" : "standby", membership.connection().name(),
+        String role = l != null ? "leader" : spread != null ? "follower" : "standby";
+        return new Status(membership.nodeId(), leader, role, membership.connection().name(),
                 (inTouch ? membership.currentTerm() : java.util.Optional.of(membership.lastTerm()).filter(t -> t != 0))
                         .map(Long::toUnsignedString).orElse(null), revision, lastChange,
                 l == null ? null : l.wires().flowModsSent(), members, switches);
