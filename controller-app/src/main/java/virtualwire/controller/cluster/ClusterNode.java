@@ -88,7 +88,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot open the crash detector's port: " + e.getMessage(), e);
         }
-        this.spread = spreadMasters ? new SpreadMastership(membership, roles, registry, topology, lifecycle) : null;
+        this.spread = spreadMasters ? new SpreadMastership(membership, roles, registry, topology) : null;
         LibvirtShare share = spreadMasters ? new LibvirtShare(topology, membership.nodeId(), this::wires, crashes::event,
                 this::holderApi) : null;
         this.libvirtShare = share != null && share.any() ? share : null;

@@ -50,7 +50,7 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     private final SwitchRoles roles;
     private final SwitchRegistry registry;
     private final Topology topology;
-    private final Executor lifecycle;
+    private final Executor worker;
     private final Confirmations confirmations;
     private final CuratorCache masters;
     private final Set<DatapathId> mastered = ConcurrentHashMap.newKeySet();
@@ -59,6 +59,8 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
      * assigned while that membership node lingers (until its session expires); a restart makes a new one.
      */
     private final Map<String, Long> crashed = new ConcurrentHashMap<>();
+    /** What this node last wrote as leader ("TERM_VERSION/NODE"), per switch: its cache may lag (no second write of the same). */
+    private final Map<String, String> written = new ConcurrentHashMap<>();
     private volatile WireManager engine;
     private volatile boolean suspended;
     /** Sends this node's confirmation straight to the leader (the crash detector's link), ahead of ZooKeeper. */
@@ -66,29 +68,43 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     /** Told when this node starts or stops programming a switch (its hypervisor's libvirt connection follows). */
     private volatile java.util.function.BiConsumer<DatapathId, Boolean> onProgramming = (d, b) -> {};
 
-    SpreadMastership(ClusterMembership membership, SwitchRoles roles, SwitchRegistry registry, Topology topology, Executor lifecycle) {
+    /**
+     * Mastership runs on a thread of its own, not the node's worker thread: an elected node starting its engine
+     * there (up to seconds at scale) must not hold up the claims on the switches it was just assigned.
+     */
+    SpreadMastership(ClusterMembership membership, SwitchRoles roles, SwitchRegistry registry, Topology topology) {
         this.membership = membership;
         this.zk = membership.zookeeper();
         this.roles = roles;
         this.registry = registry;
         this.topology = topology;
-        this.lifecycle = lifecycle;
+        this.worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "cluster-masters");
+            t.setDaemon(true);
+            return t;
+        });
         this.confirmations = new Confirmations(zk, membership.nodeId());
         this.masters = CuratorCache.build(zk, MASTERS);
         masters.listenable().addListener(CuratorCacheListener.builder().forCreatesAndChanges((before, now) -> {
             DatapathId dpid = dpidOf(now);
-            if (dpid != null) lifecycle.execute(() -> follow(dpid));
-        }).build(), lifecycle);
-        roles.perSwitch(this::wanted, (dpid, got) -> lifecycle.execute(() -> confirmed(dpid, got)));
-        membership.onMembersChanged(() -> lifecycle.execute(this::membersChanged));
+            if (dpid != null) worker.execute(() -> follow(dpid));
+        }).build(), worker);
+        roles.perSwitch(this::wanted, (dpid, got) -> worker.execute(() -> confirmed(dpid, got)));
+        membership.onMembersChanged(() -> worker.execute(this::membersChanged));
     }
 
     void start() {
         masters.start();
     }
 
-    /** The engine that programs this node's switches now (the leader's or a follower's); null while none runs. */
-    void useEngine(WireManager e) { this.engine = e; }
+    /**
+     * The engine that programs this node's switches now (the leader's or a follower's); null while none runs. A
+     * new one is told of every switch this node masters (it may have started before the last claim was confirmed).
+     */
+    void useEngine(WireManager e) {
+        this.engine = e;
+        if (e != null) for (DatapathId d : mastered) programmingChanged(d);
+    }
 
     // ---- SwitchProgramming (the engine asks)
 
@@ -164,7 +180,11 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     /** The ZooKeeper connection is suspended or lost: nothing is programmed until it is back (then re-claimed). */
     void suspend(String why) {
         if (suspended) return;
-        suspended = true;
+        suspended = true;   // at once: programs() says no from now on
+        worker.execute(() -> suspended(why));
+    }
+
+    private void suspended(String why) {
         List<DatapathId> had = new ArrayList<>(mastered);
         mastered.clear();
         had.forEach(this::programmingChanged);
@@ -173,10 +193,14 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     }
 
     void resume() {
+        worker.execute(this::resumed);
+    }
+
+    private void resumed() {
         if (!suspended) return;
         suspended = false;
         for (OpenFlowSwitch sw : registry.all()) follow(sw.dpid());
-        if (membership.isLeader()) assign();
+        if (membership.isLeader()) assignNow();
     }
 
     /** The switches this node masters and has confirmed, for `show cluster`. */
@@ -190,7 +214,7 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     void crashed(String node) {
         Long incarnation = membership.memberIncarnationsAsSeen().get(node);
         if (incarnation == null || incarnation.equals(crashed.put(node, incarnation))) return;   // gone already, or known
-        lifecycle.execute(this::assign);
+        assign();
     }
 
     private void membersChanged() {
@@ -199,7 +223,12 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
 
     /** Writes every switch's master among the live nodes, in one transaction on condition of this node's term. */
     void assign() {
+        worker.execute(this::assignNow);
+    }
+
+    private void assignNow() {
         if (!membership.isLeader() || suspended) return;
+        int term = membership.ownTermVersion();
         Map<String, Long> members = membership.memberIncarnationsAsSeen();
         crashed.entrySet().removeIf(c -> !c.getValue().equals(members.get(c.getKey())));   // gone, or restarted since
         List<String> live = new ArrayList<>(members.keySet());
@@ -219,9 +248,10 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
             for (var e : want.entrySet()) {
                 ChildData d = have.get(e.getKey());
                 byte[] node = e.getValue().getBytes(StandardCharsets.UTF_8);
+                boolean cached = d != null && new String(d.getData(), StandardCharsets.UTF_8).equals(e.getValue());
+                if (cached || (term + "/" + e.getValue()).equals(written.get(e.getKey()))) continue;
                 if (d == null) ops.add(zk.transactionOp().create().forPath(MASTERS + "/" + e.getKey(), node));
-                else if (!new String(d.getData(), StandardCharsets.UTF_8).equals(e.getValue())) ops.add(zk.transactionOp().setData().forPath(MASTERS + "/" + e.getKey(), node));
-                else continue;
+                else ops.add(zk.transactionOp().setData().forPath(MASTERS + "/" + e.getKey(), node));
                 moved.add(e.getKey() + "->" + e.getValue());
             }
             if (moved.isEmpty()) return;
@@ -233,13 +263,15 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
                 }
             }
             zk.transaction().forOperations(ops);
+            for (var e : want.entrySet()) written.put(e.getKey(), term + "/" + e.getValue());
             log.info("masters assigned among {}: {}", live, moved);
         } catch (KeeperException.BadVersionException e) {
             log.info("masters not assigned: another node opened a newer term");
         } catch (KeeperException.NodeExistsException | KeeperException.NoNodeException e) {
             // This node's cache lagged its own earlier write: once it caught up, the assignment is computed again.
             log.info("masters not assigned ({}): trying again", e.getClass().getSimpleName());
-            CompletableFuture.runAsync(() -> lifecycle.execute(this::assign), CompletableFuture.delayedExecutor(50, java.util.concurrent.TimeUnit.MILLISECONDS));
+            written.clear();
+            CompletableFuture.runAsync(this::assign, CompletableFuture.delayedExecutor(50, java.util.concurrent.TimeUnit.MILLISECONDS));
         } catch (Exception e) {
             log.warn("cannot assign masters: {}", e.toString());
         }
@@ -258,6 +290,7 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
     @Override
     public void close() {
         masters.close();
+        ((java.util.concurrent.ExecutorService) worker).shutdown();
         try {
             confirmations.close();
         } catch (InterruptedException e) {

@@ -557,8 +557,8 @@ final class FabricEngine implements SwitchListener {
         List<DatapathId> elsewhere = new ArrayList<>();
         d.touched().forEach((dpid, keys) -> {
             SwitchSession s = sessions.get(dpid);
-            if (s != null) all.add(s.apply(keys));
-            else if (!follower && !programming.programs(dpid) && registry.get(dpid).isPresent()) elsewhere.add(dpid);
+            if (s != null && programming.programs(dpid)) all.add(s.apply(keys));   // a node cut off stops at once
+            else if (s == null && !follower && !programming.programs(dpid) && registry.get(dpid).isPresent()) elsewhere.add(dpid);
         });
         if (!elsewhere.isEmpty()) {
             // Programmed by their masters once the change is committed: the revision is known once this task
@@ -652,7 +652,7 @@ final class FabricEngine implements SwitchListener {
                 timer.get().cancel(false);
                 return;
             }
-            session.audit();
+            if (programming.programs(session.dpid())) session.audit();
         }));
     }
 
