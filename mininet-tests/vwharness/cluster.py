@@ -271,8 +271,13 @@ class ControllerCluster:
     same topology file (each node its own copy, state directory, API and OpenFlow port)."""
 
     def __init__(self, topology_file, size=3, ensemble_size=3, session_timeout_ms=SESSION_TIMEOUT_MS,
-                 audit_interval=60, masters=None):
+                 audit_interval=60, masters=None, openflow_ports=None):
+        """openflow_ports: the nodes' OpenFlow ports, n1..nN in order, when they must be known before the nodes
+        start (a fabric built first, its bridges given every port); default: each node picks a free one."""
+        if openflow_ports is not None and len(openflow_ports) != size:
+            raise ValueError(f"{len(openflow_ports)} OpenFlow ports for {size} controllers")
         self.topology_file = topology_file
+        self.openflow_ports_given = list(openflow_ports) if openflow_ports is not None else None
         self.masters_mode = masters
         self.size, self.ensemble_size = size, ensemble_size
         self.session_timeout_ms = session_timeout_ms
@@ -298,7 +303,8 @@ class ControllerCluster:
             for i in range(1, self.size + 1):
                 name = f"n{i}"
                 relay = self.relays[name] = ZkRelay(self.ensemble.client_ports())
-                self.nodes[name] = Controller(self.topology_file, audit_interval=self.audit_interval,
+                port = self.openflow_ports_given[i - 1] if self.openflow_ports_given else None
+                self.nodes[name] = Controller(self.topology_file, openflow_port=port, audit_interval=self.audit_interval,
                                               cluster=relay.connect_string(), node_id=name,
                                               zk_session_timeout_ms=self.session_timeout_ms,
                                               token_file=self.token_file, masters=self.masters_mode)

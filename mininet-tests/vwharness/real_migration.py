@@ -643,8 +643,12 @@ class BuiltRig:
     def _build(self):
         raise NotImplementedError
 
-    def _start_controller(self, openflow_port):
-        """The controller on the rig's topology, each hypervisor given its libvirtd's URI."""
+    def _openflow_port(self):
+        """What the fabric's bridges connect to (Fabric's controller_port) and _start_controller listens on."""
+        return free_port()
+
+    def _topology_file(self):
+        """The rig's topology, each hypervisor given its libvirtd's URI, written to the fabric's directory."""
         with open(self.topology) as f:
             doc = yaml.safe_load(f)
         for h in doc["hypervisors"]:
@@ -652,12 +656,20 @@ class BuiltRig:
         topo_file = os.path.join(self.fabric.workdir, "topology.yaml")
         with open(topo_file, "w") as f:
             yaml.safe_dump(doc, f)
-        return Controller(topo_file, openflow_port=openflow_port, audit_interval=60).start()
+        return topo_file
+
+    def _start_controller(self, openflow_port):
+        """The controller on the rig's topology, each hypervisor given its libvirtd's URI."""
+        return Controller(self._topology_file(), openflow_port=openflow_port, audit_interval=60).start()
+
+    def _parts(self):
+        """What close() removes, in this order."""
+        return (self.hosts, self.fabric, self.ctl)
 
     def close(self):
         """Removes the guests and libvirtds first, the controller last; says what could not be removed."""
         errors = []
-        for what in (self.hosts, self.fabric, self.ctl):
+        for what in self._parts():
             if what is not None:
                 try:
                     what.close()
@@ -681,7 +693,7 @@ class RealMigrationRig(BuiltRig):
         topo = topo_mod.load(self.topology)
         self.guest = next(v for v in topo.vms if v.name == self.guest_name)
         topo.vms = [v for v in topo.vms if v.name != self.guest_name]   # QEMU's, not a namespace
-        port = free_port()
+        port = self._openflow_port()
         self.fabric = Fabric(topo, controller_port=port).__enter__()
         self.hosts = LibvirtHosts(self.fabric, [h.name for h in topo.hypervisors], self.migration_network)
         xml = os.path.join(self.fabric.workdir, f"{self.guest_name}.xml")
