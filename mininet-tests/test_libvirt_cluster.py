@@ -46,6 +46,12 @@ class ClusterRealLiveMigrationTest(unittest.TestCase):
             expected = {n: sorted(hv for hv, m in masters.items() if m == n) for n in rig.cluster.nodes}
             self.assertEqual(expected, rig.libvirt_connections(),
                              f"libvirt connections per node (masters {masters}):\n{rig.libvirt_log_lines()}")
+            for hv, m in masters.items():   # the holder passes the hypervisor's events on to the leader
+                self.assertEqual([m], rig.nodes_logging(rf"libvirt events of {hv} go to the leader"),
+                                 f"who passes {hv}'s events on (masters {masters}):\n{rig.libvirt_log_lines()}")
+            # libvirt's migration job ran on the node holding the source's connection, and on no other.
+            self.assertEqual([masters["hv2"]], rig.nodes_logging(rf"libvirt: migrating {rig.guest_name} from hv2 to hv1"),
+                             f"the migration job's node (masters {masters}):\n{rig.libvirt_log_lines()}")
         except BaseException:
             print(rig.diagnostics(), file=sys.stderr)
             raise

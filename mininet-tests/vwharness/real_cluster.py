@@ -98,6 +98,10 @@ class ClusterRealMigrationRig(RealMigrationRig):
         """{node: sorted hypervisors, once per 'libvirt: connected to' line in its log}."""
         return {name: sorted(CONNECTED.findall(n.log())) for name, n in self.cluster.nodes.items()}
 
+    def nodes_logging(self, pattern):
+        """The nodes whose log has a line matching the regular expression `pattern`."""
+        return sorted(name for name, n in self.cluster.nodes.items() if re.search(pattern, n.log()))
+
     def libvirt_log_lines(self):
         """Each node's log lines about libvirt (connections, forwarded events, migration jobs)."""
         out = []
