@@ -61,11 +61,7 @@ class ClusterRealMigrationRig(RealMigrationRig):
         return (self.hosts, self.fabric, self.cluster)
 
     def close(self):
-        errors = []
-        try:
-            super().close()
-        except RuntimeError as e:
-            errors.append(str(e))
+        errors = self._close_parts()
         if self.cluster is not None:   # every process the cluster started is gone
             procs = [(f"controller {n}", c.proc) for n, c in self.cluster.nodes.items()]
             procs += [(f"relay of {n}", r.proc) for n, r in self.cluster.relays.items()]

@@ -666,8 +666,8 @@ class BuiltRig:
         """What close() removes, in this order."""
         return (self.hosts, self.fabric, self.ctl)
 
-    def close(self):
-        """Removes the guests and libvirtds first, the controller last; says what could not be removed."""
+    def _close_parts(self):
+        """Closes every part of _parts(), in order; returns what could not be removed."""
         errors = []
         for what in self._parts():
             if what is not None:
@@ -675,6 +675,11 @@ class BuiltRig:
                     what.close()
                 except Exception as e:
                     errors.append(str(e))
+        return errors
+
+    def close(self):
+        """Removes the guests and libvirtds first, the controller last; says what could not be removed."""
+        errors = self._close_parts()
         if errors:
             raise RuntimeError(f"{type(self).__name__} teardown incomplete: " + "; ".join(errors))
 
