@@ -282,6 +282,7 @@ final class Confirmations implements AutoCloseable {
     public void close() throws InterruptedException {
         closed = true;
         zk.getConnectionStateListenable().removeListener(reconnected);
+        if (writeDue.get()) submit(this::write);   // a write waiting for its interval: now, before the writer stops
         writer.shutdown();
         writer.awaitTermination(10, TimeUnit.SECONDS);
         cache.close();
