@@ -8,7 +8,7 @@ import time
 import unittest
 
 from .cluster import (ControllerCluster, controller_roles, flow_mods_since, log_openflow,
-                      openflow_log_mark)
+                      openflow_log_mark, retry_unavailable)
 from .controller import Controller
 from .fabric import Fabric
 
@@ -134,6 +134,26 @@ class ClusterFabricTestCase(ControllerFabricTestCase):
                                    timeout, f"{hv}'s Open vSwitch connected to every controller")
         self.ctl.wait_fabric_ready(timeout)
         return leader
+
+    def rewire_with_zookeeper_leader_killed(self, wire, a, b, src, ip):
+        """kill -9 of the ensemble's leader, then a disconnect and a connect of `wire` (a - b), each retried on 503
+        while the cluster re-elects (a DELETE retried after a 503 may find its own earlier attempt committed: then the
+        wire is gone, 404; a connect's retry 409): both acknowledged and effective (src's ping to ip stops, then
+        works again). Returns the killed server's id."""
+        ensemble = self.cluster.ensemble
+        zk_leader = ensemble.leader()
+        ensemble.kill9(zk_leader)   # the ensemble's leader: the two others elect a new one
+        start = time.monotonic()
+        wires = lambda: {x["name"]: x for x in retry_unavailable(lambda: self.ctl.api("GET", "wires"))}
+        retry_unavailable(lambda: self.ctl.api("DELETE", f"wires/{wire}"), done=lambda: wire not in wires())
+        self.wait_no_ping(src, ip)
+        w = retry_unavailable(lambda: self.ctl.api("POST", "wires", {"a": a, "b": b, "name": wire}),
+                              done=lambda: (lambda x: x if x and (x["a"], x["b"]) == (a, b) else None)(wires().get(wire)))
+        self.assertEqual("active", w["state"])
+        self.wait_ping(src, ip)
+        self.report(f"ZooKeeper leader (server {zk_leader}) killed: disconnect + connect acknowledged "
+                    f"{(time.monotonic() - start) * 1000:.0f} ms after")
+        return zk_leader
 
     def switch_roles(self, hypervisor):
         """{node: (role, connected)} as the hypervisor's Open vSwitch holds them (master / slave / other)."""
