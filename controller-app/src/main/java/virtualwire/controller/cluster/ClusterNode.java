@@ -152,6 +152,7 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
             return;
         }
         try {
+            store.fence(membership.ownTermVersion());   // a deposed leader's appends fail: /term has moved on
             WireManager wires = WireManager.start(topology, store, registry, auditInterval);
             AutoCloseable libvirt = attachLibvirt.apply(wires);
             leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), libvirt);
@@ -180,10 +181,14 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         // this node's engine to start.
         spread.assign();
         stopFollowing();
+        WireManager started = null;
         try {
+            store.fence(membership.ownTermVersion());   // a deposed leader's appends fail: /term has moved on
             WireManager wires = WireManager.start(topology, store, registry, auditInterval, spread);
+            started = wires;
             spread.useEngine(wires);
-            store.onAppended(crashes::broadcast);   // each commit to the followers as it is appended
+            // Each commit to the followers as it is appended, under this term: they drop an older term's.
+            store.onAppended(entry -> crashes.broadcast(termTagged(term, entry)));
             if (libvirtShare != null) wires.useLibvirt(libvirtShare);   // jobs run where the source's connection is
             leading = new Leading(term, wires, new ApiRoutes(wires, new FabricViews(wires, registry), topologyFile), null);
             electedAtNanos = System.nanoTime();
@@ -193,9 +198,16 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
                     membership.nodeId(), Long.toUnsignedString(term), (System.nanoTime() - t0) / 1_000_000);
         } catch (Exception e) {
             log.error("term {}: cannot start the engine: {}; giving the leadership up", Long.toUnsignedString(term), e.toString());
+            store.onAppended(null);
+            spread.useEngine(null);
+            if (started != null) started.close();
             membership.relinquish(RELINQUISH_PAUSE);
             follow();
         }
+    }
+
+    private static byte[] termTagged(long term, byte[] entry) {
+        return java.nio.ByteBuffer.allocate(8 + entry.length).putLong(term).put(entry).array();
     }
 
     /** Masters spread, not leading: an engine on the committed state that applies every later commit, in order. */
@@ -204,11 +216,14 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         stopFollowing();
         try {
             var saved = store.readState();
+            spread.startOver();   // what it confirms next may be lower than what it reported before
             WireManager w = WireManager.follow(topology, saved, registry, auditInterval, spread);
             following = w;
             spread.useEngine(w);
             followingLog = store.follow(saved.revision(),
-                    c -> w.applyCommitted(c).thenAccept(ok -> { if (!ok) lifecycle.execute(this::follow); }),
+                    c -> w.applyCommitted(c).thenAccept(ok -> {
+                        if (!ok && following == w) lifecycle.execute(() -> { if (following == w) follow(); });
+                    }),
                     reset -> lifecycle.execute(this::follow));
         } catch (Exception e) {
             log.warn("cannot follow the desired state ({}); trying again in 1 s", e.toString());
@@ -237,7 +252,13 @@ public final class ClusterNode implements ClusterMembership.Listener, AutoClosea
         WireManager w = following;
         if (w == null) return;
         try {
-            w.applyAhead(ZooKeeperStore.parseEntry(entry));
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(entry);
+            long term = b.getLong();
+            // From a leader of an older term than this node has seen (deposed, or dead with frames in flight): dropped.
+            if (Long.compareUnsigned(term, membership.lastTerm()) < 0) return;
+            byte[] json = new byte[b.remaining()];
+            b.get(json);
+            w.applyAhead(ZooKeeperStore.parseEntry(json));
         } catch (java.io.IOException | java.util.concurrent.RejectedExecutionException e) {
             log.debug("a commit from the leader's fast path was not applied: {}", e.toString());
         }

@@ -52,7 +52,8 @@ final class Confirmations implements AutoCloseable {
         }
     }
 
-    private record Waiter(String dpid, long revision, CompletableFuture<Void> done) {}
+    /** @param counts whose entries count for it (the leader: the switch's master as assigned at that moment) */
+    private record Waiter(String dpid, long revision, java.util.function.Predicate<String> counts, CompletableFuture<Void> done) {}
 
     private final CuratorFramework zk;
     private final String path;
@@ -103,6 +104,11 @@ final class Confirmations implements AutoCloseable {
      * This node confirmed revision on these switches (datapath ids as DatapathId.toString()). Writes are
      * asynchronous and coalesced: never blocks, never goes backwards, the latest value wins.
      */
+    /** This node starts over from the log (its engine was rebuilt): its next confirmation may be lower than the last. */
+    void startOver() {
+        latest.set(null);
+    }
+
     void publish(long revision, Set<String> switches) {
         Confirmed next = new Confirmed(revision, List.copyOf(switches));
         latest.accumulateAndGet(next, (now, n) -> now != null && n.revision() < now.revision() ? now : n);
@@ -124,7 +130,12 @@ final class Confirmations implements AutoCloseable {
      * after timeout (with a CancellationException if this is closed first). Never hangs.
      */
     CompletableFuture<Void> await(String dpid, long revision, Duration timeout) {
-        Waiter w = new Waiter(dpid, revision, new CompletableFuture<>());
+        return await(dpid, revision, timeout, node -> true);
+    }
+
+    /** As {@link #await(String, long, Duration)}, counting only the entries of the nodes {@code counts} accepts. */
+    CompletableFuture<Void> await(String dpid, long revision, Duration timeout, java.util.function.Predicate<String> counts) {
+        Waiter w = new Waiter(dpid, revision, counts, new CompletableFuture<>());
         if (closed) {
             w.done().completeExceptionally(new CancellationException("confirmations closed"));
             return w.done();
@@ -143,7 +154,7 @@ final class Confirmations implements AutoCloseable {
             waiters.remove(w);
             expiry.cancel(false);
         });
-        if (confirmed(w, bySwitch)) w.done().complete(null);
+        if (confirmed(w)) w.done().complete(null);
         return w.done();
     }
 
@@ -160,7 +171,7 @@ final class Confirmations implements AutoCloseable {
     void reported(String node, byte[] payload) {
         try {
             Confirmed c = JSON.readValue(payload, Confirmed.class);
-            reportedByNode.merge(node, c, (was, now) -> now.revision() < was.revision() ? was : now);
+            reportedByNode.put(node, c);   // in order on one connection; a node that started over may report lower
         } catch (Exception e) {
             log.warn("a confirmation reported by node {} is unreadable: {}", node, e.toString());
             return;
@@ -207,7 +218,7 @@ final class Confirmations implements AutoCloseable {
         Map<String, Long> now = bySwitch(all);
         bySwitch = now;
         for (Waiter w : waiters) {
-            if (confirmed(w, now)) w.done().complete(null);
+            if (confirmed(w)) w.done().complete(null);
         }
     }
 
@@ -219,9 +230,17 @@ final class Confirmations implements AutoCloseable {
         return Map.copyOf(m);
     }
 
-    private static boolean confirmed(Waiter w, Map<String, Long> bySwitch) {
-        Long r = bySwitch.get(w.dpid());
-        return r != null && r >= w.revision();
+    /** Some node the waiter counts lists its switch at its revision or later (reported, or in ZooKeeper). */
+    private boolean confirmed(Waiter w) {
+        Set<String> nodes = new java.util.HashSet<>(byNode.keySet());
+        nodes.addAll(reportedByNode.keySet());
+        for (String n : nodes) {
+            // What a node reported straight here is its latest word (ZooKeeper's copy lags, and may predate a
+            // start-over); ZooKeeper's counts for nodes that have not reported here (a new leader's first moments).
+            Confirmed c = reportedByNode.containsKey(n) ? reportedByNode.get(n) : byNode.get(n);
+            if (c != null && c.revision() >= w.revision() && c.switches().contains(w.dpid()) && w.counts().test(n)) return true;
+        }
+        return false;
     }
 
     // --- this node's entry, written on a thread of its own

@@ -258,7 +258,7 @@ final class CrashDetector implements AutoCloseable {
                 while (!closed) {
                     try {
                         int n = in.read(buf);
-                        if (n < 0) return stillLeads(m, leader);   // closed by the leader's kernel: its process ended
+                        if (n < 0) return !answers(hp) && stillLeads(m, leader);   // closed: crashed, unless it still listens
                         if (commits != null) frames.add(buf, n, (type, payload) -> { if (type == COMMIT) commits.accept(payload); });
                     } catch (SocketTimeoutException alive) {
                         if (!stillLeads(m, leader)) return false;
@@ -272,6 +272,19 @@ final class CrashDetector implements AutoCloseable {
             return stillLeads(m, leader);   // nothing listens there any more
         } catch (IOException e) {
             return e.getMessage() != null && e.getMessage().contains("reset") && stillLeads(m, leader);
+        }
+    }
+
+    /**
+     * Whether something still listens at host:port. A connection closed by a live leader (it dropped a follower
+     * that lagged its fast path too far) is no crash: a dead process's port refuses at once.
+     */
+    private static boolean answers(String[] hp) {
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(hp[0], Integer.parseInt(hp[1])), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -103,7 +103,9 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
      */
     void useEngine(WireManager e) {
         this.engine = e;
-        if (e != null) for (DatapathId d : mastered) programmingChanged(d);
+        // Every connected switch, mastered or not: the engine may have opened a session on one this node has lost
+        // since it started (it asked programs() then); it closes that and opens what is missing.
+        if (e != null) for (OpenFlowSwitch sw : registry.all()) programmingChanged(sw.dpid());
     }
 
     // ---- SwitchProgramming (the engine asks)
@@ -113,20 +115,23 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
 
     @Override
     public CompletableFuture<Void> confirmedElsewhere(DatapathId dpid, long revision) {
-        return confirmations.await(dpid.toString(), revision, CONFIRM_WAIT);
+        // Only the switch's master as assigned now counts (a node that lost it may still report it, refused by it).
+        return confirmations.await(dpid.toString(), revision, CONFIRM_WAIT,
+                node -> assigned(dpid).map(a -> a.node().equals(node)).orElse(false));
     }
 
     @Override
-    public void confirmedUpTo(long revision) {
-        WireManager e = engine;
-        if (e == null) return;
+    public void confirmedUpTo(long revision, Set<DatapathId> programmed) {
         Set<String> on = new HashSet<>();
-        for (DatapathId d : e.reconciledSwitches()) if (mastered.contains(d)) on.add(d.toString());
+        for (DatapathId d : programmed) if (programs(d)) on.add(d.toString());
         toLeader.accept(Confirmations.payload(revision, on));
         confirmations.publish(revision, on);
     }
 
     void reportTo(java.util.function.Consumer<byte[]> leader) { this.toLeader = leader; }
+
+    /** This node's engine starts over from the log: its next confirmations may be lower than its last. */
+    void startOver() { confirmations.startOver(); }
 
     void onProgramming(java.util.function.BiConsumer<DatapathId, Boolean> listener) { this.onProgramming = listener; }
 
@@ -158,7 +163,8 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
 
     /** A switch confirmed a role (or its connection went: null). */
     private void confirmed(DatapathId dpid, SwitchRole got) {
-        if (got == null && registry.get(dpid).map(OpenFlowSwitch::isConnected).orElse(false)) return;   // an old connection
+        // got == null: the connection went or refused the claim; a new connection programs only once it confirmed
+        // MASTER (an EQUAL connection would accept flow-mods too).
         SwitchRole want = wanted(dpid);
         boolean master = got != null && got.kind() == SwitchRole.Kind.MASTER && want != null
                 && want.kind() == SwitchRole.Kind.MASTER && want.generationId() == got.generationId();
@@ -179,7 +185,9 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
 
     /** The ZooKeeper connection is suspended or lost: nothing is programmed until it is back (then re-claimed). */
     void suspend(String why) {
-        if (suspended) return;
+        // SUSPENDED and RECONNECTED reach this node on different threads: one that comes after the connection is
+        // back (it is told first, on Curator's thread) is stale, and would otherwise leave it suspended for good.
+        if (suspended || membership.zookeeper().getZookeeperClient().isConnected()) return;
         suspended = true;   // at once: programs() says no from now on
         worker.execute(() -> suspended(why));
     }
@@ -248,8 +256,10 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
             for (var e : want.entrySet()) {
                 ChildData d = have.get(e.getKey());
                 byte[] node = e.getValue().getBytes(StandardCharsets.UTF_8);
-                boolean cached = d != null && new String(d.getData(), StandardCharsets.UTF_8).equals(e.getValue());
-                if (cached || (term + "/" + e.getValue()).equals(written.get(e.getKey()))) continue;
+                String mine = written.get(e.getKey());   // this term's own write beats a cache that may lag it
+                String now = mine != null && mine.startsWith(term + "/") ? mine.substring(mine.indexOf('/') + 1)
+                        : d == null ? null : new String(d.getData(), StandardCharsets.UTF_8);
+                if (e.getValue().equals(now)) continue;
                 if (d == null) ops.add(zk.transactionOp().create().forPath(MASTERS + "/" + e.getKey(), node));
                 else ops.add(zk.transactionOp().setData().forPath(MASTERS + "/" + e.getKey(), node));
                 moved.add(e.getKey() + "->" + e.getValue());

@@ -84,6 +84,7 @@ final class SwitchRoles implements SwitchListener {
             } else {
                 Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
                 held.put(sw.dpid(), new Held(null, cause.getMessage()));
+                confirmed.accept(sw.dpid(), null);   // refused: this connection must not be taken for a master's
                 log.warn("switch {}: role {} (generation {}) refused: {}", sw.dpid(), role.kind(),
                         Long.toUnsignedString(role.generationId()), cause.getMessage());
             }

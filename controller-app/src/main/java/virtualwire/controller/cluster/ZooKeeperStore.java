@@ -61,6 +61,8 @@ public final class ZooKeeperStore implements DesiredStateStore {
     private long revision = -1;
     private long sinceSnapshot;
     private volatile Throwable failed;
+    /** /term's version as the writer's term wrote it (-1: none): every append checks it, so a deposed leader's fail. */
+    private volatile int fence = -1;
     /** Told of each commit as it is appended, before the quorum has it (the leader's fast path to the others). */
     private volatile Consumer<byte[]> appended;
 
@@ -189,9 +191,11 @@ public final class ZooKeeperStore implements DesiredStateStore {
         }
         CompletableFuture<Void> durable = new CompletableFuture<>();
         try {
-            List<CuratorOp> ops = List.of(
+            List<CuratorOp> ops = new ArrayList<>(List.of(
                     zk.transactionOp().setData().withVersion((int) expectedRevision).forPath(HEAD, new byte[0]),
-                    zk.transactionOp().create().forPath(logPath(next), entry));
+                    zk.transactionOp().create().forPath(logPath(next), entry)));
+            int term = fence;
+            if (term >= 0) ops.add(zk.transactionOp().check().withVersion(term).forPath("/term"));
             zk.transaction().inBackground((client, event) -> {
                 if (event.getResultCode() == KeeperException.Code.OK.intValue()) {
                     durable.complete(null);
@@ -304,6 +308,9 @@ public final class ZooKeeperStore implements DesiredStateStore {
         f.start();
         return f;
     }
+
+    /** From now on every append also checks that /term still has {@code termVersion} (the writer's own term). */
+    void fence(int termVersion) { this.fence = termVersion; }
 
     /** Each commit's entry (JSON, as in the log), as it is appended, to {@code listener}; null: none. */
     void onAppended(Consumer<byte[]> listener) { this.appended = listener; }

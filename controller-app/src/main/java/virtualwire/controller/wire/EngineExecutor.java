@@ -61,6 +61,9 @@ public final class EngineExecutor implements Executor, AutoCloseable {
         return this::executeUrgent;
     }
 
+    /** False once closed. */
+    public boolean isOpen() { return !closed; }
+
     public boolean inEngine() {
         return Thread.currentThread() == thread;
     }

@@ -556,14 +556,18 @@ final class FabricEngine implements SwitchListener {
         List<CompletableFuture<Void>> all = new ArrayList<>();
         List<DatapathId> elsewhere = new ArrayList<>();
         d.touched().forEach((dpid, keys) -> {
-            SwitchSession s = sessions.get(dpid);
-            if (s != null && programming.programs(dpid)) all.add(s.apply(keys));   // a node cut off stops at once
-            else if (s == null && !follower && !programming.programs(dpid) && registry.get(dpid).isPresent()) elsewhere.add(dpid);
+            if (programming.programs(dpid)) {   // (a node cut off stops sending at once: programs() says no)
+                SwitchSession s = sessions.get(dpid);
+                if (s != null) all.add(s.apply(keys));
+            } else if (!follower && registry.get(dpid).isPresent()) {
+                elsewhere.add(dpid);   // another node masters it now, even if this engine's session has not closed yet
+            }
         });
         if (!elsewhere.isEmpty()) {
             // Programmed by their masters once the change is committed: the revision is known once this task
             // (which commits it, before or after sending) is over.
-            CompletableFuture<Long> committed = CompletableFuture.supplyAsync(() -> revision, executor.urgent());
+            CompletableFuture<Long> committed = CompletableFuture.supplyAsync(() -> revision, executor.urgent())
+                    .orTimeout(60, java.util.concurrent.TimeUnit.SECONDS);   // the engine stopped with it queued: no hang
             for (DatapathId dpid : elsewhere) all.add(committed.thenCompose(r -> programming.confirmedElsewhere(dpid, r)));
         }
         CompletableFuture<Void> confirmed = CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
@@ -580,7 +584,11 @@ final class FabricEngine implements SwitchListener {
         CompletableFuture<Long> at = CompletableFuture.supplyAsync(() -> revision, executor.urgent());
         confirmedChain = confirmedChain.thenCombine(confirmed.handle((v, e) -> null), (a, b) -> (Void) null)
                 .thenCombine(at, (x, r) -> {
-                    programming.confirmedUpTo(r);
+                    if (executor.isOpen()) {   // a stopped engine's late callback speaks for nothing
+                        Set<DatapathId> on = new java.util.HashSet<>();
+                        for (DatapathId d : reconciled) if (programming.programs(d) && sessions.containsKey(d)) on.add(d);
+                        programming.confirmedUpTo(r, on);
+                    }
                     return null;
                 });
     }

@@ -27,6 +27,9 @@ public interface SwitchProgramming {
      */
     CompletableFuture<Void> confirmedElsewhere(DatapathId dpid, long revision);
 
-    /** Told every time everything this engine sent up to {@code revision} is confirmed (or failed for good). */
-    default void confirmedUpTo(long revision) {}
+    /**
+     * Told every time everything this engine sent up to {@code revision} is confirmed (or failed for good), with
+     * the switches it programs and has reconciled (whose state that revision is).
+     */
+    default void confirmedUpTo(long revision, java.util.Set<DatapathId> on) {}
 }
