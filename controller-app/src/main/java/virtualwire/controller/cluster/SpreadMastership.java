@@ -211,9 +211,6 @@ final class SpreadMastership implements SwitchProgramming, AutoCloseable {
         if (membership.isLeader()) assignNow();
     }
 
-    /** The switches this node masters and has confirmed, for `show cluster`. */
-    Set<DatapathId> mastered() { return Set.copyOf(mastered); }
-
     Map<String, Long> confirmedRevisions() { return confirmations.bySwitch(); }
 
     // ---- the leader's part: who masters what

@@ -126,14 +126,6 @@ public final class WireManager implements DomainLifecycleListener, AutoCloseable
         return engine.programmingChanged(dpid);
     }
 
-    /** The revision of the state this engine runs (a follower: the last commit it applied). */
-    public long revision() {
-        return CompletableFuture.supplyAsync(() -> engine.revision, engine.executor).join();
-    }
-
-    /** The switches this engine has a reconciled session on (a cluster node: those it masters). */
-    public Set<DatapathId> reconciledSwitches() { return Set.copyOf(engine.reconciled); }
-
     /**
      * Loads the state and compiles every wire as {@link #start} would, touching no switch and keeping nothing: a
      * cluster's standby does it while it waits, so that its engine starts warm (code loaded and compiled by the
